@@ -1,0 +1,1 @@
+"""Shared machinery used by every capability: validation, optional imports, progress, hashing."""

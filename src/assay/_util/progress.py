@@ -1,0 +1,74 @@
+"""A dependency-free progress bar for long work (quiet unless asked for)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class Progress:
+    """Minimal progress bar written to ``stream`` (stderr by default).
+
+    ``total`` may be ``None`` when the amount of work is unknown; then a counter is shown.
+    Updates are rate limited so the bar costs nothing on a hot path.
+    """
+
+    def __init__(
+        self,
+        total: float | None,
+        *,
+        desc: str = "",
+        unit: str = "rows",
+        enabled: bool = True,
+        stream: TextIO | None = None,
+        min_interval: float = 0.2,
+    ) -> None:
+        self.total = total
+        self.desc = desc
+        self.unit = unit
+        self.enabled = enabled
+        self.stream = stream if stream is not None else sys.stderr
+        self.min_interval = min_interval
+        self.n = 0.0
+        self._start = time.perf_counter()
+        self._last = 0.0
+
+    def update(self, n: float = 1.0, *, position: float | None = None) -> None:
+        """Advance by ``n`` (or jump to ``position``) and redraw if enough time has passed."""
+        if position is not None:
+            self.n = position
+        else:
+            self.n += n
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if now - self._last >= self.min_interval:
+            self._last = now
+            self._draw(now)
+
+    def close(self) -> None:
+        if self.enabled:
+            self._draw(time.perf_counter())
+            self.stream.write("\n")
+            self.stream.flush()
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _draw(self, now: float) -> None:
+        elapsed = max(now - self._start, 1e-9)
+        rate = self.n / elapsed
+        if self.total:
+            frac = min(max(self.n / self.total, 0.0), 1.0)
+            width = 30
+            filled = int(frac * width)
+            bar = "#" * filled + "-" * (width - filled)
+            text = f"\r{self.desc} [{bar}] {frac * 100:5.1f}% {rate:,.0f} {self.unit}/s"
+        else:
+            text = f"\r{self.desc} {self.n:,.0f} {self.unit} {rate:,.0f} {self.unit}/s"
+        self.stream.write(text)
+        self.stream.flush()

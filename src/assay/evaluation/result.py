@@ -1,0 +1,318 @@
+"""``EvalResult``: the one result object of a sliced evaluation."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from numpy.typing import NDArray
+
+from .._util.optional import require
+from .finalize import SliceInfo
+
+#: Name and version of the JSON layout written by :meth:`EvalResult.to_json`.
+SCHEMA_NAME = "assay.EvalResult"
+SCHEMA_VERSION = 1
+
+#: Columns of the tidy table, in order, with their Arrow types.
+COLUMNS: dict[str, pa.DataType] = {
+    "model": pa.string(),
+    "class": pa.string(),
+    "feature": pa.string(),
+    "slice": pa.string(),
+    "metric": pa.string(),
+    "threshold": pa.float64(),
+    "value": pa.float64(),
+    "lower": pa.float64(),
+    "upper": pa.float64(),
+    "count": pa.int64(),
+    "withheld": pa.bool_(),
+    "max_error": pa.float64(),
+    "diff": pa.float64(),
+    "diff_lower": pa.float64(),
+    "diff_upper": pa.float64(),
+    "ratio": pa.float64(),
+    "ratio_lower": pa.float64(),
+    "ratio_upper": pa.float64(),
+    "significant": pa.bool_(),
+}
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One metric of one slice: value, interval and comparison with the baseline."""
+
+    value: float
+    lower: float
+    upper: float
+    count: int
+    withheld: bool
+    diff: float
+    diff_lower: float
+    diff_upper: float
+    ratio: float
+    significant: bool
+    max_error: float
+
+    def __float__(self) -> float:
+        return self.value
+
+
+class EvalResult:
+    """Metrics per model, slice, metric and threshold, with intervals.
+
+    Use :meth:`to_frame` (pandas) or :meth:`to_arrow` for the tidy table (one row per
+    model x class x slice x metric x threshold), :meth:`value` for one number,
+    :meth:`to_json` / :meth:`from_json` to save and load.
+    """
+
+    def __init__(
+        self,
+        table: dict[str, NDArray[Any]] | pa.Table,
+        slices: Sequence[SliceInfo],
+        *,
+        config: dict[str, Any],
+        n_rows: int,
+        n_dropped: int = 0,
+        source: str = "",
+    ) -> None:
+        if isinstance(table, pa.Table):
+            self._table = table
+        else:
+            self._table = pa.table(
+                {c: pa.array(list(table[c]) if table[c].dtype == object else table[c], type=t)
+                 for c, t in COLUMNS.items()}  # fmt: skip
+            )
+        self.slices = list(slices)
+        self.config = config
+        self.n_rows = n_rows
+        self.n_dropped = n_dropped
+        self.source = source
+        self._index: dict[tuple[Any, ...], int] | None = None
+
+    # ---------------------------------------------------------------- access
+    @property
+    def models(self) -> list[str]:
+        return list(self.config["scores"])
+
+    @property
+    def metrics(self) -> list[str]:
+        return list(dict.fromkeys(self._table.column("metric").to_pylist()))
+
+    @property
+    def thresholds(self) -> list[float]:
+        return list(self.config["thresholds"])
+
+    @property
+    def withheld_slices(self) -> list[SliceInfo]:
+        return [s for s in self.slices if s.withheld]
+
+    def to_arrow(self) -> pa.Table:
+        """The tidy metric table as a pyarrow Table."""
+        return self._table
+
+    def to_frame(self) -> Any:
+        """The tidy metric table as a pandas DataFrame (needs ``assay[pandas]``)."""
+        require("pandas", "pandas", purpose="EvalResult.to_frame")
+        return self._table.to_pandas()
+
+    def slices_frame(self) -> Any:
+        """One row per slice: feature, name, size, weighted size, withheld and why."""
+        pd = require("pandas", "pandas", purpose="EvalResult.slices_frame")
+        return pd.DataFrame([asdict(s) for s in self.slices])
+
+    def value(
+        self,
+        metric: str,
+        *,
+        slice: str = "overall",  # noqa: A002 - mirrors the table's column name
+        threshold: float | None = None,
+        model: str | None = None,
+        cls: Any = None,
+    ) -> MetricValue:
+        """One metric of one slice (and threshold, for threshold metrics)."""
+        if self._index is None:
+            cols = [self._table.column(c).to_pylist() for c in
+                    ("model", "class", "slice", "metric", "threshold")]  # fmt: skip
+            self._index = {}
+            for i, (m, c, s, me, t) in enumerate(zip(*cols, strict=True)):
+                tk = None if t is None or math.isnan(t) else round(t, 9)
+                self._index[(m, c, s, me, tk)] = i
+        if model is None:
+            model = self.models[0]
+        if model not in self.models:
+            raise ValueError(f"Unknown model {model!r}; the result has {self.models}.")
+        if metric not in self.metrics:
+            raise ValueError(f"Unknown metric {metric!r}; the result has {self.metrics}.")
+        names = {s.slice for s in self.slices}
+        if slice not in names:
+            raise ValueError(f"Unknown slice {slice!r}; the result has {sorted(names)[:10]}.")
+        c = None if cls is None else str(cls)
+        tk = None if threshold is None else round(float(threshold), 9)
+        i = self._index.get((model, c, slice, metric, tk))
+        if i is None:
+            raise ValueError(
+                f"No value for metric {metric!r} at threshold {threshold!r}"
+                + (f" for class {cls!r}" if cls is not None else "")
+                + f"; thresholds are {self.thresholds} (None for threshold-free metrics)."
+            )
+        row = {k: self._table.column(k)[i].as_py() for k in COLUMNS}
+        f = {k: (math.nan if row[k] is None else row[k]) for k in row}
+        return MetricValue(
+            value=f["value"], lower=f["lower"], upper=f["upper"], count=int(row["count"]),
+            withheld=bool(row["withheld"]), diff=f["diff"], diff_lower=f["diff_lower"],
+            diff_upper=f["diff_upper"], ratio=f["ratio"], significant=bool(row["significant"]),
+            max_error=f["max_error"],
+        )  # fmt: skip
+
+    # ---------------------------------------------------------------- JSON
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict in the documented, versioned layout (``docs/result-schema.md``)."""
+        columns = {}
+        for name in COLUMNS:
+            vals = self._table.column(name).to_pylist()
+            columns[name] = [
+                None if isinstance(v, float) and not math.isfinite(v) else v for v in vals
+            ]
+        return {
+            "schema": SCHEMA_NAME,
+            "version": SCHEMA_VERSION,
+            "data": {"rows": self.n_rows, "dropped": self.n_dropped, "source": self.source},
+            "config": _jsonable(self.config),
+            "slices": [_jsonable(asdict(s)) for s in self.slices],
+            "metrics": columns,
+        }
+
+    def to_json(self, path: str | Path | None = None, *, indent: int | None = None) -> str:
+        """Serialize to JSON; also write it to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    @classmethod
+    def from_json(cls, source: str | Path) -> EvalResult:
+        """Load a result written by :meth:`to_json` (a path or the JSON text)."""
+        text = str(source)
+        if not text.lstrip().startswith("{"):
+            text = Path(source).read_text()
+        doc = json.loads(text)
+        if doc.get("schema") != SCHEMA_NAME:
+            raise ValueError(f"Not an assay evaluation result: schema is {doc.get('schema')!r}.")
+        if doc.get("version") != SCHEMA_VERSION:
+            raise ValueError(
+                f"Unsupported result schema version {doc.get('version')!r}; this assay reads "
+                f"version {SCHEMA_VERSION}."
+            )
+        cols = doc["metrics"]
+        arrays = {}
+        for name, t in COLUMNS.items():
+            vals = cols[name]
+            if pa.types.is_floating(t):
+                vals = [math.nan if v is None else v for v in vals]
+            arrays[name] = pa.array(vals, type=t)
+        slices = [SliceInfo(**s) for s in doc["slices"]]
+        data = doc["data"]
+        return cls(
+            pa.table(arrays),
+            slices,
+            config=doc["config"],
+            n_rows=data["rows"],
+            n_dropped=data["dropped"],
+            source=data["source"],
+        )
+
+    # ---------------------------------------------------------------- text
+    def format_table(
+        self,
+        *,
+        metrics: Sequence[str] = ("fpr", "fnr", "roc_auc"),
+        threshold: float | None = None,
+        model: str | None = None,
+        digits: int = 3,
+    ) -> str:
+        """A readable text table: one line per slice, chosen metrics with intervals."""
+        thr = threshold
+        if thr is None:
+            ths = self.thresholds
+            thr = 0.5 if 0.5 in ths else ths[len(ths) // 2]
+        models = [model] if model is not None else self.models
+        classes = self.config.get("classes") or [None]
+        lines = []
+        for m in models:
+            for c in classes:
+                title = f"model {m}" + (f", class {c}" if c is not None else "")
+                lines.append(f"{title} (threshold {thr:g} for threshold metrics)")
+                header = ["slice", "n"] + list(metrics)
+                rows = [header]
+                for s in self.slices:
+                    cells = [s.slice, f"{s.count:,}"]
+                    for me in metrics:
+                        t = None if me in _THRESHOLD_FREE_NAMES else thr
+                        try:
+                            v = self.value(me, slice=s.slice, threshold=t, model=m, cls=c)
+                        except ValueError:
+                            cells.append("-")
+                            continue
+                        cells.append(_fmt(v, digits))
+                    rows.append(cells)
+                widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+                for j, r in enumerate(rows):
+                    lines.append(
+                        "  ".join(x.ljust(wd) if i == 0 else x.rjust(wd)
+                                  for i, (x, wd) in enumerate(zip(r, widths, strict=True)))  # fmt: skip
+                    )
+                    if j == 0:
+                        lines.append("  ".join("-" * wd for wd in widths))
+                lines.append("")
+        if self.withheld_slices:
+            lines.append(
+                "withheld: "
+                + "; ".join(f"{s.slice} ({s.reason})" for s in self.withheld_slices)
+            )
+        if self.n_dropped:
+            lines.append(f"dropped {self.n_dropped:,} invalid row(s)")
+        return "\n".join(lines).rstrip() + "\n"
+
+    def __repr__(self) -> str:
+        return (
+            f"EvalResult(models={self.models}, slices={len(self.slices)}, "
+            f"metrics={len(self.metrics)}, rows={self.n_rows:,})"
+        )
+
+
+_THRESHOLD_FREE_NAMES = {
+    "roc_auc", "pr_auc", "subgroup_auc", "bpsn_auc", "bnsp_auc", "mean_score", "mean_label",
+    "calibration", "ece", "weighted_example_count", "example_count",
+}  # fmt: skip
+
+
+def _fmt(v: MetricValue, digits: int) -> str:
+    if v.withheld:
+        return "withheld"
+    if math.isnan(v.value):
+        return "nan"
+    s = f"{v.value:.{digits}f}"
+    if not math.isnan(v.lower):
+        s += f" [{v.lower:.{digits}f}, {v.upper:.{digits}f}]"
+    if v.significant:
+        s += "*"
+    return s
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _jsonable(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj

@@ -1,0 +1,126 @@
+"""Slice specifications: which subsets of rows get their own metrics.
+
+A slice spec names one or more feature columns; every observed combination of their
+values is a slice. Shorthands accepted wherever a spec is expected:
+
+* ``"sex"``: one slice per value of ``sex``;
+* ``("sex", "race")`` or ``"sex,race"``: one slice per observed (sex, race) pair;
+* ``{"race": ["Black", "White"]}``: only the listed values (a single value may be given
+  bare); ``{"sex": None, "race": "Black"}`` crosses all sexes with ``race == "Black"``;
+* a :class:`SliceSpec`.
+
+The whole data set is always evaluated as the slice ``overall``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Union
+
+from .._util.validation import param_type_error
+
+OVERALL = "overall"
+NULL_NAME = "null"
+
+
+@dataclass(frozen=True)
+class SliceSpec:
+    """Columns to slice on, each with the values to keep (``None`` keeps every value)."""
+
+    columns: tuple[str, ...] = ()
+    values: tuple[tuple[Any, ...] | None, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.values) != len(self.columns):
+            object.__setattr__(self, "values", tuple(None for _ in self.columns))
+
+    @property
+    def name(self) -> str:
+        """Feature name: ``overall``, ``sex`` or ``sex x race``."""
+        return " x ".join(self.columns) if self.columns else OVERALL
+
+    def allows(self, key: tuple[Any, ...]) -> bool:
+        """Whether the value combination ``key`` is kept by this spec."""
+        return all(v is None or k in v for k, v in zip(key, self.values, strict=True))
+
+    def explicit_keys(self) -> list[tuple[Any, ...]]:
+        """Value combinations listed explicitly (all columns restricted), else []."""
+        if not self.columns or any(v is None for v in self.values):
+            return []
+        keys: list[tuple[Any, ...]] = [()]
+        for vals in self.values:
+            assert vals is not None
+            keys = [k + (v,) for k in keys for v in vals]
+        return keys
+
+
+SliceLike = Union[str, Sequence[str], Mapping[str, Any], SliceSpec]
+
+
+def format_value(v: Any) -> str:
+    """Display form of a slice value (``null`` for missing values)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return NULL_NAME
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def slice_name(spec: SliceSpec, key: tuple[Any, ...]) -> str:
+    """Display name of one slice: ``overall``, ``sex=Female``, ``sex=Female, race=Black``."""
+    if not spec.columns:
+        return OVERALL
+    return ", ".join(f"{c}={format_value(v)}" for c, v in zip(spec.columns, key, strict=True))
+
+
+def parse_slice(s: SliceLike) -> SliceSpec:
+    """Turn one slice shorthand into a :class:`SliceSpec`."""
+    if isinstance(s, SliceSpec):
+        return s
+    if isinstance(s, str):
+        cols = tuple(c.strip() for c in s.split(",") if c.strip())
+        if not cols:
+            raise ValueError(f"A slice in 'slices' must name at least one column. Got {s!r}.")
+        return SliceSpec(cols, tuple(None for _ in cols))
+    if isinstance(s, Mapping):
+        cols, vals = [], []
+        for c, v in s.items():
+            if not isinstance(c, str):
+                raise param_type_error("slices", "a mapping from column names to values", s)
+            cols.append(c)
+            if v is None:
+                vals.append(None)
+            elif isinstance(v, str | int | float | bool):
+                vals.append((v,))
+            else:
+                vals.append(tuple(v))
+        if not cols:
+            raise ValueError("A slice in 'slices' must name at least one column. Got {}.")
+        return SliceSpec(tuple(cols), tuple(vals))
+    if isinstance(s, Sequence) and all(isinstance(c, str) for c in s):
+        if not s:
+            raise ValueError(f"A slice in 'slices' must name at least one column. Got {s!r}.")
+        return SliceSpec(tuple(s), tuple(None for _ in s))
+    raise param_type_error(
+        "slices", "a list of column names, tuples of column names, mappings or SliceSpec", s
+    )
+
+
+def parse_slices(slices: SliceLike | Sequence[SliceLike] | None) -> list[SliceSpec]:
+    """Parse the ``slices`` argument; the overall slice always comes first."""
+    if slices is None:
+        items: list[SliceLike] = []
+    elif isinstance(slices, str | Mapping | SliceSpec):
+        items = [slices]
+    else:
+        items = list(slices)
+    out = [SliceSpec()]
+    for s in items:
+        spec = parse_slice(s)
+        if len(set(spec.columns)) != len(spec.columns):
+            raise ValueError(f"A slice in 'slices' repeats a column: {spec.columns!r}.")
+        if spec not in out:
+            out.append(spec)
+    return out

@@ -1,0 +1,234 @@
+"""Turn any supported input into a stream of Arrow record batches.
+
+Accepted: a pandas or polars DataFrame, a PyArrow Table or RecordBatch, a mapping of
+column name to array, or a path to a Parquet file, a directory of Parquet files or a CSV
+file. Files are streamed in chunks so memory stays bounded whatever their size.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pyarrow as pa
+
+from .._util.validation import param_type_error
+
+
+@dataclass
+class TableSource:
+    """A readable table: its column names, size hints and a batch iterator factory."""
+
+    columns: list[str]
+    description: str
+    total_rows: int | None = None
+    total_bytes: int | None = None
+    _open: Callable[[list[str], int, dict[str, pa.DataType]], Iterator[pa.RecordBatch]] = field(
+        default=lambda c, n, t: iter(()), repr=False
+    )
+    bytes_read: Callable[[], int] = field(default=lambda: 0, repr=False)
+
+    def batches(
+        self,
+        columns: Sequence[str],
+        chunk_size: int,
+        types: Mapping[str, pa.DataType] | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        """Yield record batches of at most ``chunk_size`` rows with only ``columns``."""
+        return self._open(list(columns), chunk_size, dict(types or {}))
+
+
+def open_source(data: Any, *, func: str = "evaluate") -> TableSource:
+    """Wrap ``data`` in a :class:`TableSource`."""
+    if isinstance(data, str | os.PathLike):
+        return _open_path(Path(data), func=func)
+    if isinstance(data, pa.Table):
+        return _from_table(data, "pyarrow Table")
+    if isinstance(data, pa.RecordBatch):
+        return _from_table(pa.Table.from_batches([data]), "pyarrow RecordBatch")
+    mod = type(data).__module__.split(".")[0]
+    if mod == "pandas" and hasattr(data, "iloc"):
+        return _from_pandas(data)
+    if mod == "polars" and hasattr(data, "to_arrow"):
+        return _from_table(data.to_arrow(), "polars DataFrame")
+    if isinstance(data, Mapping):
+        return _from_mapping(data, func=func)
+    raise param_type_error(
+        "data",
+        "a pandas or polars DataFrame, a pyarrow Table, a dict of arrays, "
+        "or a path to a Parquet or CSV file",
+        data,
+        func=func,
+    )
+
+
+def _from_table(table: pa.Table, description: str) -> TableSource:
+    def open_(cols: list[str], n: int, types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
+        sub = table.select(cols)
+        yield from sub.to_batches(max_chunksize=n)
+
+    return TableSource(table.column_names, description, total_rows=table.num_rows, _open=open_)
+
+
+def _from_pandas(df: Any) -> TableSource:
+    names = [str(c) for c in df.columns]
+
+    def open_(cols: list[str], n: int, types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
+        sub = df[cols]
+        for start in range(0, len(sub), n):
+            yield pa.RecordBatch.from_pandas(sub.iloc[start : start + n], preserve_index=False)
+
+    return TableSource(names, "pandas DataFrame", total_rows=len(df), _open=open_)
+
+
+def _from_mapping(data: Mapping[str, Any], *, func: str) -> TableSource:
+    arrays: dict[str, pa.Array | pa.ChunkedArray] = {}
+    lengths: dict[str, int] = {}
+    for k, v in data.items():
+        if not isinstance(k, str):
+            raise param_type_error("data", "a mapping with string column names", k, func=func)
+        if isinstance(v, pa.Array | pa.ChunkedArray):
+            arr = v
+        else:
+            npv = np.asarray(v)
+            if npv.ndim == 2:
+                arr = pa.FixedSizeListArray.from_arrays(pa.array(npv.ravel()), npv.shape[1])
+            elif npv.ndim == 1:
+                arr = pa.array(npv) if npv.dtype != object else pa.array(list(npv))
+            else:
+                raise ValueError(
+                    f"Column {k!r} of 'data' must be one- or two-dimensional. "
+                    f"Got an array of shape {npv.shape} instead."
+                )
+        arrays[k] = arr
+        lengths[k] = len(arr)
+    if len(set(lengths.values())) > 1:
+        raise ValueError(
+            f"All columns of 'data' must have the same length. Got lengths {lengths} instead."
+        )
+    table = pa.table(arrays) if arrays else pa.table({})
+    return _from_table(table, "dict of arrays")
+
+
+class _CountingFile(io.RawIOBase):
+    """A binary file wrapper that counts the bytes read (for progress on CSV files)."""
+
+    def __init__(self, path: Path) -> None:
+        self._f = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        n = self._f.readinto(b)
+        self.count += n or 0
+        return n or 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._f.read(size)
+        self.count += len(data)
+        return data
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
+def _open_path(path: Path, *, func: str) -> TableSource:
+    if not path.exists():
+        raise FileNotFoundError(f"The 'data' path {str(path)!r} does not exist.")
+    suffix = "".join(path.suffixes[-2:]).lower() if path.is_file() else ""
+    if path.is_dir() or suffix.endswith((".parquet", ".pq")):
+        return _open_parquet(path)
+    if suffix.endswith((".csv", ".csv.gz", ".tsv")):
+        return _open_csv(path)
+    raise ValueError(
+        f"The 'data' path of {func} must end in .parquet, .pq, .csv, .csv.gz or .tsv "
+        f"(or be a directory of Parquet files). Got {str(path)!r} instead."
+    )
+
+
+def _open_parquet(path: Path) -> TableSource:
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    if path.is_dir():
+        dataset = ds.dataset(str(path), format="parquet")
+        names = dataset.schema.names
+
+        def open_dir(
+            cols: list[str], n: int, types: dict[str, pa.DataType]
+        ) -> Iterator[pa.RecordBatch]:
+            yield from dataset.to_batches(columns=cols, batch_size=n)
+
+        return TableSource(
+            names, f"Parquet dataset {path}", total_rows=dataset.count_rows(), _open=open_dir
+        )
+    pf = pq.ParquetFile(str(path))
+    names = pf.schema_arrow.names
+
+    def open_(cols: list[str], n: int, types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
+        f = pq.ParquetFile(str(path))
+        yield from f.iter_batches(batch_size=n, columns=cols)
+
+    return TableSource(
+        names, f"Parquet file {path}", total_rows=pf.metadata.num_rows, _open=open_
+    )
+
+
+def _open_csv(path: Path) -> TableSource:
+    import pyarrow.csv as pacsv
+
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    parse = pacsv.ParseOptions(delimiter=delimiter)
+    try:
+        with pacsv.open_csv(str(path), parse_options=parse) as probe:
+            names = probe.schema.names
+    except pa.ArrowInvalid as exc:
+        raise ValueError(f"Could not parse the CSV file {str(path)!r}: {exc}") from None
+    counter: dict[str, _CountingFile | None] = {"f": None}
+    compressed = path.suffix.lower() == ".gz"
+
+    def open_(cols: list[str], n: int, types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
+        read = pacsv.ReadOptions(block_size=1 << 22)
+        convert = pacsv.ConvertOptions(
+            include_columns=cols, column_types=types, strings_can_be_null=True
+        )
+        raw: Any = str(path) if compressed else _CountingFile(path)
+        counter["f"] = None if compressed else raw
+        try:
+            reader = pacsv.open_csv(
+                raw, read_options=read, parse_options=parse, convert_options=convert
+            )
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    break
+                except pa.ArrowInvalid as exc:
+                    raise ValueError(f"Could not parse the CSV file {str(path)!r}: {exc}") from None
+                for start in range(0, batch.num_rows, n):
+                    yield batch.slice(start, n)
+        except pa.ArrowInvalid as exc:
+            raise ValueError(f"Could not parse the CSV file {str(path)!r}: {exc}") from None
+        finally:
+            if not compressed:
+                raw.close()
+
+    def bytes_read() -> int:
+        f = counter["f"]
+        return f.count if f is not None else 0
+
+    return TableSource(
+        names,
+        f"CSV file {path}",
+        total_bytes=path.stat().st_size,
+        _open=open_,
+        bytes_read=bytes_read,
+    )
