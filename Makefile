@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 ASSAY_DATA_HOME ?= $(abspath ../shared/data)
 export ASSAY_DATA_HOME
 
-.PHONY: venv demo test lint typecheck bench clean
+.PHONY: venv browser demo test lint typecheck bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -16,15 +16,21 @@ $(BIN)/python:
 # first so the `torch>=2.2` requirement of the extras is already satisfied.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q "torch==2.13.0"
-	$(BIN)/pip install -q -e ".[dev,torch,spark]"
+	$(BIN)/pip install -q -e ".[dev,torch,lightning,spark,report]"
 	touch $@
+
+# Debian's Chromium for the report's browser tests (no browser download from the test tool).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "warning: could not install chromium; browser tests will be skipped"; }
 
 venv: $(VENV)/.installed
 
 demo: venv
 	$(BIN)/assay demo
 
-test: venv
+test: venv browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest -q -n 2

@@ -22,12 +22,17 @@ from .._util.validation import (
 )
 from ..io.tables import TableSource, open_source
 from .finalize import assemble
-from .replicates import make_replication, row_hashes
+from .replicates import make_replication, row_hashes, splitmix64
 from .result import EvalResult
 from .slicing import OVERALL, SliceLike, parse_slices, slice_name
 from .state import EvalState, Head, StateConfig
 
 DEFAULT_THRESHOLDS: tuple[float, ...] = tuple(round(0.1 * i, 10) for i in range(1, 10))
+
+#: ``row_key`` value that hashes each row's content (label, scores, weight, slice values)
+#: instead of its position: the same on any chunking, order or partitioning. Identical
+#: rows then share a replicate assignment.
+ROW_CONTENT = "<row content>"
 
 ScoresArg = str | Sequence[str] | Mapping[str, str | Sequence[str]]
 
@@ -176,7 +181,9 @@ class _Config:
         self.on_invalid = check_choice("on_invalid", kw["on_invalid"], ["raise", "drop"])
         rk = kw["row_key"]
         if rk is not None and not isinstance(rk, str):
-            raise param_type_error("row_key", "a column name (str) or None", rk)
+            raise param_type_error(
+                "row_key", f"a column name (str), {ROW_CONTENT!r} or None", rk
+            )
         self.row_key = rk
         self.seed = check_int("seed", kw["seed"], minimum=0)
         self.chunk_size = check_int("chunk_size", kw["chunk_size"], minimum=1)
@@ -222,7 +229,7 @@ class _Config:
             cols += mc
         if self.weight:
             cols.append(self.weight)
-        if self.row_key:
+        if self.row_key and self.row_key != ROW_CONTENT:
             cols.append(self.row_key)
         cols += self.slice_columns()
         return list(dict.fromkeys(cols))
@@ -243,7 +250,7 @@ class _Config:
         checks += [("score", c) for mc in self.models.values() for c in mc]
         if self.weight:
             checks.append(("weight", self.weight))
-        if self.row_key:
+        if self.row_key and self.row_key != ROW_CONTENT:
             checks.append(("row_key", self.row_key))
         checks += [("slice", c) for c in self.slice_columns()]
         for kind, name in checks:
@@ -392,6 +399,43 @@ def _key_hashes(arr: pa.Array) -> NDArray[np.uint64]:
         dtype=np.uint64,
     )
     return lookup[np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
+
+
+def _column_hashes(arr: pa.Array | pa.ChunkedArray) -> NDArray[np.uint64]:
+    """A 64-bit hash of each value of a column (nulls hash to a fixed value)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    t = arr.type
+    if pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_boolean(t):
+        v = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
+        v = np.where(v == 0.0, 0.0, v)  # -0.0 and 0.0 hash alike
+        out = splitmix64(np.ascontiguousarray(v).view(np.uint64))
+    else:
+        enc = pc.dictionary_encode(arr)
+        uniq = enc.dictionary.to_pylist()
+        lookup = np.array(
+            [int.from_bytes(hashlib.blake2b(repr(u).encode(), digest_size=8).digest(), "little")
+             for u in uniq] or [0],
+            dtype=np.uint64,
+        )  # fmt: skip
+        idx = np.asarray(enc.indices.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        out = lookup[idx]
+    if arr.null_count:
+        out = np.where(
+            np.asarray(arr.is_null().to_numpy(zero_copy_only=False)), np.uint64(0x5BD1E995), out
+        )
+    return out
+
+
+def content_hashes(batch: pa.RecordBatch, columns: Sequence[str]) -> NDArray[np.uint64]:
+    """Stable per-row keys from the values of ``columns`` (see :data:`ROW_CONTENT`)."""
+    h = np.zeros(batch.num_rows, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for c in columns:
+            h = splitmix64(h ^ _column_hashes(batch.column(c)))
+    return h
 
 
 def _to_numpy_float(arr: pa.Array) -> NDArray[np.float64]:
@@ -585,7 +629,9 @@ class ChunkReader:
             invalid |= bad_w
         else:
             w = np.ones(n)
-        if cfg.row_key:
+        if cfg.row_key == ROW_CONTENT:
+            keys = content_hashes(batch, cfg.needed_columns())
+        elif cfg.row_key:
             keys = _key_hashes(batch.column(cfg.row_key))
         else:
             keys = np.arange(start, start + n, dtype=np.uint64)
