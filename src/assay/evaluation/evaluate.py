@@ -563,7 +563,7 @@ class ChunkReader:
                     )
                 flat = _to_numpy_float(pc.list_flatten(arr.fill_null(
                     pa.scalar([0.0] * len(cfg.classes), arr.type))))
-                mat = flat.reshape(n, len(cfg.classes))
+                mat = flat.reshape(n, len(cfg.classes)).copy()
                 mat[null_rows] = np.nan
             else:
                 mat = np.column_stack([self._score_col(batch, c) for c in cols])

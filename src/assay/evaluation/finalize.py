@@ -34,6 +34,12 @@ THRESHOLD_FREE = (
 )
 FLIP_METRICS = ("flip_rate", "flip_rate_pos_to_neg", "flip_rate_neg_to_pos")
 NO_INTERVAL = {"example_count"}
+#: Metrics confined to [0, 1]; their interval ends are clipped to that range.
+UNIT_INTERVAL = {
+    "fpr", "fnr", "tpr", "tnr", "positive_rate", "negative_rate", "fdr",
+    "false_omission_rate", "precision", "recall", "accuracy", "roc_auc", "pr_auc",
+    "subgroup_auc", "bpsn_auc", "bnsp_auc", "mean_score", "mean_label", "ece", *FLIP_METRICS,
+}  # fmt: skip
 
 
 @dataclass
@@ -330,6 +336,10 @@ def _emit(
         upper = lower.copy()
     else:
         lower, upper = rep.interval(point, reps, confidence)
+        if name in UNIT_INTERVAL:
+            lower, upper = np.clip(lower, 0.0, 1.0), np.clip(upper, 0.0, 1.0)
+        elif name in ("tp", "fp", "tn", "fn", "weighted_example_count"):
+            lower = np.maximum(lower, 0.0)
     hide = np.repeat(withheld[:, None], t, axis=1)
     if name != "example_count":
         point = np.where(hide, np.nan, point)

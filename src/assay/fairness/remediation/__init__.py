@@ -52,7 +52,7 @@ from .losses import (  # noqa: E402
     laplacian_kernel,
     mmd_loss,
 )
-from .model import MinDiffModel, fit_mindiff, mindiff_train_step  # noqa: E402
+from .model import MinDiffModel, fit_mindiff, make_mlp, mindiff_train_step  # noqa: E402
 
 __all__ = [
     "CLP_LOSSES",
@@ -77,6 +77,7 @@ __all__ = [
     "gaussian_kernel",
     "get_mindiff_loss",
     "laplacian_kernel",
+    "make_mlp",
     "mindiff_train_step",
     "mmd_loss",
     "pack_mindiff_batch",

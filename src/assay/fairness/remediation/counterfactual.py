@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, NamedTuple, overload
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -66,8 +67,9 @@ def _prepare(
             func=func,
         )
     n = original.shape[0]
-    o = original.reshape(n, -1)
-    c = counterfactual.reshape(n, -1)
+    d = int(np.prod(original.shape[1:], dtype=np.int64))
+    o = original.reshape(n, d)
+    c = counterfactual.reshape(n, d)
     if not o.is_floating_point():
         o = o.float()
     c = c.to(o.dtype)

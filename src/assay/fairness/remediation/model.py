@@ -15,20 +15,21 @@ task and MinDiff batches concatenated.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import math
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, overload
 
 import torch
 from torch import Tensor, nn
 
-from assay._util.validation import param_type_error
+from assay._util.validation import check_int, param_type_error
 
 from ._checks import check_nonnegative_float
 from ._tree import FuseForward, concat_inputs, resolve_fuse, split_outputs
 from .data import MinDiffBatch
 from .losses import MinDiffLossFn, get_mindiff_loss
 
-__all__ = ["MinDiffModel", "TaskLossFn", "fit_mindiff", "mindiff_train_step"]
+__all__ = ["MinDiffModel", "TaskLossFn", "fit_mindiff", "make_mlp", "mindiff_train_step"]
 
 TaskLossFn = Callable[..., Tensor]
 """``task_loss_fn(outputs, targets)`` or, for batches with sample weights,
@@ -234,3 +235,49 @@ def fit_mindiff(
             count += 1
         history.append({k: v / max(count, 1) for k, v in sums.items()})
     return history
+
+
+def make_mlp(
+    in_features: int,
+    hidden: Sequence[int] = (64, 64),
+    out_features: int = 1,
+    *,
+    generator: torch.Generator | None = None,
+    seed: int = 0,
+) -> nn.Sequential:
+    r"""A ReLU multi-layer perceptron initialised from an explicit generator.
+
+    The layers are created without their default initialisation (which would draw from the
+    global random state) and then initialised like ``nn.Linear``'s default:
+    weights and biases uniform in :math:`\pm 1/\sqrt{\text{fan\_in}}`.
+
+    Parameters
+    ----------
+    in_features : int
+        Input width.
+    hidden : sequence of int, default (64, 64)
+        Hidden layer widths.
+    out_features : int, default 1
+        Output width (1 logit for binary classification).
+    generator : torch.Generator, optional
+        Source of the initial weights; by default a CPU generator seeded with ``seed``.
+    seed : int, default 0
+        Seed of the default generator.
+    """
+    func = "make_mlp"
+    widths = [check_int("in_features", in_features, minimum=1, func=func)]
+    widths += [check_int("hidden", h, minimum=1, func=func) for h in hidden]
+    widths.append(check_int("out_features", out_features, minimum=1, func=func))
+    if generator is None:
+        generator = torch.Generator().manual_seed(check_int("seed", seed, func=func))
+    layers: list[nn.Module] = []
+    for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+        linear = torch.nn.utils.skip_init(nn.Linear, fan_in, fan_out)
+        bound = 1.0 / math.sqrt(fan_in)
+        with torch.no_grad():
+            linear.weight.uniform_(-bound, bound, generator=generator)
+            linear.bias.uniform_(-bound, bound, generator=generator)
+        layers.append(linear)
+        if i < len(widths) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)

@@ -1,0 +1,150 @@
+"""Command-line interface: ``assay evaluate``, ``assay demo``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.replace(" ", ",").split(",") if x]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas, got {text!r}"
+        ) from None
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="assay", description="Examine and fix ML models and data.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ev = sub.add_parser(
+        "evaluate",
+        help="sliced metrics with confidence intervals for a Parquet or CSV file",
+        description="Evaluate scored examples overall and per slice, with confidence intervals.",
+    )
+    ev.add_argument("path", help="Parquet file, directory of Parquet files, or CSV file")
+    ev.add_argument("--label", required=True, help="label column (0/1, bool, or strings)")
+    ev.add_argument(
+        "--score", action="append", required=True, help="score column; repeat to compare models"
+    )
+    ev.add_argument(
+        "--slice",
+        action="append",
+        default=[],
+        help="column to slice on; 'A,B' slices on the cross of A and B; repeatable",
+    )
+    ev.add_argument("--thresholds", type=_floats, default=None, help="e.g. 0.1,0.5,0.9")
+    ev.add_argument("--weight", default=None, help="example weight column")
+    ev.add_argument("--confidence", type=float, default=0.95)
+    ev.add_argument("--ci", choices=["jackknife", "bootstrap", "none"], default="jackknife")
+    ev.add_argument("--replicates", type=int, default=None, help="buckets or bootstrap draws")
+    ev.add_argument("--score-type", choices=["probability", "logit"], default="probability")
+    ev.add_argument("--positive-label", default=None, help="positive value of a string label")
+    ev.add_argument("--classes", default=None, help="comma-separated classes (multi-class)")
+    ev.add_argument("--min-slice-size", type=int, default=1)
+    ev.add_argument("--baseline", default="overall", help="baseline slice, e.g. 'sex=Male'")
+    ev.add_argument("--auc", choices=["histogram", "exact"], default="histogram")
+    ev.add_argument("--drop-invalid", action="store_true", help="drop rows with NaN/inf values")
+    ev.add_argument("--metrics", default="fpr,fnr,roc_auc", help="metrics shown in the table")
+    ev.add_argument("--show-threshold", type=float, default=None, help="threshold shown")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--engine", choices=["local", "spark"], default="local")
+    ev.add_argument("--master", default=None, help="Spark master URL (default local[*])")
+    ev.add_argument("--out", default=None, help="write the result as JSON here")
+    ev.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    demo = sub.add_parser("demo", help="run the end-to-end demonstration on a real data set")
+    demo.add_argument("--dataset", choices=["compas"], default="compas")
+    demo.add_argument("--data-home", default=None, help="folder holding the data sets")
+    demo.add_argument("--out", default=None, help="write the result as JSON here")
+    return p
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate
+
+    classes: Any = None
+    if args.classes:
+        classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+    kwargs: dict[str, Any] = dict(
+        label=args.label,
+        scores=args.score if len(args.score) > 1 else args.score[0],
+        slices=args.slice,
+        weight=args.weight,
+        thresholds=args.thresholds,
+        score_type=args.score_type,
+        classes=classes,
+        positive_label=args.positive_label,
+        min_slice_size=args.min_slice_size,
+        ci=None if args.ci == "none" else args.ci,
+        n_replicates=args.replicates,
+        confidence=args.confidence,
+        baseline=args.baseline,
+        auc=args.auc,
+        on_invalid="drop" if args.drop_invalid else "raise",
+        seed=args.seed,
+    )
+    if args.engine == "spark":
+        kwargs["engine"] = "spark"
+        if args.master:
+            kwargs["master"] = args.master
+    else:
+        kwargs["progress"] = not args.quiet
+    result = evaluate(args.path, **kwargs)
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    print(f"{result.n_rows:,} rows from {result.source}")
+    print(result.format_table(metrics=metrics, threshold=args.show_threshold))
+    if args.out:
+        result.to_json(args.out)
+        print(f"result written to {args.out}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .datasets import load_compas
+    from .evaluation import evaluate
+
+    table = load_compas(data_home=args.data_home)
+    print(
+        f"COMPAS (ProPublica, filtered): {table.num_rows:,} defendants; score = decile_score/10; "
+        "a defendant is 'high risk' when decile_score >= 5 (threshold 0.45)"
+    )
+    result = evaluate(
+        table,
+        label="label",
+        scores="score",
+        slices=["race", "sex", ("race", "sex")],
+        thresholds=[0.45],
+        min_slice_size=50,
+        baseline={"race": "Caucasian"},
+        progress=True,
+    )
+    print(result.format_table(metrics=["fpr", "fnr", "roc_auc", "ece"], threshold=0.45))
+    print("* the 95% interval of the difference from race=Caucasian excludes zero")
+    if args.out:
+        result.to_json(args.out)
+        print(f"result written to {args.out}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "evaluate":
+            return _cmd_evaluate(args)
+        if args.command == "demo":
+            return _cmd_demo(args)
+    except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
+        print(f"assay {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""The JSON payload the HTML report embeds: metric values per result, slices and a sample."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ..evaluation.result import EvalResult
+from ..evaluation.slicing import format_value
+from ..io.tables import open_source
+from ._metrics import METRIC_INFO
+
+#: Columns of the tidy table carried per (model, class, metric, threshold), aligned with
+#: the result's slices; short keys keep the page small.
+_FIELDS = {
+    "value": "v",
+    "lower": "lo",
+    "upper": "hi",
+    "diff": "d",
+    "diff_lower": "dlo",
+    "diff_upper": "dhi",
+    "max_error": "me",
+}
+
+
+def num(x: Any) -> float | int | None:
+    """A JSON-safe number: ``None`` for missing or non-finite, 10 significant digits."""
+    if x is None:
+        return None
+    f = float(x)
+    if not math.isfinite(f):
+        return None
+    if f.is_integer() and abs(f) < 1e15:
+        return int(f)
+    return float(f"{f:.10g}")
+
+
+def threshold_free_metrics(result: EvalResult) -> list[str]:
+    """Metrics whose rows carry no threshold (NaN in the ``threshold`` column)."""
+    tbl = result.to_arrow()
+    metric = tbl.column("metric").to_pylist()
+    thr = tbl.column("threshold").to_pylist()
+    has_thr: dict[str, bool] = {}
+    for m, t in zip(metric, thr, strict=True):
+        finite = t is not None and math.isfinite(t)
+        has_thr[m] = has_thr.get(m, False) or finite
+    return [m for m, h in has_thr.items() if not h]
+
+
+def result_classes(result: EvalResult) -> list[str | None]:
+    """Classes in the result's table (``[None]`` for a binary result)."""
+    return list(dict.fromkeys(result.to_arrow().column("class").to_pylist()))
+
+
+def result_payload(result: EvalResult, name: str) -> dict[str, Any]:
+    """Everything the page needs from one result, values aligned with ``result.slices``."""
+    tbl = result.to_arrow()
+    n_slices = len(result.slices)
+    sidx = {s.slice: i for i, s in enumerate(result.slices)}
+    thresholds = [float(t) for t in result.thresholds]
+    tidx = {round(t, 9): i for i, t in enumerate(thresholds)}
+    free = set(threshold_free_metrics(result))
+    cols = {
+        c: tbl.column(c).to_pylist()
+        for c in ("model", "class", "slice", "metric", "threshold", "significant", *_FIELDS)
+    }
+    values: dict[str, dict[str, dict[str, list[dict[str, list[Any]]]]]] = {}
+
+    def block(model: str, cls: str, metric: str) -> list[dict[str, list[Any]]]:
+        per_cls = values.setdefault(model, {}).setdefault(cls, {})
+        if metric not in per_cls:
+            k = 1 if metric in free else len(thresholds)
+            per_cls[metric] = [
+                {**{short: [None] * n_slices for short in _FIELDS.values()}, "sig": [0] * n_slices}
+                for _ in range(k)
+            ]
+        return per_cls[metric]
+
+    for i in range(tbl.num_rows):
+        metric = cols["metric"][i]
+        cls = cols["class"][i]
+        entries = block(cols["model"][i], "" if cls is None else str(cls), metric)
+        if metric in free:
+            e = entries[0]
+        else:
+            t = cols["threshold"][i]
+            e = entries[tidx[round(float(t), 9)]]
+        j = sidx[cols["slice"][i]]
+        for long, short in _FIELDS.items():
+            e[short][j] = num(cols[long][i])
+        e["sig"][j] = 1 if cols["significant"][i] else 0
+    # Drop all-missing error bounds: most metrics have none.
+    for per_model in values.values():
+        for per_cls in per_model.values():
+            for entries in per_cls.values():
+                for e in entries:
+                    if all(x is None for x in e["me"]):
+                        del e["me"]
+    cfg = result.config
+    ci = cfg.get("ci") or {}
+    classes = result_classes(result)
+    return {
+        "name": name,
+        "source": str(result.source),
+        "rows": int(result.n_rows),
+        "dropped": int(result.n_dropped),
+        "label": _str(cfg.get("label")),
+        "weight": _str(cfg.get("weight")),
+        "baseline": str(cfg.get("baseline", "overall")),
+        "confidence": num(cfg.get("confidence")),
+        "ci": {"method": _str(ci.get("method")), "replicates": num(ci.get("n_replicates"))},
+        "minSliceSize": num(cfg.get("min_slice_size")),
+        "auc": _str(cfg.get("auc")),
+        "aucBins": num(cfg.get("auc_bins")),
+        "models": [str(m) for m in result.models],
+        "classes": ["" if c is None else str(c) for c in classes],
+        "thresholds": [num(t) for t in thresholds],
+        "metrics": [str(m) for m in result.metrics],
+        "thresholdFree": sorted(free),
+        "slices": [
+            {
+                "feature": s.feature,
+                "name": s.slice,
+                "count": int(s.count),
+                "weighted": num(s.weighted_count),
+                "withheld": bool(s.withheld),
+                "reason": s.reason,
+                "key": [[str(c), format_value(v)] for c, v in s.key.items()],
+            }
+            for s in result.slices
+        ],
+        "values": values,
+    }
+
+
+def _str(x: Any) -> str | None:
+    return None if x is None else str(x)
+
+
+def metric_catalog(metrics: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Display name and definition of each metric on the page."""
+    return {m: {"name": METRIC_INFO.get(m, (m, ""))[0], "help": METRIC_INFO.get(m, (m, ""))[1]}
+            for m in metrics}  # fmt: skip
+
+
+# ------------------------------------------------------------------------ sample rows
+def sample_payload(
+    sample: Any,
+    results: Sequence[EvalResult],
+    *,
+    rows_per_slice: int = 20,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Up to ``rows_per_slice`` rows of ``sample`` per slice, chosen with a fixed seed.
+
+    The sample needs the slice columns, the label and the score columns; columns it lacks
+    are left out (a slice whose columns are missing gets no rows, and says why).
+    """
+    if rows_per_slice < 1:
+        raise ValueError(
+            f"The 'sample_rows' parameter of render_html must be an int >= 1. "
+            f"Got {rows_per_slice!r} instead."
+        )
+    source = open_source(sample, func="render_html")
+    slice_cols: list[str] = []
+    others: list[str] = []
+    for r in results:
+        for s in r.slices:
+            slice_cols.extend(s.key)
+        cfg = r.config
+        others.append(str(cfg.get("label")))
+        scores = cfg.get("scores") or {}
+        for cols in (scores.values() if isinstance(scores, dict) else [scores]):
+            others.extend([cols] if isinstance(cols, str) else [str(c) for c in cols])
+        if cfg.get("weight"):
+            others.append(str(cfg["weight"]))
+    wanted = list(dict.fromkeys(slice_cols + others))
+    present = [c for c in wanted if c in source.columns]
+    batches = list(source.batches(present, 1 << 20))
+    table = (
+        pa.Table.from_batches(batches)
+        if batches
+        else pa.table({c: pa.array([], type=pa.null()) for c in present})
+    )
+    n = table.num_rows
+    formatted: dict[str, np.ndarray[Any, Any]] = {}
+    for c in dict.fromkeys(slice_cols):
+        if c in table.column_names:
+            formatted[c] = np.array(
+                [format_value(v) for v in table.column(c).to_pylist()], dtype=object
+            )
+    by_slice: dict[str, dict[str, Any]] = {}
+    chosen: set[int] = set()
+    picks: dict[str, np.ndarray[Any, Any]] = {}
+    seen: set[str] = set()
+    for r in results:
+        for s in r.slices:
+            if s.slice in seen:
+                continue
+            seen.add(s.slice)
+            missing = [c for c in s.key if c not in formatted]
+            if missing:
+                by_slice[s.slice] = {
+                    "rows": [],
+                    "matched": None,
+                    "missing": missing,
+                }
+                continue
+            mask = np.ones(n, dtype=bool)
+            for c, v in s.key.items():
+                mask &= formatted[c] == format_value(v)
+            idx = np.flatnonzero(mask)
+            if idx.size > rows_per_slice:
+                rng = np.random.default_rng(seed)
+                idx = np.sort(rng.choice(idx, size=rows_per_slice, replace=False))
+            picks[s.slice] = idx
+            chosen.update(int(i) for i in idx)
+            by_slice[s.slice] = {"rows": [], "matched": int(mask.sum()), "missing": []}
+    order = sorted(chosen)
+    pos = {i: k for k, i in enumerate(order)}
+    rows = [[_cell(v) for v in row.values()] for row in table.take(order).to_pylist()] if order else []
+    for name, idx in picks.items():
+        by_slice[name]["rows"] = [pos[int(i)] for i in idx]
+    return {
+        "columns": present,
+        "rows": rows,
+        "bySlice": by_slice,
+        "total": n,
+        "perSlice": rows_per_slice,
+    }
+
+
+def _cell(v: Any) -> Any:
+    if v is None or isinstance(v, bool | str):
+        return v
+    if isinstance(v, int | float | np.number):
+        return num(v)
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(str(_cell(x)) for x in v) + "]"
+    return str(v)
+
+
+# ------------------------------------------------------------------------ embedding
+def script_json(obj: Any) -> str:
+    """JSON safe to place inside ``<script type="application/json">``.
+
+    ``<``, ``>``, ``&`` and the line separators U+2028/U+2029 are written as ``\\uXXXX``
+    escapes, so no data can close the script element or start markup.
+    """
+    text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return (
+        text.replace("&", "\\u0026")
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
