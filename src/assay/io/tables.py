@@ -81,7 +81,9 @@ def _from_pandas(df: Any) -> TableSource:
     def open_(cols: list[str], n: int, types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
         sub = df[cols]
         for start in range(0, len(sub), n):
-            yield pa.RecordBatch.from_pandas(sub.iloc[start : start + n], preserve_index=False)
+            # Table.from_pandas also handles Arrow-backed (chunked) pandas columns.
+            part = pa.Table.from_pandas(sub.iloc[start : start + n], preserve_index=False)
+            yield from part.combine_chunks().to_batches()
 
     return TableSource(names, "pandas DataFrame", total_rows=len(df), _open=open_)
 

@@ -149,7 +149,9 @@ def test_flip_binary_features():
     )
     np.testing.assert_array_equal(x.numpy(), [[1.0, 0.0, 3.0], [0.0, 1.0, -1.0]])  # no mutation
     np.testing.assert_array_equal(flip_binary_features(x.numpy(), 1).numpy()[:, 1], [1.0, 0.0])
-    with pytest.raises(ValueError, match=re.escape("The 'columns' parameter of flip_binary_features")):
+    with pytest.raises(
+        ValueError, match=re.escape("The 'columns' parameter of flip_binary_features")
+    ):
         flip_binary_features(x, 5)
 
 
@@ -160,7 +162,9 @@ def test_clp_helper_matches_manual(fuse):
     x = torch.randn(6, 4, generator=g)
     x[:, 0] = (x[:, 0] > 0).float()
     xc = flip_binary_features(x, 0)
-    got = counterfactual_logit_pairing_loss(net, x, xc, loss="absolute_difference", fuse_forward=fuse)
+    got = counterfactual_logit_pairing_loss(
+        net, x, xc, loss="absolute_difference", fuse_forward=fuse
+    )
     want = (net(x) - net(xc)).abs().mean()
     torch.testing.assert_close(got, want)
 
@@ -180,9 +184,7 @@ def test_counterfactual_model_wrapper_and_training_reduces_gap():
         bce = nn.BCEWithLogitsLoss()
         for _ in range(150):
             opt.zero_grad()
-            losses = model.compute_loss(
-                x, y[:, None], bce, CounterfactualBatch(x, xc)
-            )
+            losses = model.compute_loss(x, y[:, None], bce, CounterfactualBatch(x, xc))
             losses["loss"].backward()
             opt.step()
         with torch.no_grad():

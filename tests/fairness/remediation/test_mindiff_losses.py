@@ -261,7 +261,9 @@ def test_gradcheck_predictions_and_weights(name):
 def test_gradcheck_multicolumn_mmd(kind):
     p = t(P2, grad=True)
     s = t(S2)
-    assert torch.autograd.gradcheck(lambda p_: mmd_loss(p_, s, kernel=kind, kernel_length=0.5), (p,))
+    assert torch.autograd.gradcheck(
+        lambda p_: mmd_loss(p_, s, kernel=kind, kernel_length=0.5), (p,)
+    )
     assert torch.autograd.gradcheck(
         lambda p_: mmd_loss(p_, s, kernel=kind, kernel_length=0.5, chunk_size=3), (p,)
     )

@@ -1,0 +1,61 @@
+"""EvalResult serialization round trip, schema checks, tidy frame."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+import assay
+from assay.evaluation.result import COLUMNS, SCHEMA_VERSION  # noqa: F401
+
+
+@pytest.fixture(scope="module")
+def result():
+    rng = np.random.default_rng(0)
+    n = 1000
+    d = {"y": rng.integers(0, 2, n), "s": rng.random(n), "g": rng.choice(["a", "b", "<c>"], n)}
+    return assay.evaluate(d, label="y", scores="s", slices="g", thresholds=[0.5], min_slice_size=10)
+
+
+def test_json_round_trip_preserves_everything(result, tmp_path):
+    path = tmp_path / "r.json"
+    text = result.to_json(path)
+    doc = json.loads(text)
+    assert doc["schema"] == "assay.EvalResult" and doc["version"] == SCHEMA_VERSION
+    back = assay.EvalResult.from_json(path)
+    import pandas.testing as pdt
+
+    pdt.assert_frame_equal(back.to_frame(), result.to_frame())
+    assert back.slices == result.slices
+    assert back.config == json.loads(json.dumps(result.config))
+    a = back.value("fpr", slice="g=<c>", threshold=0.5)
+    b = result.value("fpr", slice="g=<c>", threshold=0.5)
+    assert (a.value, a.lower, a.upper, a.diff) == (b.value, b.lower, b.upper, b.diff)
+    assert assay.EvalResult.from_json(text).n_rows == 1000
+
+
+def test_json_has_no_nan_tokens(result):
+    text = result.to_json()
+    assert "NaN" not in text and "Infinity" not in text
+
+
+def test_from_json_rejects_other_documents():
+    with pytest.raises(ValueError, match=re.escape("Not an assay evaluation result: schema is 'x'.")):
+        assay.EvalResult.from_json('{"schema": "x"}')
+    with pytest.raises(ValueError, match=re.escape("Unsupported result schema version 99; this assay reads version 1.")):
+        assay.EvalResult.from_json('{"schema": "assay.EvalResult", "version": 99}')
+
+
+def test_tidy_frame(result):
+    df = result.to_frame()
+    assert list(df.columns) == list(COLUMNS)
+    # one row per model x slice x metric x threshold
+    assert not df.duplicated(["model", "class", "slice", "metric", "threshold"]).any()
+    fpr = df[(df.metric == "fpr") & (df.slice == "overall")]
+    assert len(fpr) == 1 and fpr.threshold.iloc[0] == 0.5
+    assert set(df.slice) == {s.slice for s in result.slices}
+    sf = result.slices_frame()
+    assert list(sf.columns) == ["feature", "slice", "key", "count", "weighted_count", "withheld", "reason"]
