@@ -140,9 +140,11 @@ def run_fairlearn_vector(df: pd.DataFrame) -> dict[str, Any]:
 
     return {
         name: MetricFrame(
-            metrics={"all": _all_at_once}, y_true=df["y"], y_pred=df["score"],
+            metrics={"all": _all_at_once},
+            y_true=df["y"],
+            y_pred=df["score"],
             sensitive_features=sf,
-        )  # fmt: skip
+        )
         for name, sf in _groupings(df).items()
     }
 
@@ -198,9 +200,15 @@ def fairlearn_intervals(mfs: dict[str, Any]) -> dict[tuple[str, str], tuple[floa
 # --------------------------------------------------------------------------- assay
 def run_assay(df: pd.DataFrame, ci: str | None, auc: str = "histogram") -> assay.EvalResult:
     return assay.evaluate(
-        df, label="y", scores="score", slices=SLICES, thresholds=THRESHOLDS,
-        ci=ci, n_replicates=20 if ci else None, auc=auc,
-    )  # fmt: skip
+        df,
+        label="y",
+        scores="score",
+        slices=SLICES,
+        thresholds=THRESHOLDS,
+        ci=ci,
+        n_replicates=20 if ci else None,
+        auc=auc,
+    )
 
 
 def assay_values(r: assay.EvalResult) -> dict[tuple[str, str], tuple[float, float, float, float]]:
@@ -209,9 +217,15 @@ def assay_values(r: assay.EvalResult) -> dict[tuple[str, str], tuple[float, floa
     f = f[f["metric"].isin(["fpr", "fnr", "roc_auc"])]
     out: dict[tuple[str, str], tuple[float, float, float, float]] = {}
     for sl, m, t, v, lo, hi, me in zip(
-        f["slice"], f["metric"], f["threshold"], f["value"], f["lower"], f["upper"],
-        f["max_error"], strict=True,
-    ):  # fmt: skip
+        f["slice"],
+        f["metric"],
+        f["threshold"],
+        f["value"],
+        f["lower"],
+        f["upper"],
+        f["max_error"],
+        strict=True,
+    ):
         name = m if m == "roc_auc" else f"{m}@{round(float(t), 1)}"
         out[(str(sl), name)] = (float(v), float(lo), float(hi), float(me))
     return out
@@ -347,19 +361,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-boot", type=int, default=20, help="Fairlearn bootstrap draws")
     p.add_argument("--repeats", type=int, default=5, help="assay repeats (median; >= 3)")
     p.add_argument(
-        "--fairlearn-repeats", type=int, default=3,
+        "--fairlearn-repeats",
+        type=int,
+        default=3,
         help="Fairlearn repeats when one run takes under --slow seconds (else 1)",
-    )  # fmt: skip
+    )
     p.add_argument("--slow", type=float, default=60.0, help="see --fairlearn-repeats")
     p.add_argument(
-        "--budget", type=float, default=600.0,
+        "--budget",
+        type=float,
+        default=600.0,
         help="Fairlearn runs predicted to take longer are extrapolated, not run",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--scaling-size", type=int, default=200_000,
+        "--scaling-size",
+        type=int,
+        default=200_000,
         help="extra size at which bootstrapped Fairlearn is measured to show linear "
         "scaling before extrapolating (0: skip)",
-    )  # fmt: skip
+    )
     p.add_argument("--no-vector", action="store_true", help="skip the vector-metric variant")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="write all measurements to this JSON file")
@@ -388,8 +408,9 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[dict[str, Any]] = []
     checks: dict[str, Any] = {}
-    fl_ci_measured: dict[int, float] = {}  # size -> wall seconds of bootstrapped Fairlearn
-    fl_noci_measured: dict[int, float] = {}
+    # size -> (median wall s, median cpu s) of measured Fairlearn runs
+    fl_ci_measured: dict[int, tuple[float, float]] = {}
+    fl_noci_measured: dict[int, tuple[float, float]] = {}
     scaling: dict[str, Any] = {}
 
     def fl_repeats(first_wall: float) -> int:
@@ -420,16 +441,17 @@ def main(argv: list[str] | None = None) -> int:
 
         # ---- fairlearn, no intervals
         prev = max(fl_noci_measured) if fl_noci_measured else None
-        predicted = fl_noci_measured[prev] * n / prev if prev else 0.0
-        if predicted > args.budget:
-            fl_w0, fl_c0, fl0_status = [predicted], [float("nan")], "extrapolated"
+        predicted = fl_noci_measured[prev][0] * n / prev if prev else 0.0
+        if prev and predicted > args.budget:
+            fl_w0, fl_c0 = [predicted], [fl_noci_measured[prev][1] * n / prev]
+            fl0_status = f"extrapolated from {prev:,} rows"
             fl_vals = None
             log(f"n={n:,}: fairlearn ci=None predicted {predicted:.0f}s > budget: extrapolated")
         else:
             log(f"n={n:,}: fairlearn ci=None")
             fl_w0, fl_c0, mfs = measure(lambda df=df: run_fairlearn(df, None))
             fl0_status = "measured"
-            fl_noci_measured[n] = statistics.median(fl_w0)
+            fl_noci_measured[n] = (statistics.median(fl_w0), statistics.median(fl_c0))
             fl_vals = fairlearn_values(mfs)
             del mfs
         check = compare(fl_vals, av0, avx) if fl_vals is not None else {}
@@ -438,9 +460,17 @@ def main(argv: list[str] | None = None) -> int:
         checks[str(n)] = check
         log(f"n={n:,}: checks {check}")
         rows.append(
-            _row(n_rows, "none", "MetricFrame x3, 19 scalar metrics", fl_w0, fl_c0,
-                 fl0_status, a_w0, a_c0)
-        )  # fmt: skip
+            _row(
+                n_rows,
+                "none",
+                "MetricFrame x3, 19 scalar metrics",
+                fl_w0,
+                fl_c0,
+                fl0_status,
+                a_w0,
+                a_c0,
+            )
+        )
 
         if not args.no_vector:
             log(f"n={n:,}: fairlearn vector-metric variant, ci=None")
@@ -448,18 +478,26 @@ def main(argv: list[str] | None = None) -> int:
             compare(fairlearn_vector_values(vmfs), av0, None)
             del vmfs
             rows.append(
-                _row(n_rows, "none", "MetricFrame x3, 1 vector metric (non-idiomatic)", v_w,
-                     v_c, "measured", a_w0, a_c0)
-            )  # fmt: skip
+                _row(
+                    n_rows,
+                    "none",
+                    "MetricFrame x3, 1 vector metric (non-idiomatic)",
+                    v_w,
+                    v_c,
+                    "measured",
+                    a_w0,
+                    a_c0,
+                )
+            )
 
         # ---- fairlearn, bootstrap intervals
-        base_noci = fl_noci_measured.get(n, fl_w0[0])
+        base_noci = fl_noci_measured.get(n, (fl_w0[0], 0.0))[0]
         predicted = base_noci * (args.n_boot + 1)
         if n == sizes[0] or predicted <= args.budget:
             log(f"n={n:,}: fairlearn n_boot={args.n_boot} (predicted ~{predicted:.0f}s)")
             fl_w1, fl_c1, mfs = measure(lambda df=df: run_fairlearn(df, args.n_boot))
             fl1_status = "measured"
-            fl_ci_measured[n] = statistics.median(fl_w1)
+            fl_ci_measured[n] = (statistics.median(fl_w1), statistics.median(fl_c1))
             if fl_vals is not None:
                 compare(fairlearn_values(mfs), av1, None)
             checks[str(n)]["intervals_vs_fairlearn_bootstrap"] = compare_intervals(
@@ -470,47 +508,73 @@ def main(argv: list[str] | None = None) -> int:
             sc = args.scaling_size
             if sc and sc not in fl_ci_measured and sc > max(fl_ci_measured, default=0):
                 log(f"scaling check: fairlearn n_boot={args.n_boot} at {sc:,} rows")
-                sw, _, _ = timed(lambda: run_fairlearn(full.iloc[:sc].copy(), args.n_boot))
-                fl_ci_measured[sc] = sw
+                sub = full.iloc[:sc].copy()
+                sw, scpu, _ = timed(lambda sub=sub: run_fairlearn(sub, args.n_boot))
+                fl_ci_measured[sc] = (sw, scpu)
+                del sub
             m = max(fl_ci_measured)
-            est = fl_ci_measured[m] * n / m
-            fl_w1, fl_c1, fl1_status = [est], [float("nan")], f"extrapolated from {m:,} rows"
-            log(f"n={n:,}: fairlearn n_boot={args.n_boot} predicted ~{predicted:.0f}s > budget; "
-                f"extrapolated from {m:,} rows: {est:.0f}s")  # fmt: skip
+            est = fl_ci_measured[m][0] * n / m
+            fl_w1, fl_c1 = [est], [fl_ci_measured[m][1] * n / m]
+            fl1_status = f"extrapolated from {m:,} rows"
+            log(
+                f"n={n:,}: fairlearn n_boot={args.n_boot} predicted ~{predicted:.0f}s > budget; "
+                f"extrapolated from {m:,} rows: {est:.0f}s"
+            )
         rows.append(
-            _row(n_rows, "jackknife(20) vs bootstrap", f"MetricFrame x3, n_boot={args.n_boot}",
-                 fl_w1, fl_c1, fl1_status, a_w1, a_c1)
-        )  # fmt: skip
+            _row(
+                n_rows,
+                "jackknife(20) vs bootstrap",
+                f"MetricFrame x3, n_boot={args.n_boot}",
+                fl_w1,
+                fl_c1,
+                fl1_status,
+                a_w1,
+                a_c1,
+            )
+        )
         del df
 
-    if len(fl_ci_measured) >= 2:
-        ks = sorted(fl_ci_measured)
-        scaling["bootstrap"] = {
-            str(k): {"seconds": fl_ci_measured[k], "seconds_per_100k_rows": fl_ci_measured[k] / k * 1e5}
-            for k in ks
-        }
-    if len(fl_noci_measured) >= 2:
-        ks = sorted(fl_noci_measured)
-        scaling["no_intervals"] = {
-            str(k): {"seconds": fl_noci_measured[k], "seconds_per_100k_rows": fl_noci_measured[k] / k * 1e5}
-            for k in ks
-        }
+    for kind, meas in (("no intervals", fl_noci_measured), ("bootstrap", fl_ci_measured)):
+        if len(meas) >= 2:
+            scaling[kind] = {
+                str(k): {
+                    "wall_s": meas[k][0],
+                    "cpu_s": meas[k][1],
+                    "wall_s_per_100k_rows": meas[k][0] / k * 1e5,
+                    "cpu_s_per_100k_rows": meas[k][1] / k * 1e5,
+                }
+                for k in sorted(meas)
+            }
 
     print_report(info, args, rows, checks, scaling, score_levels)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(
-                {"versions": info, "args": vars(args), "rows": rows, "checks": checks,
-                 "scaling": scaling, "score_levels": int(score_levels)},
-                f, indent=2, default=float,
-            )  # fmt: skip
+                {
+                    "versions": info,
+                    "args": vars(args),
+                    "rows": rows,
+                    "checks": checks,
+                    "scaling": scaling,
+                    "score_levels": int(score_levels),
+                },
+                f,
+                indent=2,
+                default=float,
+            )
     return 0
 
 
 def _row(
-    n: int, ci: str, fl_config: str, fl_w: list[float], fl_c: list[float], fl_status: str,
-    a_w: list[float], a_c: list[float],
-) -> dict[str, Any]:  # fmt: skip
+    n: int,
+    ci: str,
+    fl_config: str,
+    fl_w: list[float],
+    fl_c: list[float],
+    fl_status: str,
+    a_w: list[float],
+    a_c: list[float],
+) -> dict[str, Any]:
     fl = statistics.median(fl_w)
     a = statistics.median(a_w)
     return {
@@ -527,44 +591,65 @@ def _row(
         "assay_cpu_s": statistics.median(a_c),
         "assay_all_s": a_w,
         "speedup": fl / a,
+        "speedup_cpu": statistics.median(fl_c) / statistics.median(a_c),
     }
 
 
 def print_report(
-    info: dict[str, str], args: Any, rows: list[dict[str, Any]], checks: dict[str, Any],
-    scaling: dict[str, Any], score_levels: int,
-) -> None:  # fmt: skip
+    info: dict[str, str],
+    args: Any,
+    rows: list[dict[str, Any]],
+    checks: dict[str, Any],
+    scaling: dict[str, Any],
+    score_levels: int,
+) -> None:
     print()
-    print(f"machine: {info['cpu']}, {info['cores']} cores; python {info['python']}, "
-          f"assay {info['assay']}, fairlearn {info['fairlearn']}, scikit-learn "
-          f"{info['scikit-learn']}, numpy {info['numpy']}, pandas {info['pandas']}, "
-          f"pyarrow {info['pyarrow']}")  # fmt: skip
-    print(f"data: y 0/1, score = probability rounded to 4 decimals ({score_levels} distinct "
-          f"values), sex (2 values), race (5 values); slices overall, sex, race, sex x race "
-          f"(18 slices); FPR and FNR at 9 thresholds + ROC AUC per slice")  # fmt: skip
+    print(
+        f"machine: {info['cpu']}, {info['cores']} cores; python {info['python']}, "
+        f"assay {info['assay']}, fairlearn {info['fairlearn']}, scikit-learn "
+        f"{info['scikit-learn']}, numpy {info['numpy']}, pandas {info['pandas']}, "
+        f"pyarrow {info['pyarrow']}"
+    )
+    print(
+        f"data: y 0/1, score = probability rounded to 4 decimals ({score_levels} distinct "
+        f"values), sex (2 values), race (5 values); slices overall, sex, race, sex x race "
+        f"(18 slices); FPR and FNR at 9 thresholds + ROC AUC per slice"
+    )
     print()
-    print("| rows | intervals | Fairlearn configuration | Fairlearn s | runs | assay s | runs "
-          "| speedup |")
-    print("|---:|---|---|---:|---:|---:|---:|---:|")
+    print(
+        "| rows | intervals | Fairlearn configuration | Fairlearn s | runs | assay s | runs "
+        "| speedup | speedup (CPU s) |"
+    )
+    print("|---:|---|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         status = "" if r["fairlearn_status"] == "measured" else f" ({r['fairlearn_status']})"
         runs = str(r["fairlearn_runs"]) if r["fairlearn_runs"] else "-"
-        print(f"| {r['rows']:,} | {r['ci']} | {r['fairlearn_config']} | "
-              f"{r['fairlearn_s']:.2f}{status} | {runs} | {r['assay_s']:.3f} | "
-              f"{r['assay_runs']} | {r['speedup']:,.0f}x |")  # fmt: skip
+        print(
+            f"| {r['rows']:,} | {r['ci']} | {r['fairlearn_config']} | "
+            f"{r['fairlearn_s']:.2f}{status} | {runs} | {r['assay_s']:.3f} | "
+            f"{r['assay_runs']} | {r['speedup']:,.0f}x | {r['speedup_cpu']:,.0f}x |"
+        )
     print()
-    print("Seconds are wall-clock medians. CPU seconds (median), for reference on a shared "
-          "machine:")
+    print(
+        "Seconds are wall-clock medians (speedup = Fairlearn / assay). The last column is the "
+        "same ratio on process CPU seconds, less sensitive to other load on the machine:"
+    )
     for r in rows:
-        print(f"  {r['rows']:>9,} {r['ci']:<27} fairlearn cpu {r['fairlearn_cpu_s']:.2f} s, "
-              f"assay cpu {r['assay_cpu_s']:.3f} s; all assay runs "
-              f"{[round(x, 3) for x in r['assay_all_s']]}")  # fmt: skip
+        print(
+            f"  {r['rows']:>9,} {r['ci']:<27} fairlearn cpu {r['fairlearn_cpu_s']:.2f} s, "
+            f"assay cpu {r['assay_cpu_s']:.3f} s; all assay wall times "
+            f"{[round(x, 3) for x in r['assay_all_s']]}"
+        )
     if scaling:
         print()
-        print("Measured Fairlearn scaling (wall seconds; per 100k rows):")
+        print("Measured Fairlearn scaling in rows (wall / CPU seconds, and per 100k rows):")
         for kind, d in scaling.items():
-            parts = [f"{int(k):,} rows: {v['seconds']:.1f} s ({v['seconds_per_100k_rows']:.1f} "
-                     f"s/100k)" for k, v in d.items()]  # fmt: skip
+            parts = [
+                f"{int(k):,} rows: {v['wall_s']:.1f} / {v['cpu_s']:.1f} s "
+                f"({v['wall_s_per_100k_rows']:.1f} / {v['cpu_s_per_100k_rows']:.1f} s per "
+                f"100k)"
+                for k, v in d.items()
+            ]
             print(f"  {kind}: " + "; ".join(parts))
     print()
     print("Agreement (all checks passed):")
@@ -572,9 +657,11 @@ def print_report(
         print(f"  {int(n):,} rows: {json.dumps(c, default=float)}")
     if any(r["fairlearn_status"] != "measured" for r in rows):
         print()
-        print("NOTE: rows marked 'extrapolated' were NOT run: their Fairlearn time is a linear "
-              "extrapolation in the number of rows from the largest size measured with the "
-              "same configuration (see the measured scaling above).")  # fmt: skip
+        print(
+            "NOTE: rows marked 'extrapolated' were NOT run: their Fairlearn time is a linear "
+            "extrapolation in the number of rows from the largest size measured with the "
+            "same configuration (see the measured scaling above)."
+        )
 
 
 if __name__ == "__main__":

@@ -241,7 +241,7 @@ def test_two_models_side_by_side_with_flip_rates():
             assert r.value("flip_rate", slice=name, threshold=t, model="s2").value == pytest.approx(np.mean(a != b))
             assert r.value("flip_rate_pos_to_neg", slice=name, threshold=t, model="s2").value == pytest.approx(np.mean(a & ~b))
             assert r.value("flip_rate_neg_to_pos", slice=name, threshold=t, model="s2").value == pytest.approx(np.mean(~a & b))
-            tp, fp, tn, fn = sk_confusion(d["y"][m], d["s2"][m], None, t)
+            _tp, fp, tn, _fn = sk_confusion(d["y"][m], d["s2"][m], None, t)
             assert r.value("fpr", slice=name, threshold=t, model="s2").value == pytest.approx(fp / (fp + tn))
 
 
@@ -254,7 +254,7 @@ def test_min_slice_size_withholds_metrics_and_reports_it():
     assert small.reason == "fewer than min_slice_size=40 rows"
     v = r.value("fpr", slice="race=e", threshold=0.5)
     assert v.withheld and np.isnan(v.value) and np.isnan(v.lower)
-    absent = [s for s in r.slices if s.slice == "race=zzz"][0]
+    absent = next(s for s in r.slices if s.slice == "race=zzz")
     assert absent.withheld and absent.count == 0 and absent.reason == "no rows"
     assert not info[("race", "race=a")].withheld
 

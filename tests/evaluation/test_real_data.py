@@ -11,10 +11,10 @@ import assay
 
 @pytest.fixture(scope="module")
 def adult_scored(data_home):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
     from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     from assay.datasets import load_adult
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import assay
-from assay.evaluation.result import COLUMNS, SCHEMA_VERSION  # noqa: F401
+from assay.evaluation.result import COLUMNS, SCHEMA_VERSION
 
 
 @pytest.fixture(scope="module")

@@ -39,9 +39,10 @@ def check_int(
     """Return ``value`` as ``int`` if it is an integer at least ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int | _np_integer()):
         raise param_type_error(param, "an int", value, func=func)
-    if minimum is not None and value < minimum:
+    number = int(value)  # type: ignore[call-overload]
+    if minimum is not None and number < minimum:
         raise param_error(param, f"an int >= {minimum}", value, func=func)
-    return int(value)
+    return number
 
 
 def check_fraction(param: str, value: Any, *, func: str = "evaluate") -> float:

@@ -22,9 +22,9 @@ from .._util.validation import (
 )
 from ..io.tables import TableSource, open_source
 from .finalize import assemble
-from .replicates import make_replication, row_hashes, splitmix64
+from .replicates import Replication, make_replication, row_hashes, splitmix64
 from .result import EvalResult
-from .slicing import OVERALL, SliceLike, parse_slices, slice_name
+from .slicing import OVERALL, SliceLike, SliceSpec, parse_slices, slice_name
 from .state import EvalState, Head, StateConfig
 
 DEFAULT_THRESHOLDS: tuple[float, ...] = tuple(round(0.1 * i, 10) for i in range(1, 10))
@@ -145,9 +145,30 @@ def evaluate(
 class _Config:
     """Validated arguments of :func:`evaluate`."""
 
+    label: str
+    classes: tuple[Any, ...] | None
+    models: dict[str, list[str]]
+    specs: list[SliceSpec]
+    weight: str | None
+    thresholds: tuple[float, ...]
+    score_type: str
+    positive_label: Any
+    min_slice_size: int
+    ci: str | None
+    replication: Replication
+    confidence: float
+    baseline: str
+    auc: str
+    auc_bins: int
+    calibration_bins: int
+    on_invalid: str
+    row_key: str | None
+    seed: int
+    chunk_size: int
+
     def __init__(self) -> None:
         self.label = ""
-        self.models: dict[str, list[str]] = {}
+        self.models = {}
         self.heads: list[Head] = []
         self.head_cols: list[tuple[str, list[str], int | None]] = []
 
@@ -481,7 +502,7 @@ class ChunkReader:
             values = arr.to_numpy(zero_copy_only=False)
             if pa.types.is_floating(arr.type):
                 invalid |= ~np.isfinite(np.asarray(values, dtype=np.float64))
-            known = np.isin(values, np.asarray(cfg.classes, dtype=object).astype(values.dtype))
+            known = np.isin(values, np.array(list(cfg.classes)).astype(values.dtype))
             bad = ~known & ~invalid
             if bad.any():
                 found = sorted({str(v) for v in values[bad]})[:5]
@@ -497,7 +518,7 @@ class ChunkReader:
             v = _to_numpy_float(arr)
             invalid |= ~np.isfinite(v)
             if cfg.positive_label is not None:
-                y = (v == float(cfg.positive_label)).astype(np.int8)
+                y = np.asarray(v == float(cfg.positive_label), dtype=np.int8)
                 self._check_two_values(np.unique(v[~invalid]).tolist())
             else:
                 ok = (v == 0) | (v == 1) | invalid

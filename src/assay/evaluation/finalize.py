@@ -146,7 +146,7 @@ def compute_blocks(state: EvalState, orders: list[list[int]]) -> list[Block]:
                     bounds["bpsn_auc"] = M.roc_auc_error_bound(bg_pos[0], neg[0], mixed)
                     bounds["bnsp_auc"] = M.roc_auc_error_bound(pos[0], bg_neg[0], mixed)
             blocks.append(Block(h, si, vals, bounds))
-        for p, (a, b) in enumerate(cfg.pairs):
+        for p, (_a, b) in enumerate(cfg.pairs):
             fl = _stack(rep, table.view(f"flip{p}")[order])  # (R+1, V, K+1, K+1)
             tot = fl.sum(axis=(-1, -2))
             p2n = np.empty((*tot.shape, k))
@@ -208,9 +208,11 @@ def _exact_threshold_free(
 
 def slice_orders(state: EvalState) -> list[list[int]]:
     """Display order of slice values for each spec (sorted by value, nulls last)."""
-    return [
-        sorted(range(t.size), key=lambda i, t=t: _sort_key(t.keys[i])) for t in state.tables
-    ]
+    out: list[list[int]] = []
+    for t in state.tables:
+        keys = t.keys
+        out.append(sorted(range(t.size), key=lambda i: _sort_key(keys[i])))
+    return out
 
 
 def build_slices(
@@ -224,7 +226,7 @@ def build_slices(
         cal0 = table.view("cal0")[:, 0].sum(axis=1)  # (V, Rs): total weight
         w_point, _ = rep.expand(cal0)
         for i in order:
-            count = int(round(float(n_point[i])))
+            count = round(float(n_point[i]))
             withheld = count < min_slice_size
             reason = None
             if count == 0:

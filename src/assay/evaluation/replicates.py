@@ -98,7 +98,8 @@ def _bincount(key: NDArray[np.int64], w: NDArray[np.float64], m: int) -> NDArray
     if key.size == 0:
         return np.zeros(m)
     if m <= 8 * key.size + 1024:
-        return np.bincount(key, weights=w, minlength=m)
+        dense: NDArray[np.float64] = np.bincount(key, weights=w, minlength=m).astype(np.float64, copy=False)
+        return dense
     # Sparse path: few rows into a large state; avoid allocating the full length.
     out = np.zeros(m)
     u, inv = np.unique(key, return_inverse=True)
@@ -165,7 +166,7 @@ class PoissonBootstrap(Replication):
         self.n_replicates = n_draws
 
     def row_data(self, hashes: NDArray[np.uint64]) -> _BootRows:
-        return _BootRows(poisson_multiplicities(hashes, self.n_replicates))
+        return _BootRows(poisson_multiplicities(hashes, self.n_replicates))  # float64
 
     def accumulate(
         self, out: NDArray[np.float64], key: NDArray[np.int64], w: NDArray[np.float64], rows: Any
@@ -208,7 +209,8 @@ def poisson_multiplicities(hashes: NDArray[np.uint64], n_draws: int) -> NDArray[
     with np.errstate(over="ignore"):
         words = splitmix64(hashes[:, None] ^ idx[None, :])
     parts = words.view(np.uint16).reshape(n, n_words * 4)[:, :n_draws]
-    return _POISSON_TABLE[parts].astype(np.float64)
+    out: NDArray[np.float64] = _POISSON_TABLE[parts].astype(np.float64)
+    return out
 
 
 _T_CACHE: dict[tuple[int, float], float] = {}

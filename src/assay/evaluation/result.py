@@ -87,7 +87,7 @@ class EvalResult:
         else:
             self._table = pa.table(
                 {c: pa.array(list(table[c]) if table[c].dtype == object else table[c], type=t)
-                 for c, t in COLUMNS.items()}  # fmt: skip
+                 for c, t in COLUMNS.items()}
             )
         self.slices = list(slices)
         self.config = config
@@ -131,7 +131,7 @@ class EvalResult:
         self,
         metric: str,
         *,
-        slice: str = "overall",  # noqa: A002 - mirrors the table's column name
+        slice: str = "overall",
         threshold: float | None = None,
         model: str | None = None,
         cls: Any = None,
@@ -144,8 +144,7 @@ class EvalResult:
             for i, (m, c, s, me, t) in enumerate(zip(*cols, strict=True)):
                 tk = None if t is None or math.isnan(t) else round(t, 9)
                 self._index[(m, c, s, me, tk)] = i
-        if model is None:
-            model = self.models[0]
+        model = self.models[0] if model is None else model
         if model not in self.models:
             raise ValueError(f"Unknown model {model!r}; the result has {self.models}.")
         if metric not in self.metrics:
@@ -155,14 +154,14 @@ class EvalResult:
             raise ValueError(f"Unknown slice {slice!r}; the result has {sorted(names)[:10]}.")
         c = None if cls is None else str(cls)
         tk = None if threshold is None else round(float(threshold), 9)
-        i = self._index.get((model, c, slice, metric, tk))
-        if i is None:
+        pos = self._index.get((model, c, slice, metric, tk))
+        if pos is None:
             raise ValueError(
                 f"No value for metric {metric!r} at threshold {threshold!r}"
                 + (f" for class {cls!r}" if cls is not None else "")
                 + f"; thresholds are {self.thresholds} (None for threshold-free metrics)."
             )
-        row = {k: self._table.column(k)[i].as_py() for k in COLUMNS}
+        row = {k: self._table.column(k)[pos].as_py() for k in COLUMNS}
         f = {k: (math.nan if row[k] is None else row[k]) for k in row}
         return MetricValue(
             value=f["value"], lower=f["lower"], upper=f["upper"], count=int(row["count"]),
@@ -249,7 +248,7 @@ class EvalResult:
             for c in classes:
                 title = f"model {m}" + (f", class {c}" if c is not None else "")
                 lines.append(f"{title} (threshold {thr:g} for threshold metrics)")
-                header = ["slice", "n"] + list(metrics)
+                header = ["slice", "n", *metrics]
                 rows = [header]
                 for s in self.slices:
                     cells = [s.slice, f"{s.count:,}"]
@@ -266,7 +265,7 @@ class EvalResult:
                 for j, r in enumerate(rows):
                     lines.append(
                         "  ".join(x.ljust(wd) if i == 0 else x.rjust(wd)
-                                  for i, (x, wd) in enumerate(zip(r, widths, strict=True)))  # fmt: skip
+                                  for i, (x, wd) in enumerate(zip(r, widths, strict=True)))
                     )
                     if j == 0:
                         lines.append("  ".join("-" * wd for wd in widths))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from .._util.validation import param_type_error
 
@@ -52,11 +52,11 @@ class SliceSpec:
         keys: list[tuple[Any, ...]] = [()]
         for vals in self.values:
             assert vals is not None
-            keys = [k + (v,) for k in keys for v in vals]
+            keys = [(*k, v) for k in keys for v in vals]
         return keys
 
 
-SliceLike = Union[str, Sequence[str], Mapping[str, Any], SliceSpec]
+SliceLike = str | Sequence[str] | Mapping[str, Any] | SliceSpec
 
 
 def format_value(v: Any) -> str:
@@ -80,12 +80,13 @@ def parse_slice(s: SliceLike) -> SliceSpec:
     if isinstance(s, SliceSpec):
         return s
     if isinstance(s, str):
-        cols = tuple(c.strip() for c in s.split(",") if c.strip())
-        if not cols:
+        names = tuple(c.strip() for c in s.split(",") if c.strip())
+        if not names:
             raise ValueError(f"A slice in 'slices' must name at least one column. Got {s!r}.")
-        return SliceSpec(cols, tuple(None for _ in cols))
+        return SliceSpec(names, tuple(None for _ in names))
     if isinstance(s, Mapping):
-        cols, vals = [], []
+        cols: list[str] = []
+        vals: list[tuple[Any, ...] | None] = []
         for c, v in s.items():
             if not isinstance(c, str):
                 raise param_type_error("slices", "a mapping from column names to values", s)

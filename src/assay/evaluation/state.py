@@ -202,7 +202,7 @@ class EvalState:
             dims = tuple(int(c.max()) + 1 if c.size else 1 for c in col_codes)
             combined = np.ravel_multi_index(tuple(col_codes), dims)
             uniq, inverse = np.unique(combined, return_inverse=True)
-            combos = [tuple(int(x) for x in t) for t in zip(*np.unravel_index(uniq, dims))]
+            combos = [tuple(int(x) for x in t) for t in zip(*np.unravel_index(uniq, dims), strict=True)]
         encs = [self.encoders[c] for c in table.spec.columns]
         mapping = np.empty(len(combos), dtype=np.int64)
         for i, combo in enumerate(combos):

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -121,7 +121,7 @@ class _CountingFile(io.RawIOBase):
     """A binary file wrapper that counts the bytes read (for progress on CSV files)."""
 
     def __init__(self, path: Path) -> None:
-        self._f = open(path, "rb")  # noqa: SIM115 - closed in close()
+        self._f = open(path, "rb")
         self.count = 0
 
     def readable(self) -> bool:

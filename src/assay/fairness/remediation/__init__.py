@@ -64,7 +64,6 @@ __all__ = [
     "CounterfactualModel",
     "MMDLoss",
     "MinDiffBatch",
-    "MinDiffLightningModule",
     "MinDiffLoader",
     "MinDiffModel",
     "MinDiffSets",

@@ -1,0 +1,405 @@
+"""Distributed :func:`assay.evaluate` on Apache Spark.
+
+The evaluation engine summarizes rows into a mergeable
+:class:`~assay.evaluation.state.EvalState`; this module runs that engine on Spark
+without changing it:
+
+1. On the driver, the arguments are validated exactly as :func:`assay.evaluate` does
+   (errors raise before any Spark job) and only the needed columns are selected.
+2. On the executors, ``DataFrame.mapInArrow`` streams each partition's Arrow record
+   batches through the same :class:`~assay.evaluation.evaluate.ChunkReader` into one
+   state per partition, which is pickled, compressed and emitted as a single row.
+3. The per-partition states are merged by a tree reduction: while more than
+   ``_FAN_IN`` remain, they are shuffled into ``ceil(n / _FAN_IN)`` partitions and merged
+   there (again with ``mapInArrow``), so the driver receives at most ``_FAN_IN`` states,
+   whose size depends on the slices, thresholds and bins, never on the number of rows.
+4. The driver merges those and finalizes the result with the local engine's code.
+
+Replicate assignment (jackknife buckets, bootstrap draws) must not depend on how rows
+are partitioned, so the default ``row_key=None`` means :data:`~assay.evaluation.ROW_CONTENT`
+here: each row's replicates are drawn from a hash of its content. With the same
+``row_key`` the local and the Spark engine give the same result: identical counts, and
+other values equal up to floating-point summation order.
+
+Only DataFrame operations are used (no RDDs), so the same code runs on classic Spark and
+on Spark Connect. assay (and its dependencies numpy and pyarrow) must be importable on
+the executors.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import sys
+import traceback
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal
+
+import pyarrow as pa
+
+from .._util.optional import require
+from .._util.validation import param_type_error
+from ..evaluation.evaluate import ROW_CONTENT, ChunkReader, ScoresArg, _Config
+from ..evaluation.result import EvalResult
+from ..evaluation.slicing import OVERALL, SliceLike
+from ..evaluation.state import EvalState
+from ..io.tables import TableSource
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["evaluate_spark", "spark_session"]
+
+#: Most partial states merged by one task of the tree reduction (and by the driver).
+_FAN_IN = 8
+_PAYLOAD = "payload binary"
+_PAYLOAD_SCHEMA = pa.schema([("payload", pa.binary())])
+_DEFAULT_MASTER = "local[*]"
+_NOT_PARQUET = (".csv", ".csv.gz", ".tsv", ".json", ".jsonl", ".txt", ".orc", ".avro")
+
+
+def evaluate_spark(
+    data: DataFrame | str | os.PathLike[str],
+    *,
+    label: str,
+    scores: ScoresArg,
+    slices: SliceLike | Sequence[SliceLike] | None = None,
+    weight: str | None = None,
+    thresholds: Iterable[float] | None = None,
+    score_type: Literal["probability", "logit"] = "probability",
+    classes: Sequence[Any] | None = None,
+    positive_label: Any = None,
+    min_slice_size: int = 1,
+    ci: Literal["jackknife", "bootstrap"] | None = "jackknife",
+    n_replicates: int | None = None,
+    confidence: float = 0.95,
+    baseline: str | Mapping[str, Any] = OVERALL,
+    auc: Literal["histogram", "exact"] = "histogram",
+    auc_bins: int = 4096,
+    calibration_bins: int = 10,
+    on_invalid: Literal["raise", "drop"] = "raise",
+    row_key: str | None = None,
+    seed: int = 0,
+    chunk_size: int = 262_144,
+    progress: bool = False,
+    state: EvalState | None = None,
+    spark: SparkSession | None = None,
+    master: str | None = None,
+) -> EvalResult:
+    """:func:`assay.evaluate` on Apache Spark: same arguments, same :class:`EvalResult`.
+
+    Parameters
+    ----------
+    data
+        A Spark DataFrame (classic or Spark Connect), or a path or URI that Spark reads
+        as Parquet (a file or a directory; ``hdfs://``, ``s3a://``, ``gs://`` ... work
+        as they do for ``spark.read.parquet``).
+    row_key
+        As for :func:`assay.evaluate`, except that ``None`` (the default) means
+        :data:`~assay.evaluation.ROW_CONTENT`: replicates are assigned from a hash of
+        each row's content, so intervals do not depend on the partitioning. A row
+        position is not stable on Spark. Pass a column name to hash an ID column instead.
+    chunk_size
+        Most rows added to a partition's state at once (Spark's Arrow batches, of
+        ``spark.sql.execution.arrow.maxRecordsPerBatch`` rows, are concatenated up to it).
+    progress
+        Ignored: Spark shows its own progress in the console and the Spark UI.
+    state
+        An :class:`EvalState` to add the data into (on the driver), as in ``evaluate``.
+    spark
+        The session to read a path with (default: the active session, else a new one).
+        Ignored for a DataFrame, which brings its own.
+    master
+        Master URL of the session created when there is none (default ``local[*]``,
+        or the master given to ``spark-submit``).
+
+    Every other argument is that of :func:`assay.evaluate`.
+    """
+    del progress
+    cfg = _Config.build(
+        label=label, scores=scores, slices=slices, weight=weight, thresholds=thresholds,
+        score_type=score_type, classes=classes, positive_label=positive_label,
+        min_slice_size=min_slice_size, ci=ci, n_replicates=n_replicates,
+        confidence=confidence, baseline=baseline, auc=auc, auc_bins=auc_bins,
+        calibration_bins=calibration_bins, on_invalid=on_invalid,
+        row_key=ROW_CONTENT if row_key is None else row_key, seed=seed,
+        chunk_size=chunk_size,
+    )  # fmt: skip
+    if state is not None and not isinstance(state, EvalState):
+        raise param_type_error("state", "an EvalState or None", state)
+    df, description = _as_dataframe(data, spark, master)
+    cfg.check_columns(TableSource(list(df.columns), description))
+    selected = _select(df, cfg)
+    n_parts = _num_partitions(selected)
+    if n_parts is not None:
+        description = f"{description} ({n_parts} partition{'s' if n_parts != 1 else ''})"
+
+    parts = selected.mapInArrow(partial(_partition_payload, cfg), _PAYLOAD)
+    for m in _tree_levels(n_parts):
+        parts = parts.repartition(m).mapInArrow(_merge_payloads, _PAYLOAD)
+    total = _Partial()
+    for row in parts.collect():
+        total = _combine(total, _loads(bytes(row[0])))
+
+    if total.error is not None:
+        raise total.error
+    if total.label_values:
+        # Each partition checked its own label values; check their union as the local
+        # engine checks the values of the whole stream.
+        ChunkReader(cfg)._check_two_values(sorted(total.label_values, key=repr))
+    merged = total.state if total.state is not None else EvalState(cfg.state_config())
+    if state is not None:
+        merged = state.merge(merged)
+    return cfg.finalize(merged, description, total.seen)
+
+
+def spark_session(master: str | None = None) -> SparkSession:
+    """The active Spark session, or a new one on ``master``.
+
+    With ``master=None``: the active session if there is one; else a session on the
+    master given to ``spark-submit`` when run by it, else on ``local[*]``. For a local
+    master the Python workers run this interpreter (``PYSPARK_PYTHON`` is set to it
+    unless already set), so that they import the same assay, numpy and pyarrow.
+    """
+    require("pyspark", "spark")
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        current = _master_of(active)
+        if master is None or current is None or current == master:
+            return active
+        raise ValueError(
+            f"A Spark session on master {current!r} is already running in this process; "
+            f"cannot start one on {master!r}. Stop it first (spark.stop()) or pass it as "
+            "'spark'."
+        )
+    builder = SparkSession.builder.appName("assay")
+    if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        master = _DEFAULT_MASTER  # not launched by spark-submit: run locally
+    if master is not None:
+        builder = builder.master(master)
+        if master.startswith("local"):
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    return builder.getOrCreate()
+
+
+# ---------------------------------------------------------------------- driver side
+def _master_of(session: Any) -> str | None:
+    try:
+        return str(session.sparkContext.master)
+    except Exception:  # Spark Connect has no SparkContext
+        return None
+
+
+def _is_spark_dataframe(data: Any) -> bool:
+    return type(data).__module__.startswith("pyspark.") and hasattr(data, "mapInArrow")
+
+
+def _as_dataframe(
+    data: Any, spark: SparkSession | None, master: str | None
+) -> tuple[DataFrame, str]:
+    if _is_spark_dataframe(data):
+        return data, "Spark DataFrame"
+    if isinstance(data, str | os.PathLike):
+        path = os.fspath(data)
+        if not isinstance(path, str):
+            path = os.fsdecode(path)
+        if path.lower().endswith(_NOT_PARQUET):
+            raise ValueError(
+                f"The Spark engine reads Parquet paths only; got {path!r}. Read other "
+                "formats with Spark yourself (e.g. spark.read.csv(path, header=True, "
+                "inferSchema=True)) and pass the DataFrame."
+            )
+        session = spark if spark is not None else spark_session(master)
+        return session.read.parquet(path), f"Parquet {path}"
+    raise param_type_error(
+        "data",
+        "a Spark DataFrame or a path to Parquet data when running on Spark",
+        data,
+    )
+
+
+def _quoted(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _select(df: DataFrame, cfg: _Config) -> DataFrame:
+    """The needed columns, with Spark types the local engine cannot read converted.
+
+    Decimal labels, scores and weights become doubles; Spark ML vector scores (the
+    ``probability`` column of a classifier) become arrays of doubles.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DecimalType, UserDefinedType
+
+    types = {f.name: f.dataType for f in df.schema.fields}
+    score_cols = {c for cols in cfg.models.values() for c in cols}
+    numeric = score_cols | {cfg.label} | ({cfg.weight} if cfg.weight else set())
+    exprs = []
+    for name in cfg.needed_columns():
+        col = F.col(_quoted(name))
+        dtype = types.get(name)
+        if isinstance(dtype, DecimalType) and name in numeric:
+            col = col.cast("double")
+        elif isinstance(dtype, UserDefinedType) and dtype.simpleString() == "vector":
+            from pyspark.ml.functions import vector_to_array
+
+            col = vector_to_array(col)
+        exprs.append(col.alias(name))
+    return df.select(*exprs)
+
+
+def _num_partitions(df: DataFrame) -> int | None:
+    """The number of partitions of ``df`` (an upper bound under AQE), if it can be known."""
+    try:
+        return int(df.rdd.getNumPartitions())
+    except Exception:  # Spark Connect: no RDDs
+        return None
+
+
+def _tree_levels(n_parts: int | None) -> list[int]:
+    """Partition counts of the merge levels of the tree reduction."""
+    if n_parts is None:
+        return [_FAN_IN]
+    levels: list[int] = []
+    n = n_parts
+    while n > _FAN_IN:
+        n = math.ceil(n / _FAN_IN)
+        levels.append(n)
+    return levels
+
+
+# -------------------------------------------------------------------- payloads
+@dataclass
+class _Partial:
+    """What one partition (or one merge of partitions) sends on."""
+
+    state: EvalState | None = None
+    seen: int = 0
+    label_values: set[Any] = field(default_factory=set)
+    error: BaseException | None = None
+    error_partition: int = -1
+
+
+def _combine(a: _Partial, b: _Partial) -> _Partial:
+    """Merge ``b`` into ``a`` (in place); the error of the lowest partition wins."""
+    if b.error is not None and (a.error is None or b.error_partition < a.error_partition):
+        a.error, a.error_partition = b.error, b.error_partition
+    if a.error is not None:
+        a.state = None  # the evaluation fails anyway: stop carrying states
+    elif b.state is not None:
+        a.state = b.state if a.state is None else a.state.merge(b.state)
+    a.seen += b.seen
+    a.label_values |= b.label_values
+    return a
+
+
+def _dumps(part: _Partial) -> bytes:
+    raw = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
+    # State arrays are sparse for small partitions; zstd makes them small and is fast.
+    if pa.Codec.is_available("zstd"):
+        body = pa.compress(raw, codec="zstd", asbytes=True)
+        return b"Z" + len(raw).to_bytes(8, "little") + body
+    return b"N" + raw
+
+
+def _loads(blob: bytes) -> _Partial:
+    if blob[:1] == b"Z":
+        size = int.from_bytes(blob[1:9], "little")
+        raw = pa.decompress(blob[9:], decompressed_size=size, codec="zstd", asbytes=True)
+    else:
+        raw = blob[1:]
+    out = pickle.loads(raw)
+    assert isinstance(out, _Partial)
+    return out
+
+
+def _payload_batch(part: _Partial) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays([pa.array([_dumps(part)], pa.binary())], schema=_PAYLOAD_SCHEMA)
+
+
+# -------------------------------------------------------------- executor side
+def _partition_id() -> int:
+    from pyspark import TaskContext
+
+    ctx = TaskContext.get()
+    return ctx.partitionId() if ctx is not None else -1
+
+
+def _rebatch(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[pa.RecordBatch]:
+    """Concatenate consecutive batches up to at least ``size`` rows (empty ones dropped)."""
+    buf: list[pa.RecordBatch] = []
+    n = 0
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        buf.append(batch)
+        n += batch.num_rows
+        if n >= size:
+            yield _concat(buf)
+            buf, n = [], 0
+    if buf:
+        yield _concat(buf)
+
+
+def _concat(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
+    if len(batches) == 1:
+        return batches[0]
+    table = pa.Table.from_batches(batches).combine_chunks()
+    out = table.to_batches()
+    return out[0] if len(out) == 1 else pa.Table.from_batches(out).combine_chunks().to_batches()[0]
+
+
+def _picklable(exc: BaseException, partition: int) -> BaseException:
+    """``exc`` with a note on where it happened, made safe to send to the driver."""
+    note = (
+        f"(raised on a Spark executor in partition {partition}; row numbers count from the "
+        "start of that partition)"
+    )
+    if not isinstance(exc, ValueError | TypeError):
+        tb = "".join(traceback.format_exception(exc)).rstrip()
+        note += f"\nExecutor traceback:\n{tb}"
+    try:
+        exc.add_note(note)
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        plain = RuntimeError(f"{type(exc).__name__}: {exc}")
+        plain.add_note(note)
+        return plain
+
+
+def _partition_payload(cfg: _Config, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """mapInArrow function: one partition's batches -> one row holding its partial state."""
+    it = iter(batches)
+    st = EvalState(cfg.state_config())
+    reader = ChunkReader(cfg)
+    try:
+        for batch in _rebatch(it, cfg.chunk_size):
+            reader.add(st, batch)
+        part = _Partial(
+            state=st if reader.seen else None,
+            seen=reader.seen,
+            label_values=set(reader.label_values),
+        )
+    except Exception as exc:
+        pid = _partition_id()
+        part = _Partial(error=_picklable(exc, pid), error_partition=pid)
+        for _ in it:  # let Spark finish streaming the partition
+            pass
+    yield _payload_batch(part)
+
+
+def _merge_payloads(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """mapInArrow function of the tree reduction: merge all partial states of a partition."""
+    acc: _Partial | None = None
+    for batch in batches:
+        for blob in batch.column(0).to_pylist():
+            part = _loads(blob)
+            acc = part if acc is None else _combine(acc, part)
+    if acc is not None:
+        yield _payload_batch(acc)

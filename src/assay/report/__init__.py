@@ -1,0 +1,14 @@
+"""Fairness Indicators-style reports of an :class:`~assay.EvalResult`.
+
+* :func:`render_html`: one self-contained, offline HTML page with interactive charts
+  (metrics and threshold controls, baseline choice, slice filter and sort, calibration,
+  side-by-side comparison of two results, per-slice drill-down into sample rows);
+* :func:`repr_html`: the same page in an ``<iframe srcdoc>`` for Jupyter's ``_repr_html_``;
+* :func:`model_card`: a Markdown or JSON model card with the data, slices, metrics with
+  intervals and the largest significant gaps.
+"""
+
+from ._card import model_card
+from ._html import build_payload, render_html, repr_html
+
+__all__ = ["build_payload", "model_card", "render_html", "repr_html"]

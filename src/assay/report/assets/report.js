@@ -1,0 +1,793 @@
+/* assay fairness report: hand-written, dependency-free, offline.
+ *
+ * Every piece of text that comes from the data is inserted with textContent, attribute
+ * values with setAttribute; nothing data-derived ever goes through innerHTML.
+ * The script finds its own root (the element that contains it), so several reports can
+ * share one page.
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var root = script && script.parentNode;
+  if (!root) { return; }
+  var dataEl = root.querySelector("script.assay-report-data");
+  var D = JSON.parse(dataEl.textContent);
+  var SVGNS = "http://www.w3.org/2000/svg";
+  /* Okabe-Ito: distinguishable with the common colour-vision deficiencies. */
+  var COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"];
+  var CALIB = "__calibration__";
+
+  /* ------------------------------------------------------------------ DOM helpers */
+  function setAttrs(e, a) {
+    if (!a) { return; }
+    Object.keys(a).forEach(function (k) {
+      var v = a[k];
+      if (v === null || v === undefined || v === false) { return; }
+      if (k === "text") { e.textContent = String(v); }
+      else if (k.slice(0, 2) === "on") { e.addEventListener(k.slice(2), v); }
+      else { e.setAttribute(k, v === true ? "" : String(v)); }
+    });
+  }
+  function add(e, kids) {
+    if (kids === null || kids === undefined || kids === false) { return e; }
+    if (!Array.isArray(kids)) { kids = [kids]; }
+    kids.forEach(function (k) {
+      if (k === null || k === undefined || k === false) { return; }
+      if (typeof k === "string" || typeof k === "number") {
+        e.appendChild(document.createTextNode(String(k)));
+      } else { e.appendChild(k); }
+    });
+    return e;
+  }
+  function h(tag, attrs, kids) {
+    var e = document.createElement(tag);
+    setAttrs(e, attrs);
+    return add(e, kids);
+  }
+  function s(tag, attrs, kids) {
+    var e = document.createElementNS(SVGNS, tag);
+    setAttrs(e, attrs);
+    return add(e, kids);
+  }
+  function clear(e) { while (e.firstChild) { e.removeChild(e.firstChild); } }
+
+  /* ------------------------------------------------------------------ formatting */
+  function isNum(v) { return typeof v === "number" && isFinite(v); }
+  function fmt(v) {
+    if (!isNum(v)) { return "–"; }
+    var a = Math.abs(v);
+    if (Number.isInteger(v)) { return v.toLocaleString("en-US"); }
+    if (a >= 1000) { return Math.round(v).toLocaleString("en-US"); }
+    if (a >= 100) { return v.toFixed(1); }
+    if (a >= 10) { return v.toFixed(2); }
+    return v.toFixed(3);
+  }
+  function fmtSigned(v) {
+    if (!isNum(v)) { return "–"; }
+    return (v > 0 ? "+" : v < 0 ? "−" : "±") + fmt(Math.abs(v));
+  }
+  function fmtPct(p) {
+    if (!isNum(p)) { return "–"; }
+    return (p > 0 ? "+" : p < 0 ? "−" : "±") + Math.abs(p).toFixed(1) + "%";
+  }
+  function fmtCI(lo, hi) {
+    if (!isNum(lo) || !isNum(hi)) { return "–"; }
+    return "[" + fmt(lo) + ", " + fmt(hi) + "]";
+  }
+  function truncate(t, n) { return t.length > n ? t.slice(0, n - 1) + "…" : t; }
+  function metricName(m) { return (D.metricsInfo[m] || { name: m }).name; }
+  function metricHelp(m) { return (D.metricsInfo[m] || { help: "" }).help; }
+
+  /* ------------------------------------------------------------------ data access */
+  D.results.forEach(function (R) {
+    R.index = {};
+    R.slices.forEach(function (sl, j) { R.index[sl.name] = j; });
+  });
+  var PRIMARY = D.results[D.runs[0].result];
+  var allClasses = [];
+  D.results.forEach(function (R) {
+    R.classes.forEach(function (c) { if (allClasses.indexOf(c) < 0) { allClasses.push(c); } });
+  });
+  var allMetrics = [];
+  D.results.forEach(function (R) {
+    R.metrics.forEach(function (m) { if (allMetrics.indexOf(m) < 0) { allMetrics.push(m); } });
+  });
+  function isFree(m) {
+    return D.results.some(function (R) { return R.thresholdFree.indexOf(m) >= 0; });
+  }
+  function sliceInfo(name) {
+    for (var i = 0; i < D.results.length; i++) {
+      var R = D.results[i];
+      if (R.index[name] !== undefined) { return R.slices[R.index[name]]; }
+    }
+    return null;
+  }
+  var features = [];
+  D.sliceOrder.forEach(function (n) {
+    var f = sliceInfo(n).feature;
+    if (features.indexOf(f) < 0) { features.push(f); }
+  });
+
+  var state = {
+    run: 0,
+    compare: D.initial.compare,
+    cls: allClasses[0],
+    thr: D.initial.threshold,
+    baseline: PRIMARY.baseline,
+    metrics: D.initial.metrics.slice(),
+    filter: "",
+    features: features.slice(),
+    showWithheld: true,
+    sort: "default",
+    desc: false,
+    detail: null
+  };
+
+  function shownRuns() {
+    var r = [state.run];
+    if (state.compare >= 0 && state.compare !== state.run) { r.push(state.compare); }
+    return r;
+  }
+  function entry(ri, metric) {
+    var run = D.runs[ri];
+    var R = D.results[run.result];
+    var byCls = R.values[run.model];
+    if (!byCls || !byCls[state.cls]) { return null; }
+    var entries = byCls[state.cls][metric];
+    if (!entries) { return null; }
+    if (R.thresholdFree.indexOf(metric) >= 0) { return entries[0]; }
+    var t = D.thresholds[state.thr];
+    for (var k = 0; k < R.thresholds.length; k++) {
+      if (Math.abs(R.thresholds[k] - t) < 1e-9) { return entries[k]; }
+    }
+    return null;
+  }
+  function pick(arr, j) { return arr ? arr[j] : null; }
+  /* One run's numbers for one slice, with the difference from the chosen baseline. */
+  function cell(ri, metric, name) {
+    var R = D.results[D.runs[ri].result];
+    var j = R.index[name];
+    if (j === undefined) { return { missing: true }; }
+    var sl = R.slices[j];
+    var e = entry(ri, metric);
+    var c = { missing: false, slice: sl, v: null, lo: null, hi: null, sig: 0, me: null };
+    if (!e) { c.noMetric = true; return c; }
+    c.v = pick(e.v, j); c.lo = pick(e.lo, j); c.hi = pick(e.hi, j); c.me = pick(e.me, j);
+    var b = R.index[state.baseline];
+    c.base = b === undefined ? null : pick(e.v, b);
+    c.abs = isNum(c.v) && isNum(c.base) ? c.v - c.base : null;
+    c.pct = isNum(c.abs) && c.base !== 0 ? c.abs / Math.abs(c.base) * 100 : null;
+    c.sigKnown = state.baseline === R.baseline;
+    c.significant = c.sigKnown && e.sig[j] === 1 && name !== state.baseline;
+    c.dlo = c.sigKnown ? pick(e.dlo, j) : null;
+    c.dhi = c.sigKnown ? pick(e.dhi, j) : null;
+    return c;
+  }
+  function diffText(c) {
+    if (!c || c.missing || !isNum(c.v)) { return ""; }
+    if (c.slice.name === state.baseline) { return "baseline"; }
+    if (isNum(c.pct)) { return fmtPct(c.pct); }
+    if (isNum(c.abs)) { return fmtSigned(c.abs) + " (abs.)"; }
+    return "";
+  }
+
+  /* ------------------------------------------------------------------ slices shown */
+  function rowsFor(metric) {
+    var q = state.filter.trim().toLowerCase();
+    var names = D.sliceOrder.filter(function (n) {
+      var sl = sliceInfo(n);
+      if (n === state.baseline) { return true; }
+      if (state.features.indexOf(sl.feature) < 0) { return false; }
+      if (!state.showWithheld && sl.withheld) { return false; }
+      if (q && n.toLowerCase().indexOf(q) < 0) { return false; }
+      return true;
+    });
+    var pos = {};
+    D.sliceOrder.forEach(function (n, i) { pos[n] = i; });
+    var key;
+    if (state.sort === "value" || state.sort === "diff") {
+      key = function (n) {
+        var c = cell(state.run, metric, n);
+        var v = c.missing ? null : state.sort === "value" ? c.v : c.pct !== null ? c.pct : c.abs;
+        return isNum(v) ? v : null;
+      };
+    } else if (state.sort === "size") {
+      key = function (n) { return sliceInfo(n).count; };
+    } else if (state.sort === "name") {
+      key = function (n) { return n; };
+    } else {
+      key = function (n) { return pos[n]; };
+    }
+    var rest = names.filter(function (n) { return n !== state.baseline; });
+    var sign = state.desc ? -1 : 1;
+    rest.sort(function (a, b) {
+      var ka = key(a), kb = key(b);
+      if (ka === null && kb === null) { return pos[a] - pos[b]; }
+      if (ka === null) { return 1; }
+      if (kb === null) { return -1; }
+      var r = typeof ka === "string" ? ka.localeCompare(kb) : ka - kb;
+      return r !== 0 ? sign * r : pos[a] - pos[b];
+    });
+    return names.indexOf(state.baseline) >= 0 ? [state.baseline].concat(rest) : rest;
+  }
+
+  /* ------------------------------------------------------------------ scales */
+  function niceStep(raw) {
+    if (!(raw > 0)) { return 1; }
+    var p = Math.pow(10, Math.floor(Math.log10(raw)));
+    var f = raw / p;
+    return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * p;
+  }
+  function axis(lo, hi, n) {
+    if (!(hi > lo)) { hi = lo + 1; }
+    var step = niceStep((hi - lo) / n);
+    var a = Math.floor(lo / step + 1e-9) * step;
+    var b = Math.ceil(hi / step - 1e-9) * step;
+    var ticks = [];
+    for (var t = a; t <= b + step / 2; t += step) { ticks.push(Math.abs(t) < step / 1e6 ? 0 : t); }
+    var dec = Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9)));
+    return { lo: a, hi: b, ticks: ticks, label: function (v) { return v.toFixed(dec); } };
+  }
+
+  /* ------------------------------------------------------------------ bar chart */
+  var W = 860, LABEL_X = 232, X0 = 244, X1 = 590, TEXT_X = 604, TOP = 30;
+
+  function barChart(metric, rows, runs) {
+    var multi = runs.length > 1;
+    var rowH = multi ? 36 : 24;
+    var barH = multi ? 11 : 14;
+    var vals = [0];
+    var cells = {};
+    rows.forEach(function (n) {
+      cells[n] = runs.map(function (ri) {
+        var c = cell(ri, metric, n);
+        if (!c.missing) { [c.v, c.lo, c.hi].forEach(function (v) { if (isNum(v)) { vals.push(v); } }); }
+        return c;
+      });
+    });
+    var ax = axis(Math.min.apply(null, vals), Math.max.apply(null, vals), 6);
+    var x = function (v) { return X0 + (v - ax.lo) / (ax.hi - ax.lo) * (X1 - X0); };
+    var H = TOP + rows.length * rowH + 10;
+    var svg = s("svg", {
+      class: "chart", width: W, height: H, viewBox: "0 0 " + W + " " + H,
+      role: "img", "aria-label": metricName(metric) + " per slice"
+    });
+    var grid = s("g", { class: "grid" });
+    ax.ticks.forEach(function (t) {
+      add(grid, s("line", { x1: x(t), x2: x(t), y1: TOP - 6, y2: H - 6 }));
+      add(grid, s("text", { x: x(t), y: TOP - 12, "text-anchor": "middle", class: "tick", text: ax.label(t) }));
+    });
+    add(svg, grid);
+    if (ax.lo < 0 && ax.hi > 0) {
+      add(svg, s("line", { class: "zero", x1: x(0), x2: x(0), y1: TOP - 6, y2: H - 6 }));
+    }
+    add(svg, s("text", { x: TEXT_X, y: TOP - 12, class: "colhead", text: "value · Δ vs baseline" }));
+    rows.forEach(function (n, i) {
+      var y = TOP + i * rowH;
+      var sl = sliceInfo(n);
+      var isBase = n === state.baseline;
+      var g = s("g", {
+        class: "row" + (isBase ? " is-baseline" : "") + (sl.withheld ? " is-withheld" : ""),
+        "data-slice": n, transform: "translate(0," + y + ")", tabindex: 0
+      });
+      add(g, s("rect", { class: "row-bg", x: 0, y: 0, width: W, height: rowH }));
+      var label = s("text", {
+        class: "slabel", x: LABEL_X, y: rowH / 2 + 4, "text-anchor": "end",
+        text: truncate(n, 34)
+      });
+      add(label, s("title", { text: n + " (" + sl.count.toLocaleString("en-US") + " rows)" }));
+      add(g, label);
+      var open = function () { openDetail(n); };
+      g.addEventListener("click", open);
+      g.addEventListener("keydown", function (ev) { if (ev.key === "Enter") { open(); } });
+      var top0 = (rowH - barH * runs.length - (runs.length - 1) * 2) / 2;
+      runs.forEach(function (ri, k) {
+        var c = cells[n][k];
+        var by = top0 + k * (barH + 2);
+        var cy = by + barH / 2;
+        var tx = s("text", { class: "vtext", x: TEXT_X, y: cy + 4 });
+        if (c.missing) {
+          add(tx, "not in " + D.runs[ri].label);
+          tx.setAttribute("class", "vtext muted");
+        } else if (c.slice.withheld) {
+          add(g, s("rect", { class: "withheld-box", x: X0, y: by, width: X1 - X0, height: barH, rx: 2 }));
+          add(g, s("text", {
+            class: "withheld-text", x: X0 + 6, y: cy + 4,
+            text: "withheld · " + c.slice.count.toLocaleString("en-US") + " rows · " + (c.slice.reason || "")
+          }));
+          add(tx, "withheld");
+          tx.setAttribute("class", "vtext muted");
+        } else if (!isNum(c.v)) {
+          add(tx, c.noMetric ? "metric not computed" : "undefined (0 denominator)");
+          tx.setAttribute("class", "vtext muted");
+        } else {
+          var xa = x(Math.min(0, c.v)), xb = x(Math.max(0, c.v));
+          var bar = s("rect", {
+            class: "bar", x: xa, y: by, width: Math.max(xb - xa, 1), height: barH,
+            fill: COLORS[ri % COLORS.length], "data-run": ri, "data-value": c.v
+          });
+          add(bar, s("title", {
+            text: D.runs[ri].label + " · " + n + ": " + fmt(c.v) +
+              (isNum(c.lo) ? " " + fmtCI(c.lo, c.hi) : "")
+          }));
+          add(g, bar);
+          if (isNum(c.lo) && isNum(c.hi)) {
+            var wl = x(c.lo), wh = x(c.hi), cap = barH / 2 + 1;
+            add(g, s("line", { class: "whisker", x1: wl, x2: wh, y1: cy, y2: cy }));
+            add(g, s("line", { class: "whisker", x1: wl, x2: wl, y1: cy - cap, y2: cy + cap }));
+            add(g, s("line", { class: "whisker", x1: wh, x2: wh, y1: cy - cap, y2: cy + cap }));
+          }
+          add(tx, s("tspan", { class: "num", "data-run": ri, text: fmt(c.v) }));
+          var dt = diffText(c);
+          if (dt) {
+            add(tx, s("tspan", { class: "diff" + (c.significant ? " sig" : ""), dx: 8, text: dt + (c.significant ? " ✱" : "") }));
+          }
+          if (k > 0) {
+            var a = cells[n][0];
+            if (!a.missing && isNum(a.v)) {
+              add(tx, s("tspan", { class: "change", dx: 8, text: "(" + fmtSigned(c.v - a.v) + ")" }));
+            }
+          }
+        }
+        add(g, tx);
+      });
+      add(svg, g);
+    });
+    /* Dashed reference line at the baseline value of the first run. */
+    var bc = cell(state.run, metric, state.baseline);
+    if (!bc.missing && isNum(bc.v)) {
+      add(svg, s("line", { class: "baseline-line", x1: x(bc.v), x2: x(bc.v), y1: TOP - 6, y2: H - 6 }));
+    }
+    return svg;
+  }
+
+  /* ------------------------------------------------------------------ tables */
+  function table(headers, bodyRows, cls) {
+    var thead = h("thead", null, h("tr", null, headers.map(function (t) {
+      return h("th", { title: t.help || null, class: t.num ? "num" : null, text: t.label });
+    })));
+    return h("div", { class: "table-wrap" }, h("table", { class: cls || "data" }, [thead, h("tbody", null, bodyRows)]));
+  }
+  function sliceButton(n) {
+    return h("button", {
+      type: "button", class: "slice-link", title: "Show details and sample rows for " + n,
+      onclick: function () { openDetail(n); }
+    }, n);
+  }
+  function metricTable(metric, rows, runs) {
+    var multi = runs.length > 1;
+    var headers = [{ label: "Slice" }, { label: "Feature" }, { label: "Rows", num: true }];
+    runs.forEach(function (ri) {
+      var p = multi ? D.runs[ri].label + " " : "";
+      headers.push({ label: p + "value", num: true });
+      headers.push({ label: p + confLabel() + " CI", num: true });
+      headers.push({ label: p + "Δ vs baseline", num: true, help: "(value − baseline) / baseline, computed in the page" });
+      if (!multi) {
+        headers.push({ label: "Δ (abs.) with " + confLabel() + " CI", num: true, help: "From the evaluation: only for the configured baseline" });
+      }
+      headers.push({ label: p + "sig.", help: "✱: the " + confLabel() + " CI of the difference from the baseline excludes 0" });
+    });
+    if (multi) {
+      headers.push({ label: D.runs[runs[1]].label + " − " + D.runs[runs[0]].label, num: true });
+      headers.push({ label: "change %", num: true });
+    }
+    var body = rows.map(function (n) {
+      var sl = sliceInfo(n);
+      var tds = [h("td", null, sliceButton(n)), h("td", { text: sl.feature }),
+        h("td", { class: "num c-count", text: sl.count.toLocaleString("en-US") })];
+      var cs = runs.map(function (ri) { return cell(ri, metric, n); });
+      cs.forEach(function (c, k) {
+        var ri = runs[k];
+        var ncols = multi ? 4 : 5;
+        if (c.missing) {
+          tds.push(h("td", { class: "muted", colspan: ncols, text: "not in " + D.runs[ri].label }));
+          return;
+        }
+        if (c.slice.withheld) {
+          tds.push(h("td", { class: "c-value muted", "data-run": ri, text: "withheld" }));
+          tds.push(h("td", { class: "muted", colspan: ncols - 1, text: c.slice.reason || "" }));
+          return;
+        }
+        tds.push(h("td", { class: "num c-value", "data-run": ri, text: fmt(c.v) }));
+        var ci = fmtCI(c.lo, c.hi);
+        if (isNum(c.me) && c.me > 0) { ci += " ±" + fmt(c.me) + "ᵉ"; }
+        tds.push(h("td", { class: "num c-ci", "data-run": ri, text: ci }));
+        tds.push(h("td", { class: "num c-diff", "data-run": ri, text: diffText(c) || "–" }));
+        if (!multi) {
+          var abs = n === state.baseline ? "–" : c.sigKnown
+            ? fmtSigned(c.abs) + " " + fmtCI(c.dlo, c.dhi)
+            : fmtSigned(c.abs) + " (no CI)";
+          tds.push(h("td", { class: "num c-absdiff", text: isNum(c.v) ? abs : "–" }));
+        }
+        tds.push(h("td", {
+          class: "c-sig" + (c.significant ? " sig" : ""), "data-run": ri,
+          text: c.significant ? "✱" : c.sigKnown || n === state.baseline ? "" : "n/a",
+          title: c.sigKnown ? null : "Significance is only available for the configured baseline"
+        }));
+      });
+      if (multi) {
+        var a = cs[0], b = cs[1];
+        var ok = !a.missing && !b.missing && isNum(a.v) && isNum(b.v);
+        tds.push(h("td", { class: "num c-change", text: ok ? fmtSigned(b.v - a.v) : "–" }));
+        tds.push(h("td", { class: "num c-change-pct", text: ok && a.v !== 0 ? fmtPct((b.v - a.v) / Math.abs(a.v) * 100) : "–" }));
+      }
+      return h("tr", { "data-slice": n, class: n === state.baseline ? "is-baseline" : null }, tds);
+    });
+    return table(headers, body);
+  }
+  function confLabel() {
+    var c = PRIMARY.confidence;
+    return isNum(c) ? Math.round(c * 1000) / 10 + "%" : "";
+  }
+
+  /* ------------------------------------------------------------------ cards */
+  function metricCard(metric, runs) {
+    var rows = rowsFor(metric);
+    var free = isFree(metric);
+    var sub = free ? "threshold-free" : "threshold " + D.thresholds[state.thr];
+    var bc = cell(state.run, metric, state.baseline);
+    var anyMe = runs.some(function (ri) {
+      var e = entry(ri, metric);
+      return e && e.me && e.me.some(function (v) { return isNum(v) && v > 0; });
+    });
+    var card = h("section", { class: "card chart-card", "data-metric": metric }, [
+      h("header", { class: "card-head" }, [
+        h("h3", { class: "chart-title" }, [metricName(metric), h("span", { class: "metric-id", text: " " + metric })]),
+        h("span", { class: "chip", text: sub })
+      ]),
+      h("p", { class: "help", text: metricHelp(metric) }),
+      h("p", { class: "caption" }, [
+        "Baseline ", h("b", { text: state.baseline }),
+        !bc.missing && isNum(bc.v) ? " = " + fmt(bc.v) : "",
+        " · " + rows.length + " of " + D.sliceOrder.length + " slices shown. Click a slice for details."
+      ]),
+      h("div", { class: "chart-box" }, barChart(metric, rows, runs)),
+      anyMe ? h("p", { class: "note", text: "ᵉ Threshold-free metrics come from a " + (PRIMARY.aucBins || "") + "-bin score histogram; ± gives the largest possible error." }) : null,
+      h("details", { class: "table-details", open: true }, [
+        h("summary", { text: "Table" }),
+        metricTable(metric, rows, runs)
+      ])
+    ]);
+    return card;
+  }
+
+  function calibrationCard(runs) {
+    var rows = rowsFor("mean_score");
+    var pts = [];
+    var vals = [];
+    rows.forEach(function (n) {
+      runs.forEach(function (ri, k) {
+        var sc = cell(ri, "mean_score", n), lb = cell(ri, "mean_label", n);
+        if (sc.missing || lb.missing || !isNum(sc.v) || !isNum(lb.v)) { return; }
+        pts.push({ n: n, ri: ri, k: k, sc: sc, lb: lb });
+        [sc.v, sc.lo, sc.hi, lb.v, lb.lo, lb.hi].forEach(function (v) { if (isNum(v)) { vals.push(v); } });
+      });
+    });
+    var card = h("section", { class: "card chart-card calibration-card", "data-metric": CALIB }, [
+      h("header", { class: "card-head" }, [
+        h("h3", { class: "chart-title", text: "Calibration per slice" }),
+        h("span", { class: "chip", text: "threshold-free" })
+      ]),
+      h("p", { class: "help", text: "Mean score against mean label (the observed positive rate) per slice. " +
+        "Points on the diagonal are calibrated on average; above it the model over-predicts." })
+    ]);
+    if (!pts.length) {
+      add(card, h("p", { class: "muted", text: "No slice has both a mean score and a mean label." }));
+      return card;
+    }
+    var ax = axis(Math.min.apply(null, vals), Math.max.apply(null, vals), 5);
+    var S = 360, L = 56, T = 16, WW = L + S + 200, HH = T + S + 46;
+    var x = function (v) { return L + (v - ax.lo) / (ax.hi - ax.lo) * S; };
+    var y = function (v) { return T + S - (v - ax.lo) / (ax.hi - ax.lo) * S; };
+    var svg = s("svg", { class: "chart", width: WW, height: HH, viewBox: "0 0 " + WW + " " + HH, role: "img", "aria-label": "Calibration per slice" });
+    var grid = s("g", { class: "grid" });
+    ax.ticks.forEach(function (t) {
+      add(grid, s("line", { x1: x(t), x2: x(t), y1: T, y2: T + S }));
+      add(grid, s("line", { x1: L, x2: L + S, y1: y(t), y2: y(t) }));
+      add(grid, s("text", { class: "tick", x: x(t), y: T + S + 16, "text-anchor": "middle", text: ax.label(t) }));
+      add(grid, s("text", { class: "tick", x: L - 6, y: y(t) + 4, "text-anchor": "end", text: ax.label(t) }));
+    });
+    add(svg, grid);
+    add(svg, s("line", { class: "diagonal", x1: x(ax.lo), y1: y(ax.lo), x2: x(ax.hi), y2: y(ax.hi) }));
+    add(svg, s("text", { class: "axis-title", x: L + S / 2, y: T + S + 36, "text-anchor": "middle", text: "mean label (observed positive rate)" }));
+    add(svg, s("text", { class: "axis-title", x: 14, y: T + S / 2, "text-anchor": "middle", transform: "rotate(-90 14 " + (T + S / 2) + ")", text: "mean score" }));
+    var labelled = rows.length <= 12;
+    pts.forEach(function (p) {
+      var cx = x(p.lb.v), cy = y(p.sc.v);
+      var g = s("g", { class: "point", "data-slice": p.n, "data-run": p.ri });
+      if (isNum(p.lb.lo) && isNum(p.lb.hi)) { add(g, s("line", { class: "whisker", x1: x(p.lb.lo), x2: x(p.lb.hi), y1: cy, y2: cy })); }
+      if (isNum(p.sc.lo) && isNum(p.sc.hi)) { add(g, s("line", { class: "whisker", x1: cx, x2: cx, y1: y(p.sc.lo), y2: y(p.sc.hi) })); }
+      var col = COLORS[p.ri % COLORS.length];
+      var mark = p.k === 0
+        ? s("circle", { cx: cx, cy: cy, r: p.n === state.baseline ? 6 : 4.5, fill: col, class: "dot" })
+        : s("rect", { x: cx - 4, y: cy - 4, width: 8, height: 8, fill: col, class: "dot" });
+      add(mark, s("title", { text: D.runs[p.ri].label + " · " + p.n + ": mean label " + fmt(p.lb.v) + ", mean score " + fmt(p.sc.v) }));
+      add(g, mark);
+      if (labelled && p.k === 0) {
+        add(g, s("text", { class: "plabel", x: cx + 8, y: cy - 6, text: truncate(p.n, 28) }));
+      }
+      g.addEventListener("click", function () { openDetail(p.n); });
+      add(svg, g);
+    });
+    add(card, h("div", { class: "chart-box" }, svg));
+    var headers = [{ label: "Slice" }, { label: "Rows", num: true }];
+    runs.forEach(function (ri) {
+      var p = runs.length > 1 ? D.runs[ri].label + " " : "";
+      headers.push({ label: p + "mean label", num: true }, { label: p + "mean score", num: true },
+        { label: p + "score / label", num: true }, { label: p + "ECE", num: true });
+    });
+    var body = rows.map(function (n) {
+      var tds = [h("td", null, sliceButton(n)), h("td", { class: "num", text: sliceInfo(n).count.toLocaleString("en-US") })];
+      runs.forEach(function (ri) {
+        ["mean_label", "mean_score", "calibration", "ece"].forEach(function (m) {
+          var c = cell(ri, m, n);
+          var t = c.missing ? "–" : c.slice.withheld ? "withheld" : fmt(c.v) + (isNum(c.lo) ? " " + fmtCI(c.lo, c.hi) : "");
+          tds.push(h("td", { class: "num", text: t }));
+        });
+      });
+      return h("tr", { "data-slice": n }, tds);
+    });
+    add(card, h("details", { class: "table-details", open: true }, [h("summary", { text: "Table" }), table(headers, body)]));
+    return card;
+  }
+
+  function slicesCard() {
+    var multi = D.results.length > 1;
+    var headers = [{ label: "Feature" }, { label: "Slice" }];
+    D.results.forEach(function (R) {
+      var p = multi ? R.name + " " : "";
+      headers.push({ label: p + "rows", num: true }, { label: p + "weighted", num: true }, { label: p + "status" });
+    });
+    var body = D.sliceOrder.map(function (n) {
+      var sl = sliceInfo(n);
+      var tds = [h("td", { text: sl.feature }), h("td", null, sliceButton(n))];
+      D.results.forEach(function (R) {
+        var j = R.index[n];
+        if (j === undefined) { tds.push(h("td", { colspan: 3, class: "muted", text: "not evaluated" })); return; }
+        var x = R.slices[j];
+        tds.push(h("td", { class: "num", text: x.count.toLocaleString("en-US") }));
+        tds.push(h("td", { class: "num", text: fmt(x.weighted) }));
+        tds.push(h("td", { class: x.withheld ? "status withheld" : "status", text: x.withheld ? "withheld: " + (x.reason || "") : n === R.baseline ? "ok (configured baseline)" : "ok" }));
+      });
+      return h("tr", { "data-slice": n, class: sl.withheld ? "is-withheld" : null }, tds);
+    });
+    var nw = D.sliceOrder.filter(function (n) { return sliceInfo(n).withheld; }).length;
+    return h("section", { class: "card slices-card" }, [
+      h("header", { class: "card-head" }, [h("h3", { text: "Slices" }), h("span", { class: "chip", text: D.sliceOrder.length + " slices · " + nw + " withheld" })]),
+      h("p", { class: "help", text: "Every evaluated slice with its size. Withheld slices have too few rows for reliable metrics; their values are not reported." }),
+      h("details", { class: "table-details", open: true }, [h("summary", { text: "Table" }), table(headers, body)])
+    ]);
+  }
+
+  /* ------------------------------------------------------------------ drill-down */
+  function openDetail(n) {
+    state.detail = n;
+    renderMain();
+    var d = root.querySelector(".detail-card");
+    if (d && d.scrollIntoView) { d.scrollIntoView({ block: "nearest" }); }
+  }
+  function detailCard(runs) {
+    var n = state.detail;
+    var sl = sliceInfo(n);
+    if (!sl) { return null; }
+    var close = h("button", { type: "button", class: "close", title: "Close", text: "×", onclick: function () { state.detail = null; renderMain(); } });
+    var card = h("section", { class: "card detail-card", "data-slice": n }, [
+      h("header", { class: "card-head" }, [h("h3", null, ["Slice ", h("span", { class: "detail-name", text: n })]), close]),
+      h("p", { class: "caption" }, [
+        "Feature ", h("b", { text: sl.feature }), " · " + sl.count.toLocaleString("en-US") + " rows",
+        sl.withheld ? " · withheld: " + (sl.reason || "") : ""
+      ])
+    ]);
+    var metrics = state.metrics.filter(function (m) { return m !== CALIB; });
+    if (metrics.length) {
+      var headers = [{ label: "Metric" }];
+      runs.forEach(function (ri) {
+        var p = runs.length > 1 ? D.runs[ri].label + " " : "";
+        headers.push({ label: p + "value", num: true }, { label: p + confLabel() + " CI", num: true }, { label: p + "Δ vs baseline", num: true });
+      });
+      var body = metrics.map(function (m) {
+        var tds = [h("td", { text: metricName(m) + (isFree(m) ? "" : " @ " + D.thresholds[state.thr]) })];
+        runs.forEach(function (ri) {
+          var c = cell(ri, m, n);
+          if (c.missing || c.slice.withheld) { tds.push(h("td", { colspan: 3, class: "muted", text: c.missing ? "not evaluated" : "withheld" })); return; }
+          tds.push(h("td", { class: "num", text: fmt(c.v) }), h("td", { class: "num", text: fmtCI(c.lo, c.hi) }),
+            h("td", { class: "num" + (c.significant ? " sig" : ""), text: (diffText(c) || "–") + (c.significant ? " ✱" : "") }));
+        });
+        return h("tr", null, tds);
+      });
+      add(card, table(headers, body));
+    }
+    add(card, h("h4", { text: "Sample rows" }));
+    var S = D.sample;
+    if (!S) {
+      add(card, h("p", { class: "muted", text: "No sample table was given. Pass sample= (a table with the slice columns, the label and the scores) to render_html to see example rows here." }));
+      return card;
+    }
+    var bs = S.bySlice[n];
+    if (!bs) {
+      add(card, h("p", { class: "muted", text: "No sample rows for this slice." }));
+      return card;
+    }
+    if (bs.missing && bs.missing.length) {
+      add(card, h("p", { class: "muted", text: "The sample lacks the column(s) " + bs.missing.join(", ") + " that define this slice." }));
+      return card;
+    }
+    add(card, h("p", { class: "caption", text: bs.rows.length + " of " + (bs.matched || 0).toLocaleString("en-US") +
+      " sample rows in this slice (at most " + S.perSlice + ", drawn with a fixed seed, in sample order)." }));
+    if (!bs.rows.length) { return card; }
+    var hdr = S.columns.map(function (c) { return { label: c }; });
+    var rowsEl = bs.rows.map(function (k) {
+      return h("tr", { class: "sample-row" }, S.rows[k].map(function (v) {
+        var t = v === null ? "null" : typeof v === "number" ? (Number.isInteger(v) ? String(v) : fmt(v)) : String(v);
+        return h("td", { class: typeof v === "number" ? "num" : null, text: t });
+      }));
+    });
+    add(card, table(hdr, rowsEl, "data sample"));
+    return card;
+  }
+
+  /* ------------------------------------------------------------------ legend */
+  function legend(runs) {
+    var items = runs.map(function (ri) {
+      return h("span", { class: "lg" }, [
+        h("span", { class: "sw", style: "background:" + COLORS[ri % COLORS.length] }),
+        D.runs[ri].label
+      ]);
+    });
+    var whisk = s("svg", { width: 26, height: 12, class: "lg-icon" }, [
+      s("line", { class: "whisker", x1: 2, x2: 24, y1: 6, y2: 6 }),
+      s("line", { class: "whisker", x1: 2, x2: 2, y1: 1, y2: 11 }),
+      s("line", { class: "whisker", x1: 24, x2: 24, y1: 1, y2: 11 })
+    ]);
+    var dash = s("svg", { width: 14, height: 14, class: "lg-icon" }, [s("line", { class: "baseline-line", x1: 7, x2: 7, y1: 0, y2: 14 })]);
+    var hat = s("svg", { width: 22, height: 12, class: "lg-icon" }, [s("rect", { class: "withheld-box", x: 1, y: 1, width: 20, height: 10, rx: 2 })]);
+    var ci = PRIMARY.ci.method ? PRIMARY.ci.method + (isNum(PRIMARY.ci.replicates) ? ", " + PRIMARY.ci.replicates + " replicates" : "") : "none";
+    items.push(h("span", { class: "lg" }, [whisk, confLabel() + " confidence interval (" + ci + ")"]));
+    items.push(h("span", { class: "lg" }, [dash, "baseline value"]));
+    items.push(h("span", { class: "lg" }, [h("b", { class: "sig", text: "✱" }), " significant difference from the baseline (the " + confLabel() + " CI of the difference excludes 0)"]));
+    items.push(h("span", { class: "lg" }, [hat, "withheld slice (too few rows)"]));
+    var box = h("div", { class: "legend card" }, items);
+    var notes = [];
+    runs.forEach(function (ri) {
+      var R = D.results[D.runs[ri].result];
+      if (state.baseline !== R.baseline) {
+        notes.push(h("p", { class: "notice" }, [
+          "Significance (✱) is only available against the baseline the evaluation was run with (",
+          h("b", { text: R.baseline }), runs.length > 1 ? " for " + D.runs[ri].label : "",
+          "). Differences from ", h("b", { text: state.baseline }),
+          " are computed from the values and shown without significance marks; re-run evaluate(..., baseline=…) for intervals of those differences."
+        ]));
+      }
+    });
+    if (runs.length > 1) {
+      notes.push(h("p", { class: "note", text: "The change between " + D.runs[runs[0]].label + " and " + D.runs[runs[1]].label +
+        " is the difference of their values; the results carry no interval for it." }));
+    }
+    add(box, notes);
+    return box;
+  }
+
+  /* ------------------------------------------------------------------ controls */
+  function select(cls, options, value, onchange) {
+    var el = h("select", { class: cls, onchange: function () { onchange(el.value); } }, options.map(function (o) {
+      return h("option", { value: o[0], text: o[1] });
+    }));
+    el.value = String(value);
+    return el;
+  }
+  function group(title, kids) { return h("div", { class: "ctl-group" }, [h("div", { class: "ctl-title", text: title })].concat(kids)); }
+  function checkbox(cls, value, label, checked, onchange, help) {
+    var inp = h("input", { type: "checkbox", class: cls, value: value });
+    inp.checked = !!checked;
+    inp.addEventListener("change", function () { onchange(inp.checked); });
+    return h("label", { class: "check", title: help || null }, [inp, " ", label]);
+  }
+  function buildControls(panel) {
+    clear(panel);
+    var runOpts = D.runs.map(function (r, i) { return [i, r.label]; });
+    if (D.runs.length > 1) {
+      add(panel, group("Model", [select("ctl-run", runOpts, state.run, function (v) {
+        state.run = +v; if (state.compare === state.run) { state.compare = -1; } buildControls(panel); renderMain();
+      })]));
+      add(panel, group("Compare with", [select("ctl-compare", [[-1, "none"]].concat(runOpts.filter(function (o) { return o[0] !== state.run; })), state.compare, function (v) {
+        state.compare = +v; renderMain();
+      })]));
+    }
+    if (allClasses.length > 1) {
+      add(panel, group("Class", [select("ctl-class", allClasses.map(function (c) { return [c, c]; }), state.cls, function (v) { state.cls = v; renderMain(); })]));
+    }
+    add(panel, group("Threshold", [select("ctl-threshold", D.thresholds.map(function (t, i) { return [i, String(t)]; }), state.thr, function (v) {
+      state.thr = +v; renderMain();
+    }), h("div", { class: "ctl-help", text: "A row is positive when its score is above the threshold." })]));
+    var baseOpts = PRIMARY.slices.filter(function (sl) { return !sl.withheld; }).map(function (sl) {
+      return [sl.name, sl.name + (sl.name === PRIMARY.baseline ? "  (configured)" : "")];
+    });
+    add(panel, group("Baseline slice", [select("ctl-baseline", baseOpts, state.baseline, function (v) { state.baseline = v; renderMain(); })]));
+    var filter = h("input", { type: "search", class: "ctl-filter", placeholder: "Filter slices…", "aria-label": "Filter slices by name" });
+    filter.value = state.filter;
+    filter.addEventListener("input", function () { state.filter = filter.value; renderMain(); });
+    var feats = features.map(function (f) {
+      return checkbox("ctl-feature", f, f, state.features.indexOf(f) >= 0, function (on) {
+        state.features = features.filter(function (g) { return g === f ? on : state.features.indexOf(g) >= 0; });
+        renderMain();
+      });
+    });
+    add(panel, group("Slices", [filter, h("div", { class: "ctl-features" }, feats),
+      checkbox("ctl-withheld", "withheld", "show withheld slices", state.showWithheld, function (on) { state.showWithheld = on; renderMain(); })]));
+    add(panel, group("Sort", [select("ctl-sort", [["default", "as evaluated"], ["value", "by value"], ["diff", "by difference"], ["size", "by size"], ["name", "by name"]], state.sort, function (v) {
+      state.sort = v; renderMain();
+    }), checkbox("ctl-desc", "desc", "descending", state.desc, function (on) { state.desc = on; renderMain(); })]));
+    var thrM = allMetrics.filter(function (m) { return !isFree(m) && m.indexOf("flip_rate") !== 0; });
+    var freeM = allMetrics.filter(function (m) { return isFree(m); });
+    var flipM = allMetrics.filter(function (m) { return !isFree(m) && m.indexOf("flip_rate") === 0; });
+    function boxes(list) {
+      return list.map(function (m) {
+        return checkbox("ctl-metric", m, metricName(m), state.metrics.indexOf(m) >= 0, function (on) {
+          state.metrics = on ? state.metrics.concat([m]) : state.metrics.filter(function (x) { return x !== m; });
+          renderMain();
+        }, metricHelp(m));
+      });
+    }
+    var mk = [h("div", { class: "ctl-sub", text: "At the threshold" })].concat(boxes(thrM));
+    if (freeM.length) {
+      mk.push(h("div", { class: "ctl-sub", text: "Threshold-free" }));
+      if (freeM.indexOf("mean_score") >= 0 && freeM.indexOf("mean_label") >= 0) {
+        mk.push(checkbox("ctl-metric", CALIB, "Calibration plot", state.metrics.indexOf(CALIB) >= 0, function (on) {
+          state.metrics = on ? state.metrics.concat([CALIB]) : state.metrics.filter(function (x) { return x !== CALIB; });
+          renderMain();
+        }, "Mean score against mean label per slice"));
+      }
+      mk = mk.concat(boxes(freeM));
+    }
+    if (flipM.length) { mk.push(h("div", { class: "ctl-sub", text: "Between models" })); mk = mk.concat(boxes(flipM)); }
+    add(panel, group("Metrics", [h("div", { class: "ctl-metrics" }, mk)]));
+  }
+
+  /* ------------------------------------------------------------------ page */
+  function header() {
+    var metaFor = function (R) {
+      var bits = [R.rows.toLocaleString("en-US") + " rows"];
+      if (R.dropped) { bits.push(R.dropped.toLocaleString("en-US") + " dropped as invalid"); }
+      if (R.source) { bits.push("source: " + R.source); }
+      if (R.label) { bits.push("label: " + R.label); }
+      if (R.weight) { bits.push("weight: " + R.weight); }
+      bits.push("models: " + R.models.join(", "));
+      bits.push("baseline: " + R.baseline);
+      if (isNum(R.minSliceSize)) { bits.push("min slice size: " + R.minSliceSize); }
+      return bits.join(" · ");
+    };
+    return h("header", { class: "page-head" }, [
+      h("h1", { class: "title", text: D.title }),
+      D.results.map(function (R) {
+        return h("p", { class: "meta" }, [D.results.length > 1 ? h("b", { text: R.name + ": " }) : null, metaFor(R)]);
+      })
+    ]);
+  }
+
+  var main;
+  function renderMain() {
+    clear(main);
+    var runs = shownRuns();
+    add(main, legend(runs));
+    if (state.detail !== null) { add(main, detailCard(runs)); }
+    if (!state.metrics.length) {
+      add(main, h("p", { class: "card muted", text: "Choose one or more metrics on the left." }));
+    }
+    allMetrics.concat([CALIB]).forEach(function (m) {
+      if (state.metrics.indexOf(m) < 0) { return; }
+      if (m === CALIB) { add(main, calibrationCard(runs)); } else { add(main, metricCard(m, runs)); }
+    });
+    add(main, slicesCard());
+    add(main, h("footer", { class: "foot", text: "Generated by " + D.generator + ". Self-contained: this file loads nothing from the network." }));
+  }
+
+  var app = root.querySelector(".assay-app");
+  clear(app);
+  add(app, header());
+  var panel = h("aside", { class: "controls", "aria-label": "Report controls" });
+  main = h("main", { class: "content" });
+  add(app, h("div", { class: "layout" }, [panel, main]));
+  buildControls(panel);
+  renderMain();
+  root.setAttribute("data-ready", "1");
+})();
