@@ -33,6 +33,7 @@
     if (!Array.isArray(kids)) { kids = [kids]; }
     kids.forEach(function (k) {
       if (k === null || k === undefined || k === false) { return; }
+      if (Array.isArray(k)) { add(e, k); return; }
       if (typeof k === "string" || typeof k === "number") {
         e.appendChild(document.createTextNode(String(k)));
       } else { e.appendChild(k); }
