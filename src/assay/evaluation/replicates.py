@@ -97,7 +97,7 @@ class Replication:
 def _bincount(key: NDArray[np.int64], w: NDArray[np.float64], m: int) -> NDArray[np.float64]:
     if key.size == 0:
         return np.zeros(m)
-    if m <= 8 * key.size + 1024:
+    if m <= 64 * key.size + 65_536:
         dense: NDArray[np.float64] = np.bincount(key, weights=w, minlength=m).astype(np.float64, copy=False)
         return dense
     # Sparse path: few rows into a large state; avoid allocating the full length.

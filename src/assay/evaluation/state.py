@@ -194,15 +194,10 @@ class EvalState:
     def _spec_codes(self, table: SpecTable, col_codes: list[I64], n: int) -> I64:
         if not table.spec.columns:
             return np.zeros(n, dtype=np.int64)
-        if len(col_codes) == 1:
-            combined = col_codes[0]
-            uniq, inverse = np.unique(combined, return_inverse=True)
-            combos: list[tuple[int, ...]] = [(int(u),) for u in uniq]
-        else:
-            dims = tuple(int(c.max()) + 1 if c.size else 1 for c in col_codes)
-            combined = np.ravel_multi_index(tuple(col_codes), dims)
-            uniq, inverse = np.unique(combined, return_inverse=True)
-            combos = [tuple(int(x) for x in t) for t in zip(*np.unravel_index(uniq, dims), strict=True)]
+        dims = tuple(int(c.max()) + 1 if c.size else 1 for c in col_codes)
+        combined = col_codes[0] if len(col_codes) == 1 else np.ravel_multi_index(tuple(col_codes), dims)
+        uniq, inverse = _small_unique(combined, int(np.prod(dims)))
+        combos = [tuple(int(x) for x in t) for t in zip(*np.unravel_index(uniq, dims), strict=True)]
         encs = [self.encoders[c] for c in table.spec.columns]
         mapping = np.empty(len(combos), dtype=np.int64)
         for i, combo in enumerate(combos):
@@ -327,6 +322,21 @@ class EvalState:
                     v = np.where(v >= 0, remap[np.maximum(v, 0)], -1).astype(np.int32)
                 self.rows.setdefault(k, []).append(v)
         return self
+
+
+def _small_unique(x: I64, size: int) -> tuple[I64, I64]:
+    """``np.unique(x, return_inverse=True)`` for non-negative ints below ``size``.
+
+    Uses a counting pass instead of a sort when the range is small (slice codes).
+    """
+    if size > 4 * x.size + 65_536:
+        uniq, inverse = np.unique(x, return_inverse=True)
+        return uniq, inverse.reshape(-1)
+    present = np.bincount(x, minlength=size) > 0
+    uniq = np.flatnonzero(present)
+    lookup = np.zeros(size, dtype=np.int64)
+    lookup[uniq] = np.arange(uniq.size)
+    return uniq, lookup[x]
 
 
 def _subset_rows(rows: Any, keep: NDArray[np.bool_]) -> Any:

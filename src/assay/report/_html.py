@@ -131,9 +131,7 @@ def build_payload(
             "compare": compare,
         },
         "sample": (
-            None
-            if sample is None
-            else sample_payload(sample, results, rows_per_slice=sample_rows)
+            None if sample is None else sample_payload(sample, results, rows_per_slice=sample_rows)
         ),
     }
 

@@ -29,7 +29,7 @@ _FIELDS = {
 
 
 def num(x: Any) -> float | int | None:
-    """A JSON-safe number: ``None`` for missing or non-finite, 10 significant digits."""
+    """A JSON-safe number: ``None`` for missing or non-finite, 7 significant digits."""
     if x is None:
         return None
     f = float(x)
@@ -37,7 +37,7 @@ def num(x: Any) -> float | int | None:
         return None
     if f.is_integer() and abs(f) < 1e15:
         return int(f)
-    return float(f"{f:.10g}")
+    return float(f"{f:.7g}")
 
 
 def threshold_free_metrics(result: EvalResult) -> list[str]:
@@ -175,7 +175,7 @@ def sample_payload(
         cfg = r.config
         others.append(str(cfg.get("label")))
         scores = cfg.get("scores") or {}
-        for cols in (scores.values() if isinstance(scores, dict) else [scores]):
+        for cols in scores.values() if isinstance(scores, dict) else [scores]:
             others.extend([cols] if isinstance(cols, str) else [str(c) for c in cols])
         if cfg.get("weight"):
             others.append(str(cfg["weight"]))
@@ -223,7 +223,9 @@ def sample_payload(
             by_slice[s.slice] = {"rows": [], "matched": int(mask.sum()), "missing": []}
     order = sorted(chosen)
     pos = {i: k for k, i in enumerate(order)}
-    rows = [[_cell(v) for v in row.values()] for row in table.take(order).to_pylist()] if order else []
+    rows = (
+        [[_cell(v) for v in row.values()] for row in table.take(order).to_pylist()] if order else []
+    )
     for name, idx in picks.items():
         by_slice[name]["rows"] = [pos[int(i)] for i in idx]
     return {

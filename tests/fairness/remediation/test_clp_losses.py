@@ -23,8 +23,8 @@ from assay.fairness.remediation import (  # noqa: E402
     pairwise_mse_loss,
 )
 
-O = np.array([[0.5, -1.0, 2.0], [0.0, 0.3, -0.2], [1.5, 1.5, 0.1], [-0.7, 0.2, 0.9]])
-C = np.array([[0.4, -1.2, 2.5], [0.1, 0.3, 0.0], [1.0, 1.6, -0.3], [-0.7, 0.2, 0.9]])
+ORIG = np.array([[0.5, -1.0, 2.0], [0.0, 0.3, -0.2], [1.5, 1.5, 0.1], [-0.7, 0.2, 0.9]])
+CF = np.array([[0.4, -1.2, 2.5], [0.1, 0.3, 0.0], [1.0, 1.6, -0.3], [-0.7, 0.2, 0.9]])
 W = np.array([1.0, 0.5, 2.0, 0.0])
 
 
@@ -61,21 +61,23 @@ def t(x, grad=False):
 @pytest.mark.parametrize("kind", sorted(FUNCS))
 def test_clp_losses_match_numpy(kind, weighted):
     w = W if weighted else None
-    got = FUNCS[kind](t(O), t(C), None if w is None else t(w))
-    assert float(got) == pytest.approx(ref(kind, O, C, w), rel=1e-12)
-    assert float(CounterfactualLoss(kind)(t(O), t(C), None if w is None else t(w))) == float(got)
+    got = FUNCS[kind](t(ORIG), t(CF), None if w is None else t(w))
+    assert float(got) == pytest.approx(ref(kind, ORIG, CF, w), rel=1e-12)
+    assert float(CounterfactualLoss(kind)(t(ORIG), t(CF), None if w is None else t(w))) == float(
+        got
+    )
 
 
 @pytest.mark.parametrize("kind", sorted(FUNCS))
 def test_clp_one_column_logits(kind):
-    o, c = O[:, :1], C[:, :1]
+    o, c = ORIG[:, :1], CF[:, :1]
     got = FUNCS[kind](t(o)[:, 0], t(c)[:, 0])
     assert float(got) == pytest.approx(ref(kind, o, c, None), rel=1e-12)
 
 
 @pytest.mark.parametrize("kind", sorted(FUNCS))
 def test_clp_gradcheck(kind):
-    o, c, w = t(O[:3], grad=True), t(C[:3], grad=True), t(W[:3] + 0.1, grad=True)
+    o, c, w = t(ORIG[:3], grad=True), t(CF[:3], grad=True), t(W[:3] + 0.1, grad=True)
     assert torch.autograd.gradcheck(FUNCS[kind], (o, c, w))
 
 
@@ -94,7 +96,7 @@ def test_clp_equal_and_zero_outputs_finite(kind):
 
 @pytest.mark.parametrize("kind", sorted(FUNCS))
 def test_clp_zero_weights_and_empty_batch(kind):
-    assert float(FUNCS[kind](t(O), t(C), t(np.zeros(4)))) == 0.0
+    assert float(FUNCS[kind](t(ORIG), t(CF), t(np.zeros(4)))) == 0.0
     assert float(FUNCS[kind](torch.zeros(0, 2), torch.zeros(0, 2))) == 0.0
 
 
@@ -108,7 +110,7 @@ def test_clp_bad_input(kind):
             "'original' (4, 3). Got shape (3, 3) instead."
         ),
     ):
-        FUNCS[kind](t(O), t(C[:3]))
+        FUNCS[kind](t(ORIG), t(CF[:3]))
     with pytest.raises(
         ValueError,
         match=re.escape(
@@ -116,7 +118,7 @@ def test_clp_bad_input(kind):
             "example (4). Got shape (3,) instead."
         ),
     ):
-        FUNCS[kind](t(O), t(C), torch.ones(3))
+        FUNCS[kind](t(ORIG), t(CF), torch.ones(3))
     with pytest.raises(
         ValueError,
         match=re.escape(
@@ -124,7 +126,7 @@ def test_clp_bad_input(kind):
             "weights. Got a tensor containing -2 instead."
         ),
     ):
-        FUNCS[kind](t(O), t(C), torch.tensor([1.0, -2.0, 1.0, 1.0]))
+        FUNCS[kind](t(ORIG), t(CF), torch.tensor([1.0, -2.0, 1.0, 1.0]))
 
 
 def test_counterfactual_loss_bad_kind():

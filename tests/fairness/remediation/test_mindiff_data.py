@@ -49,7 +49,7 @@ def test_build_sets_from_feature_column_and_numpy():
 
 
 def test_build_sets_with_group_values_and_weights():
-    x, y, _ = _data(8)
+    x, _, _ = _data(8)
     race = np.array(["A", "B", "C", "A", "B", "C", "A", "B"], dtype=object)
     weights = np.arange(8, dtype=float) + 1
     sets = build_mindiff_sets(
@@ -134,7 +134,7 @@ def _loader(seed: int = 0, **kw):
 
 
 def test_loader_batches_cover_the_task_data_once_per_epoch():
-    loader, x, sets = _loader(batch_size=16)
+    loader, x, _ = _loader(batch_size=16)
     assert len(loader) == 4
     seen = []
     for (xb, yb), md in loader:
@@ -191,7 +191,7 @@ def test_loader_without_shuffle_and_with_weights_and_numpy():
     loader = MinDiffLoader(
         (x.numpy(), y.numpy()), sets, batch_size=4, mindiff_batch_size=5, shuffle=False
     )
-    (xb, yb), md = next(iter(loader))
+    (xb, _), md = next(iter(loader))
     assert xb.dtype == torch.float32
     np.testing.assert_array_equal(xb[:, 0].numpy() / 3, [0, 1, 2, 3])
     assert md.membership.tolist() == [1.0, 1.0, 1.0, 0.0, 0.0]

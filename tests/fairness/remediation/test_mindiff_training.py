@@ -26,6 +26,16 @@ from assay.fairness.remediation import (  # noqa: E402
 BCE = nn.BCEWithLogitsLoss()
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny models: intra-op threads only add synchronisation (and the test runner may run
+    # several workers); restore the setting afterwards.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def bce(out, y):
     return BCE(out[:, 0], y)
 
@@ -47,7 +57,7 @@ def test_make_mlp_is_seeded_and_leaves_global_rng_alone():
     pa, pb, pc = (torch.cat([p.flatten() for p in m.parameters()]) for m in (a, b, c))
     assert torch.equal(pa, pb) and not torch.equal(pa, pc)
     assert [type(m).__name__ for m in a] == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]
-    assert float(a[0].weight.abs().max()) <= 1 / 5**0.5
+    assert float(a[0].weight.detach().abs().max()) <= 1 / 5**0.5
 
 
 def test_wrapper_penalty_matches_direct_loss_and_fused_equals_unfused():
@@ -185,19 +195,19 @@ def _synthetic(n: int, seed: int):
     group = (torch.rand(n, generator=g) < 0.4).float()
     x = torch.randn(n, 6, generator=g)
     x[:, 0] += 2.0 * group
-    logit = x[:, 1] + x[:, 2] + 1.5 * group - 0.5
+    logit = x[:, 1] + x[:, 2] + 3.0 * group - 1.5
     y = (torch.rand(n, generator=g) < torch.sigmoid(2 * logit)).float()
     return x, y, group
 
 
 def _train(loss_weight: float, loss: str = "mmd") -> tuple[float, float]:
-    x, y, group = _synthetic(2000, seed=0)
+    x, y, group = _synthetic(1500, seed=0)
     sets = build_mindiff_sets((x, y), group, label_value=0)
     loader = MinDiffLoader((x, y), sets, batch_size=128, seed=0)
     net = make_mlp(6, (16,), seed=0)
     model = MinDiffModel(net, loss, loss_weight, predictions_transform=torch.sigmoid)
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
-    fit_mindiff(model, loader, bce, opt, epochs=12)
+    fit_mindiff(model, loader, bce, opt, epochs=8)
     xt, yt, gt = _synthetic(2000, seed=1)
     with torch.no_grad():
         scores = torch.sigmoid(net(xt)[:, 0])
@@ -208,14 +218,16 @@ def _train(loss_weight: float, loss: str = "mmd") -> tuple[float, float]:
 
 
 def test_training_with_mindiff_reduces_the_mmd_between_groups():
+    # Held-out MMD between the groups' scores on negatives (the FPR-gap setting).
     gap_plain, acc_plain = _train(0.0)
-    gap_md, acc_md = _train(3.0)
-    gap_corr, _ = _train(3.0, "absolute_correlation")
+    gap_mmd, acc_mmd = _train(1.5)
+    gap_laplace, _ = _train(1.5, "laplacian_mmd")
+    gap_corr, _ = _train(1.0, "absolute_correlation")
     assert gap_plain > 0.02
-    assert gap_md < 0.3 * gap_plain
-    assert gap_corr < gap_plain
-    assert acc_md > 0.6  # still a useful classifier
-    assert acc_plain > acc_md - 0.1
+    assert gap_mmd < 0.4 * gap_plain
+    assert gap_laplace < 0.5 * gap_plain
+    assert gap_corr < 0.4 * gap_plain
+    assert acc_mmd > acc_plain - 0.05  # still about as accurate
 
 
 def test_training_is_reproducible():

@@ -15,6 +15,7 @@ task and MinDiff batches concatenated.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, overload
@@ -271,7 +272,7 @@ def make_mlp(
     if generator is None:
         generator = torch.Generator().manual_seed(check_int("seed", seed, func=func))
     layers: list[nn.Module] = []
-    for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(widths)):
         linear = torch.nn.utils.skip_init(nn.Linear, fan_in, fan_out)
         bound = 1.0 / math.sqrt(fan_in)
         with torch.no_grad():

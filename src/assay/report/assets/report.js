@@ -56,6 +56,7 @@
   function isNum(v) { return typeof v === "number" && isFinite(v); }
   function fmt(v) {
     if (!isNum(v)) { return "–"; }
+    if (v < 0) { return "−" + fmt(-v); }
     var a = Math.abs(v);
     if (Number.isInteger(v)) { return v.toLocaleString("en-US"); }
     if (a >= 1000) { return Math.round(v).toLocaleString("en-US"); }
@@ -262,7 +263,12 @@
     if (ax.lo < 0 && ax.hi > 0) {
       add(svg, s("line", { class: "zero", x1: x(0), x2: x(0), y1: TOP - 6, y2: H - 6 }));
     }
-    add(svg, s("text", { x: TEXT_X, y: TOP - 12, class: "colhead", text: "value · Δ vs baseline" }));
+    add(svg, s("text", { x: TEXT_X, y: TOP - 12, class: "colhead", text: "value · Δ vs baseline" + (multi ? " · (change)" : "") }));
+    /* Dashed reference line at the baseline value of the first run, under the rows. */
+    var bc = cell(state.run, metric, state.baseline);
+    if (!bc.missing && isNum(bc.v)) {
+      add(svg, s("line", { class: "baseline-line", x1: x(bc.v), x2: x(bc.v), y1: TOP - 6, y2: H - 6 }));
+    }
     rows.forEach(function (n, i) {
       var y = TOP + i * rowH;
       var sl = sliceInfo(n);
@@ -282,6 +288,18 @@
       g.addEventListener("click", open);
       g.addEventListener("keydown", function (ev) { if (ev.key === "Enter") { open(); } });
       var top0 = (rowH - barH * runs.length - (runs.length - 1) * 2) / 2;
+      var allWithheld = cells[n].every(function (c) { return !c.missing && c.slice.withheld; });
+      if (allWithheld) {
+        /* One box for the row: the slice is withheld in every result shown. */
+        add(g, s("rect", { class: "withheld-box", x: X0, y: rowH / 2 - 8, width: X1 - X0, height: 16, rx: 2 }));
+        add(g, s("text", {
+          class: "withheld-text", x: X0 + 6, y: rowH / 2 + 4,
+          text: "withheld · " + sl.count.toLocaleString("en-US") + " rows · " + (sl.reason || "")
+        }));
+        add(g, s("text", { class: "vtext muted", x: TEXT_X, y: rowH / 2 + 4, text: "withheld" }));
+        add(svg, g);
+        return;
+      }
       runs.forEach(function (ri, k) {
         var c = cells[n][k];
         var by = top0 + k * (barH + 2);
@@ -334,11 +352,6 @@
       });
       add(svg, g);
     });
-    /* Dashed reference line at the baseline value of the first run. */
-    var bc = cell(state.run, metric, state.baseline);
-    if (!bc.missing && isNum(bc.v)) {
-      add(svg, s("line", { class: "baseline-line", x1: x(bc.v), x2: x(bc.v), y1: TOP - 6, y2: H - 6 }));
-    }
     return svg;
   }
 
@@ -360,7 +373,7 @@
     var headers = [{ label: "Slice" }, { label: "Feature" }, { label: "Rows", num: true }];
     runs.forEach(function (ri) {
       var p = multi ? D.runs[ri].label + " " : "";
-      headers.push({ label: p + "value", num: true });
+      headers.push({ label: p + (multi ? "value" : "Value"), num: true });
       headers.push({ label: p + confLabel() + " CI", num: true });
       headers.push({ label: p + "Δ vs baseline", num: true, help: "(value − baseline) / baseline, computed in the page" });
       if (!multi) {
@@ -617,9 +630,13 @@
       " sample rows in this slice (at most " + S.perSlice + ", drawn with a fixed seed, in sample order)." }));
     if (!bs.rows.length) { return card; }
     var hdr = S.columns.map(function (c) { return { label: c }; });
+    /* A column with any fractional number shows all its numbers with decimals. */
+    var frac = S.columns.map(function (c, i) {
+      return bs.rows.some(function (k) { var v = S.rows[k][i]; return typeof v === "number" && !Number.isInteger(v); });
+    });
     var rowsEl = bs.rows.map(function (k) {
-      return h("tr", { class: "sample-row" }, S.rows[k].map(function (v) {
-        var t = v === null ? "null" : typeof v === "number" ? (Number.isInteger(v) ? String(v) : fmt(v)) : String(v);
+      return h("tr", { class: "sample-row" }, S.rows[k].map(function (v, i) {
+        var t = v === null ? "null" : typeof v === "number" ? (frac[i] ? v.toFixed(Math.abs(v) >= 100 ? 1 : 3) : String(v)) : String(v);
         return h("td", { class: typeof v === "number" ? "num" : null, text: t });
       }));
     });
@@ -661,8 +678,9 @@
       }
     });
     if (runs.length > 1) {
-      notes.push(h("p", { class: "note", text: "The change between " + D.runs[runs[0]].label + " and " + D.runs[runs[1]].label +
-        " is the difference of their values; the results carry no interval for it." }));
+      notes.push(h("p", { class: "note", text: "(change): " + D.runs[runs[1]].label + " − " + D.runs[runs[0]].label +
+        ", the difference of the two values; the results carry no interval for it. The dashed line is the baseline value of " +
+        D.runs[runs[0]].label + "." }));
     }
     add(box, notes);
     return box;
