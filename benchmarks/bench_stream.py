@@ -46,7 +46,7 @@ SLICES: list[Any] = ["sex", "race", ("sex", "race")]
 SEXES = ["F", "M"]
 RACES = ["A", "B", "C", "D", "E"]
 RACE_CDF = np.cumsum([0.40, 0.25, 0.15, 0.12, 0.08])
-BYTES_PER_ROW_ESTIMATE = 6.5  # observed ~5.3 B/row with snappy; kept pessimistic
+BYTES_PER_ROW_ESTIMATE = 6.5  # observed ~5.2 B/row with snappy; kept pessimistic
 
 
 # --------------------------------------------------------------------------- writing

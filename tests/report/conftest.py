@@ -70,7 +70,7 @@ def evil_data() -> dict[str, Any]:
     d = make_data(900, seed=1)
     rng = np.random.default_rng(2)
     return {
-        EVIL_COLUMN: rng.choice(EVIL_VALUES + ["plain"], 900),
+        EVIL_COLUMN: rng.choice([*EVIL_VALUES, "plain"], 900),
         "label": d["label"],
         "s": d["score"],
     }
@@ -103,7 +103,9 @@ def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("browser tests need the playwright Python package (pip install 'assay[report]')")
+        pytest.skip(
+            "browser tests need the playwright Python package (pip install 'assay[report]')"
+        )
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:

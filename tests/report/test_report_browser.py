@@ -100,7 +100,9 @@ def test_loads_offline_without_errors(watched: Watched, result: Any, tmp_path: P
     path = tmp_path / "report.html"
     render_html(result, path)
     page = watched.open(path)
-    titles = page.eval_on_selector_all(".chart-card .chart-title", "els => els.map(e => e.textContent)")
+    titles = page.eval_on_selector_all(
+        ".chart-card .chart-title", "els => els.map(e => e.textContent)"
+    )
     assert any(t.startswith("False positive rate") for t in titles)
     assert page.locator(".calibration-card svg circle").count() > 0
     assert page.locator(".slices-card tbody tr").count() == len(result.slices)
@@ -196,9 +198,9 @@ def test_filter_and_sort(watched: Watched, result: Any, tmp_path: Path) -> None:
     rows = chart_rows(page, "fpr")
     assert not any(r.startswith("group=") and "sex=" in r for r in rows)
     assert len(rows) < len(all_rows)
-    page.uncheck('input.ctl-withheld')
+    page.uncheck("input.ctl-withheld")
     assert "group=tiny" not in chart_rows(page, "fpr")
-    page.check('input.ctl-withheld')
+    page.check("input.ctl-withheld")
     assert "group=tiny" in chart_rows(page, "fpr")
     # Sort by value: ascending, then descending (the baseline stays first).
     page.select_option("select.ctl-sort", value="value")
@@ -228,7 +230,9 @@ def test_withheld_slices_shown_with_reason(watched: Watched, result: Any, tmp_pa
     page = watched.open(path)
     tiny = next(s for s in result.slices if s.slice == "group=tiny")
     assert tiny.withheld
-    text = page.locator('.chart-card[data-metric="fpr"] g.row[data-slice="group=tiny"]').text_content()
+    text = page.locator(
+        '.chart-card[data-metric="fpr"] g.row[data-slice="group=tiny"]'
+    ).text_content()
     assert "withheld" in text and tiny.reason in text and "12 rows" in text
     assert cell(page, "fpr", "group=tiny", "c-value") == "withheld"
     status = page.evaluate(

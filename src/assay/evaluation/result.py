@@ -227,6 +227,24 @@ class EvalResult:
             source=data["source"],
         )
 
+    # ---------------------------------------------------------------- report
+    def to_html(self, path: str | Path | None = None, **kw: Any) -> str:
+        """The interactive, self-contained HTML report (see :func:`assay.report.render_html`)."""
+        from ..report import render_html
+
+        return render_html(self, path, **kw)
+
+    def to_model_card(self, path: str | Path | None = None, **kw: Any) -> str:
+        """A model card in Markdown or JSON (see :func:`assay.report.model_card`)."""
+        from ..report import model_card
+
+        return model_card(self, path, **kw)
+
+    def _repr_html_(self) -> str:
+        from ..report import repr_html
+
+        return repr_html(self)
+
     # ---------------------------------------------------------------- text
     def format_table(
         self,

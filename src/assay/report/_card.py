@@ -164,7 +164,7 @@ def _eval_section(r: EvalResult, thresholds: list[float]) -> dict[str, Any]:
         "n_withheld": len(r.withheld_slices),
         "thresholds_evaluated": [num(t) for t in r.thresholds],
         "thresholds_reported": [num(t) for t in thresholds],
-        "ci_method": ci.get("method"),
+        "ci_method": None if ci.get("method") in (None, "none") else ci.get("method"),
         "n_replicates": ci.get("n_replicates"),
         "confidence": num(cfg.get("confidence")),
         "baseline": str(cfg.get("baseline", "overall")),
@@ -349,7 +349,7 @@ def _caveats(r: EvalResult, rows: list[dict[str, Any]]) -> list[str]:
     if r.n_dropped:
         out.append(f"{r.n_dropped:,} row(s) were dropped as invalid before evaluation.")
     ci = cfg.get("ci") or {}
-    if ci.get("method"):
+    if ci.get("method") not in (None, "none"):
         conf = float(cfg.get("confidence") or 0.95) * 100
         out.append(
             f"Intervals are {conf:g}% {ci.get('method')} intervals per "
@@ -378,7 +378,10 @@ def _caveats(r: EvalResult, rows: list[dict[str, Any]]) -> list[str]:
 # ------------------------------------------------------------------------ Markdown
 _MD_SPECIAL = str.maketrans({
     "\\": "\\\\", "`": "\\`", "*": "\\*", "_": "\\_", "[": "\\[", "]": "\\]", "|": "\\|",
-    "#": "\\#", "!": "\\!", "<": "&lt;", ">": "&gt;", "&": "&amp;", "\n": " ", "\r": " ",
+    "#": "\\#", "!": "\\!", "<": "&lt;", ">": "&gt;", "&": "&amp;",
+    # Anything a reader may take for a line break would end a table row.
+    "\n": " ", "\r": " ", "\v": " ", "\f": " ", "\x1c": " ", "\x1d": " ", "\x1e": " ",
+    "\x85": " ", "\u2028": " ", "\u2029": " ",
 })  # fmt: skip
 
 
@@ -525,10 +528,13 @@ def card_markdown(card: dict[str, Any]) -> str:
     conf = card["evaluation"]["confidence"]
     conf_txt = f"{conf * 100:g}%" if conf is not None else ""
     L += ["## Metrics by slice", ""]
-    L.append(
-        f"Values with {conf_txt} confidence intervals. ✱ marks a significant difference from "
-        f"the baseline slice {md(baseline)} (the interval of the difference excludes 0)."
-    )
+    if card["evaluation"]["ci_method"]:
+        L.append(
+            f"Values with {conf_txt} confidence intervals. ✱ marks a significant difference "
+            f"from the baseline slice {md(baseline)} (the interval of the difference excludes 0)."
+        )
+    else:
+        L.append("Values without confidence intervals (the evaluation ran with ci=None).")
     L.append("")
     L += _metric_tables(card["metrics"], card["slices"], defs)
 

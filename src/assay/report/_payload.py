@@ -113,7 +113,10 @@ def result_payload(result: EvalResult, name: str) -> dict[str, Any]:
         "weight": _str(cfg.get("weight")),
         "baseline": str(cfg.get("baseline", "overall")),
         "confidence": num(cfg.get("confidence")),
-        "ci": {"method": _str(ci.get("method")), "replicates": num(ci.get("n_replicates"))},
+        "ci": {
+            "method": None if ci.get("method") in (None, "none") else _str(ci.get("method")),
+            "replicates": num(ci.get("n_replicates")),
+        },
         "minSliceSize": num(cfg.get("min_slice_size")),
         "auc": _str(cfg.get("auc")),
         "aucBins": num(cfg.get("auc_bins")),

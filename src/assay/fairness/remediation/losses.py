@@ -24,11 +24,13 @@ that case, which is not a meaningful penalty.)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.autograd.function import once_differentiable
 from torch.utils.checkpoint import checkpoint
 
 from assay._util.validation import param_error, param_type_error
@@ -116,6 +118,19 @@ def _distances(x: Tensor, y: Tensor) -> Tensor:
     return torch.where(positive, torch.where(positive, sq, 1.0).sqrt(), 0.0)
 
 
+def _exp_neg(arg: Tensor) -> Tensor:
+    """``exp(arg)`` for ``arg <= 0``, with ``arg`` floored at ``log(tiny) + 20`` of its dtype.
+
+    Without the floor, far-apart predictions give kernel values in the subnormal range
+    (below about 1e-38 in float32), and subnormal arithmetic is one to two orders of
+    magnitude slower on most CPUs, in the kernel and in every product downstream. The floor
+    (about -67 in float32, -688 in float64) changes a kernel value by less than
+    :math:`e^{-67} \approx 8 \times 10^{-30}` (float32).
+    """
+    floor = math.log(torch.finfo(arg.dtype).tiny) + 20.0
+    return torch.exp(arg.clamp_min(floor))
+
+
 def gaussian_kernel(
     x: Tensor, y: Tensor | None = None, kernel_length: float = DEFAULT_KERNEL_LENGTH
 ) -> Tensor:
@@ -137,7 +152,7 @@ def gaussian_kernel(
         Shape ``(n, m)``.
     """
     x, y = _pair(x, y)
-    return torch.exp(_squared_distances(x, y) * (-1.0 / (kernel_length * kernel_length)))
+    return _exp_neg(_squared_distances(x, y) * (-1.0 / (kernel_length * kernel_length)))
 
 
 def laplacian_kernel(
@@ -164,10 +179,13 @@ def laplacian_kernel(
         Shape ``(n, m)``.
     """
     x, y = _pair(x, y)
-    return torch.exp(_distances(x, y) * (-1.0 / kernel_length))
+    return _exp_neg(_distances(x, y) * (-1.0 / kernel_length))
 
 
-def _resolve_kernel(kernel: str | KernelFn, kernel_length: float, func: str) -> KernelFn:
+def _resolve_kernel(
+    kernel: str | KernelFn, kernel_length: float, func: str
+) -> tuple[KernelFn, str | None, float]:
+    """Return ``(kernel function, canonical name or None, length)``."""
     if isinstance(kernel, str):
         name = _KERNEL_ALIASES.get(kernel)
         if name is None:
@@ -180,9 +198,9 @@ def _resolve_kernel(kernel: str | KernelFn, kernel_length: float, func: str) -> 
         def named(x: Tensor, y: Tensor) -> Tensor:
             return base(x, y, length)
 
-        return named
+        return named, name, length
     if callable(kernel):
-        return kernel
+        return kernel, None, float("nan")
     raise param_type_error(
         "kernel", "one of {'gaussian', 'laplacian'} or a callable", kernel, func=func
     )
@@ -223,36 +241,156 @@ def _prepare(
     return p, s, w
 
 
-def _group_weights(s: Tensor, w: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Return the within-group weights ``C = [a, b]`` (N, 2) and the two groups' total weights."""
+def _group_weights(s: Tensor, w: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Return the within-group weights ``a``, ``b`` (each (N,), summing to one, or all zero
+    for an empty group) and the two groups' total weights."""
     ws = w * s
     wt = w - ws
-    totals = torch.stack((ws.sum(), wt.sum()))
+    total_s = ws.sum()
+    total_t = wt.sum()
     tiny = torch.finfo(w.dtype).tiny
-    c = torch.stack((ws, wt), dim=1) / totals.clamp_min(tiny)
-    return c, totals[0], totals[1]
+    return ws / total_s.clamp_min(tiny), wt / total_t.clamp_min(tiny), total_s, total_t
+
+
+def _rows_per_chunk(n: int, d: int, chunk_size: Any, func: str) -> int:
+    if chunk_size is None:
+        return max(1, DEFAULT_MAX_KERNEL_ELEMENTS // max(1, n * d))
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int):
+        raise param_type_error("chunk_size", "an int >= 1 or None", chunk_size, func=func)
+    if chunk_size < 1:
+        raise param_error("chunk_size", "an int >= 1 or None", chunk_size, func=func)
+    return chunk_size
+
+
+def _mat_cols(k: Tensor, m: Tensor) -> Tensor:
+    """``k @ m`` for a thin ``m``: matrix-vector products are much faster than a skinny GEMM."""
+    if m.shape[1] <= 4:
+        return torch.stack([torch.mv(k, m[:, j]) for j in range(m.shape[1])], dim=1)
+    return k @ m
+
+
+def _named_block(
+    x_rows: Tensor, x_all: Tensor, gaussian: bool, length: float
+) -> tuple[Tensor, Tensor | None]:
+    """Kernel block ``K`` (rows x N) and, for the Laplacian, the distances (for the gradient).
+
+    Computed in place on one buffer where possible: this is the hot loop of MinDiff.
+    """
+    floor = math.log(torch.finfo(x_rows.dtype).tiny) + 20.0
+    if x_rows.shape[1] == 1:
+        buf = x_rows - x_all.T
+    else:
+        buf = (x_rows.unsqueeze(1) - x_all.unsqueeze(0)).square_().sum(dim=-1)
+    if gaussian:
+        if x_rows.shape[1] == 1:
+            buf.square_()
+        return buf.mul_(-1.0 / (length * length)).clamp_(min=floor).exp_(), None
+    dist = buf.abs_() if x_rows.shape[1] == 1 else buf.sqrt_()
+    return torch.mul(dist, -1.0 / length).clamp_(min=floor).exp_(), dist
+
+
+class _NamedKernelGram(torch.autograd.Function):
+    r""":math:`G = C^\top K C` for the Gaussian or Laplacian kernel, with a closed-form backward.
+
+    Forward: :math:`U = K C` (``N x m``), :math:`G = C^\top U`. Backward, with
+    :math:`H = \bar G + \bar G^\top` and :math:`P = C H`:
+
+    * :math:`\bar C = U H` (the kernel matrix is symmetric);
+    * :math:`\bar x_i = \alpha \sum_l P_{il} \big(x_i (R C)_{il} - (R (C_{:l} \odot x))_i\big)`,
+      where :math:`\sum_j R_{ij} (x_i - x_j) = \partial_1` of the kernel row up to
+      :math:`\alpha`: for the Gaussian :math:`R = K`, :math:`\alpha = -2/\ell^2`; for the
+      Laplacian :math:`R_{ij} = K_{ij} / \|x_i - x_j\|` (0 where the distance is 0),
+      :math:`\alpha = -1/\ell`.
+
+    So the backward needs no elementwise pass over the Gaussian kernel matrix, only
+    matrix-vector products. Dense (``rows >= N``) it keeps :math:`K` from the forward;
+    chunked, it recomputes one block of rows at a time and never holds :math:`N \times N`.
+    Not twice differentiable.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, c: Tensor, gaussian: bool, length: float, rows: int) -> Tensor:
+        n = x.shape[0]
+        k: Tensor | None = None
+        dist: Tensor | None = None
+        if rows >= n:
+            k, dist = _named_block(x, x, gaussian, length)
+            u = _mat_cols(k, c)
+        else:
+            parts = []
+            for start in range(0, n, rows):
+                kb, _ = _named_block(x[start : start + rows], x, gaussian, length)
+                parts.append(_mat_cols(kb, c))
+            u = torch.cat(parts)
+        ctx.gaussian, ctx.length, ctx.rows = gaussian, length, rows
+        saved = [x, c, u]
+        if k is not None:
+            saved.append(k)
+        if dist is not None:
+            saved.append(dist)
+        ctx.save_for_backward(*saved)
+        return c.T @ u
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None, None]:
+        x, c, u, *dense = ctx.saved_tensors
+        gaussian, length, rows = ctx.gaussian, ctx.length, ctx.rows
+        h = grad + grad.T
+        grad_c = u @ h if ctx.needs_input_grad[1] else None
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            n, d = x.shape
+            m = c.shape[1]
+            p = c @ h  # (N, m)
+            # column l * d + e holds C_l * x_e
+            cx = (c.unsqueeze(2) * x.unsqueeze(1)).reshape(n, m * d)
+            parts = []
+            for start in range(0, n, rows):
+                stop = min(n, start + rows)
+                if dense:  # one block: all rows
+                    k, dist = dense[0], (dense[1] if len(dense) > 1 else None)
+                else:
+                    k, dist = _named_block(x[start:stop], x, gaussian, length)
+                if gaussian:
+                    r, rc = k, u[start:stop]
+                else:
+                    assert dist is not None
+                    positive = dist > 0
+                    r = torch.where(positive, k / torch.where(positive, dist, 1.0), 0.0)
+                    rc = _mat_cols(r, c)
+                rcx = _mat_cols(r, cx).reshape(stop - start, m, d)
+                term = x[start:stop].unsqueeze(1) * rc.unsqueeze(2) - rcx  # (rows, m, d)
+                parts.append((p[start:stop].unsqueeze(2) * term).sum(dim=1))
+            alpha = -2.0 / (length * length) if gaussian else -1.0 / length
+            grad_x = torch.cat(parts) * alpha if parts else torch.zeros_like(x)
+        return grad_x, grad_c, None, None, None
 
 
 def _kernel_gram(
-    p: Tensor, c: Tensor, kernel: KernelFn, chunk_size: int | None, func: str
+    p: Tensor,
+    c: Tensor,
+    kernel: KernelFn,
+    named: str | None,
+    length: float,
+    chunk_size: int | None,
+    func: str,
 ) -> Tensor:
-    r"""Return the 2x2 matrix :math:`G = C^\top K C` for :math:`K_{ij} = k(p_i, p_j)`.
+    r"""Return :math:`G = C^\top K C` (``m x m``) for :math:`K_{ij} = k(p_i, p_j)`.
 
-    ``G[0, 0]``, ``G[1, 1]`` and ``G[0, 1]`` are the weighted mean kernel values within the
-    sensitive group, within the other group, and across the groups. With more than
-    ``chunk_size`` rows the kernel is computed one block of rows at a time under activation
-    checkpointing, so that neither the forward nor the backward pass holds the full
-    :math:`N \times N` matrix; the value and the gradient are the same up to rounding.
+    With ``C = [a, b]``, ``G[0, 0]``, ``G[1, 1]`` and ``G[0, 1]`` are the weighted mean kernel
+    values within the sensitive group, within the other group, and across the groups; with
+    ``C = a - b``, ``G`` is the MMD. Beyond ``chunk_size`` rows the kernel is computed one
+    block of rows at a time (the named kernels by :class:`_NamedKernelGram`, a custom kernel
+    under activation checkpointing), so that neither the forward nor the backward pass holds
+    the full :math:`N \times N` matrix; the value and the gradient are the same up to
+    rounding.
     """
     n, d = p.shape
-    if chunk_size is None:
-        rows = max(1, DEFAULT_MAX_KERNEL_ELEMENTS // max(1, n * d))
-    else:
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int):
-            raise param_type_error("chunk_size", "an int >= 1 or None", chunk_size, func=func)
-        if chunk_size < 1:
-            raise param_error("chunk_size", "an int >= 1 or None", chunk_size, func=func)
-        rows = chunk_size
+    rows = _rows_per_chunk(n, d, chunk_size, func)
+    if named is not None:
+        out: Tensor = _NamedKernelGram.apply(p, c, named == "gaussian", length, rows)
+        return out
     if rows >= n:
         return c.T @ (kernel(p, p) @ c)
 
@@ -260,7 +398,7 @@ def _kernel_gram(
         return c_rows.T @ (kernel(p_rows, p_all) @ c_all)
 
     needs_grad = torch.is_grad_enabled() and (p.requires_grad or c.requires_grad)
-    total = p.new_zeros((2, 2))
+    total = p.new_zeros((c.shape[1], c.shape[1]))
     for start in range(0, n, rows):
         stop = min(n, start + rows)
         if needs_grad:
@@ -362,7 +500,7 @@ def absolute_correlation_loss(
     return _finish(loss, ws, total - ws, empty_group, func)
 
 
-def _mmd_terms(
+def _mmd_inputs(
     func: str,
     predictions: Tensor,
     membership: Any,
@@ -370,12 +508,11 @@ def _mmd_terms(
     kernel: str | KernelFn,
     kernel_length: float,
     predictions_transform: PredictionsTransform | None,
-    chunk_size: int | None,
     empty_group: Any,
     check_inputs: bool,
-) -> tuple[Tensor, Tensor, Tensor, Tensor, EmptyGroup, KernelFn, Tensor]:
+) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, EmptyGroup, KernelFn, str | None, float]:
     policy = check_empty_group(empty_group, func=func)
-    kfn = _resolve_kernel(kernel, kernel_length, func)
+    kfn, named, length = _resolve_kernel(kernel, kernel_length, func)
     p, s, w = _prepare(
         predictions,
         membership,
@@ -384,9 +521,8 @@ def _mmd_terms(
         func=func,
         check_inputs=check_inputs,
     )
-    c, ws, wt = _group_weights(s, w)
-    gram = _kernel_gram(p, c, kfn, chunk_size, func)
-    return gram, c, ws, wt, policy, kfn, p
+    a, b, ws, wt = _group_weights(s, w)
+    return p, a, b, ws, wt, policy, kfn, named, length
 
 
 def mmd_loss(
@@ -454,11 +590,12 @@ def mmd_loss(
         A non-negative scalar (up to rounding).
     """
     func = "mmd_loss"
-    gram, _, ws, wt, policy, _, _ = _mmd_terms(
+    p, a, b, ws, wt, policy, kfn, named, length = _mmd_inputs(
         func, predictions, membership, weights, kernel, kernel_length,
-        predictions_transform, chunk_size, empty_group, check_inputs,
+        predictions_transform, empty_group, check_inputs,
     )  # fmt: skip
-    loss = gram[0, 0] + gram[1, 1] - 2.0 * gram[0, 1]
+    c = (a - b).unsqueeze(1)
+    loss = _kernel_gram(p, c, kfn, named, length, chunk_size, func)[0, 0]
     return _finish(loss, ws, wt, policy, func)
 
 
@@ -506,13 +643,15 @@ def adjusted_mmd_loss(
         A non-negative scalar (up to rounding).
     """
     func = "adjusted_mmd_loss"
-    gram, c, ws, wt, policy, kfn, p = _mmd_terms(
+    p, a, b, ws, wt, policy, kfn, named, length = _mmd_inputs(
         func, predictions, membership, weights, kernel, kernel_length,
-        predictions_transform, chunk_size, empty_group, check_inputs,
+        predictions_transform, empty_group, check_inputs,
     )  # fmt: skip
+    c = torch.stack((a, b), dim=1)
+    gram = _kernel_gram(p, c, kfn, named, length, chunk_size, func)
     loss = gram[0, 0] + gram[1, 1] - 2.0 * gram[0, 1]
     with torch.no_grad():
-        diag = _kernel_diagonal(kfn, p.detach())
+        diag = p.new_ones(p.shape[0]) if named else _kernel_diagonal(kfn, p.detach())
         self_mean = c.detach().T @ diag  # (2,)
         spread = self_mean - torch.diagonal(gram.detach())
         variance = (spread * c.detach().square().sum(dim=0)).sum() + ADJUSTED_MMD_EPSILON

@@ -232,7 +232,7 @@
   }
 
   /* ------------------------------------------------------------------ bar chart */
-  var W = 860, LABEL_X = 232, X0 = 244, X1 = 590, TEXT_X = 604, TOP = 30;
+  var W = 900, LABEL_X = 232, X0 = 244, X1 = 612, TEXT_X = 636, TOP = 30;
 
   function barChart(metric, rows, runs) {
     var multi = runs.length > 1;
@@ -409,7 +409,7 @@
         tds.push(h("td", { class: "num c-diff", "data-run": ri, text: diffText(c) || "–" }));
         if (!multi) {
           var abs = n === state.baseline ? "–" : c.sigKnown
-            ? fmtSigned(c.abs) + " " + fmtCI(c.dlo, c.dhi)
+            ? fmtSigned(c.abs) + (isNum(c.dlo) && isNum(c.dhi) ? " " + fmtCI(c.dlo, c.dhi) : "")
             : fmtSigned(c.abs) + " (no CI)";
           tds.push(h("td", { class: "num c-absdiff", text: isNum(c.v) ? abs : "–" }));
         }
@@ -523,6 +523,22 @@
       g.addEventListener("click", function () { openDetail(p.n); });
       add(svg, g);
     });
+    /* Key, to the right of the plot. */
+    var kx = L + S + 28, ky = T + 10;
+    runs.forEach(function (ri, k) {
+      var col = COLORS[ri % COLORS.length];
+      add(svg, k === 0
+        ? s("circle", { cx: kx + 5, cy: ky + k * 22, r: 4.5, fill: col })
+        : s("rect", { x: kx + 1, y: ky + k * 22 - 4, width: 8, height: 8, fill: col }));
+      add(svg, s("text", { class: "plabel", x: kx + 16, y: ky + k * 22 + 4, text: truncate(D.runs[ri].label, 26) }));
+    });
+    var ky2 = ky + runs.length * 22 + 6;
+    add(svg, s("line", { class: "whisker", x1: kx, x2: kx + 10, y1: ky2, y2: ky2 }));
+    add(svg, s("text", { class: "plabel", x: kx + 16, y: ky2 + 4, text: confLabel() + " CI of each mean" }));
+    add(svg, s("line", { class: "diagonal", x1: kx, x2: kx + 10, y1: ky2 + 22, y2: ky2 + 22 }));
+    add(svg, s("text", { class: "plabel", x: kx + 16, y: ky2 + 26, text: "calibrated: score = label" }));
+    add(svg, s("circle", { cx: kx + 5, cy: ky2 + 44, r: 6, fill: "none", stroke: "#59636e" }));
+    add(svg, s("text", { class: "plabel", x: kx + 16, y: ky2 + 48, text: "large dot: baseline slice" }));
     add(card, h("div", { class: "chart-box" }, svg));
     var headers = [{ label: "Slice" }, { label: "Rows", num: true }];
     runs.forEach(function (ri) {
@@ -659,10 +675,16 @@
     ]);
     var dash = s("svg", { width: 14, height: 14, class: "lg-icon" }, [s("line", { class: "baseline-line", x1: 7, x2: 7, y1: 0, y2: 14 })]);
     var hat = s("svg", { width: 22, height: 12, class: "lg-icon" }, [s("rect", { class: "withheld-box", x: 1, y: 1, width: 20, height: 10, rx: 2 })]);
-    var ci = PRIMARY.ci.method ? PRIMARY.ci.method + (isNum(PRIMARY.ci.replicates) ? ", " + PRIMARY.ci.replicates + " replicates" : "") : "none";
-    items.push(h("span", { class: "lg" }, [whisk, confLabel() + " confidence interval (" + ci + ")"]));
+    if (PRIMARY.ci.method) {
+      var ci = PRIMARY.ci.method + (isNum(PRIMARY.ci.replicates) ? ", " + PRIMARY.ci.replicates + " replicates" : "");
+      items.push(h("span", { class: "lg" }, [whisk, confLabel() + " confidence interval (" + ci + ")"]));
+    } else {
+      items.push(h("span", { class: "lg muted", text: "no confidence intervals (evaluated with ci=None): nothing can be marked significant" }));
+    }
     items.push(h("span", { class: "lg" }, [dash, "baseline value"]));
-    items.push(h("span", { class: "lg" }, [h("b", { class: "sig", text: "✱" }), " significant difference from the baseline (the " + confLabel() + " CI of the difference excludes 0)"]));
+    if (PRIMARY.ci.method) {
+      items.push(h("span", { class: "lg" }, [h("b", { class: "sig", text: "✱" }), " significant difference from the baseline (the " + confLabel() + " CI of the difference excludes 0)"]));
+    }
     items.push(h("span", { class: "lg" }, [hat, "withheld slice (too few rows)"]));
     var box = h("div", { class: "legend card" }, items);
     var notes = [];
@@ -718,7 +740,7 @@
     add(panel, group("Threshold", [select("ctl-threshold", D.thresholds.map(function (t, i) { return [i, String(t)]; }), state.thr, function (v) {
       state.thr = +v; renderMain();
     }), h("div", { class: "ctl-help", text: "A row is positive when its score is above the threshold." })]));
-    var baseOpts = PRIMARY.slices.filter(function (sl) { return !sl.withheld; }).map(function (sl) {
+    var baseOpts = PRIMARY.slices.filter(function (sl) { return !sl.withheld || sl.name === PRIMARY.baseline; }).map(function (sl) {
       return [sl.name, sl.name + (sl.name === PRIMARY.baseline ? "  (configured)" : "")];
     });
     add(panel, group("Baseline slice", [select("ctl-baseline", baseOpts, state.baseline, function (v) { state.baseline = v; renderMain(); })]));

@@ -1,0 +1,389 @@
+"""The Spark engine gives the local engine's result, however the data is partitioned."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+pytest.importorskip("pyspark")
+if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+    pytest.skip("Spark needs Java", allow_module_level=True)
+
+import assay  # noqa: E402
+from assay.engines.spark import _FAN_IN, _tree_levels, evaluate_spark, spark_session  # noqa: E402
+from assay.evaluation import ROW_CONTENT, EvalResult, EvalState  # noqa: E402
+from assay.evaluation.evaluate import _Config  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")
+
+N = 4000
+KEYS = ["model", "class", "feature", "slice", "metric", "threshold"]
+SLICES: list[Any] = ["sex", "race", ("sex", "race"), "region", "age"]
+
+
+# ---------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    from pyspark.sql import SparkSession
+
+    old = os.environ.get("PYSPARK_PYTHON")
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("assay-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.default.parallelism", "2")
+        .config("spark.driver.memory", "1g")
+        # several Arrow batches per partition, so that they are concatenated
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "300")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+    if old is None:
+        os.environ.pop("PYSPARK_PYTHON", None)
+    else:
+        os.environ["PYSPARK_PYTHON"] = old
+
+
+def _make_table(n: int = N, seed: int = 7) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    s1 = np.clip(0.35 * y + rng.beta(2, 3, n), 0.0, 1.0)
+    s2 = np.clip(0.25 * y + rng.beta(2, 2.5, n), 0.0, 1.0)
+    s2[:50] = s1[:50]  # some identical scores across models
+    sex = rng.choice(np.array(["F", "M", None], dtype=object), n, p=[0.48, 0.47, 0.05])
+    race = rng.choice(["A", "B", "C", "D", "E"], n, p=[0.5, 0.2, 0.15, 0.1, 0.05])
+    k = np.where(rng.random(n) < 0.9, 0, rng.integers(1, 10, n))  # skew key: 90% zeros
+    region = np.array([f"r{v}" for v in k], dtype=object)  # r1..r9 are rare
+    age = rng.integers(1, 6, n).astype(object)
+    age[rng.random(n) < 0.07] = None
+    probs = rng.dirichlet([2, 2, 2], n)
+    cls = np.array([rng.choice(3, p=p) for p in probs])
+    return pa.table(
+        {
+            "id": np.arange(n, dtype=np.int64),
+            "y": y.astype(np.int64),
+            "s1": s1,
+            "s2": s2,
+            "w": rng.uniform(0.5, 2.0, n),
+            "sex": pa.array(sex, pa.string()),
+            "race": race,
+            "region": region,
+            "age": pa.array(list(age), pa.int64()),
+            "k": k.astype(np.int64),
+            "yes": np.where(y == 1, "yes", "no"),
+            "cls": cls.astype(np.int64),
+            "p0": probs[:, 0],
+            "p1": probs[:, 1],
+            "p2": probs[:, 2],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def table() -> pa.Table:
+    return _make_table()
+
+
+@pytest.fixture(scope="module")
+def parquet(table: pa.Table, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("spark") / "data.parquet"
+    pq.write_table(table, path, row_group_size=1000)
+    return path
+
+
+@pytest.fixture(scope="module")
+def df(spark: Any, parquet: Path) -> Any:
+    return spark.read.parquet(str(parquet)).cache()
+
+
+# --------------------------------------------------------------------------- helpers
+PARTITIONINGS: dict[str, Callable[[Any], Any]] = {
+    "1": lambda d: d.repartition(1),
+    "3": lambda d: d.repartition(3),
+    "17": lambda d: d.repartition(17),
+    # hash partitioning on a key whose value 0 holds 90% of the rows
+    "skewed": lambda d: d.repartition(5, "k"),
+    # every race value in exactly one partition
+    "by_race": lambda d: d.repartition(4, "race"),
+    # three sex values (F, M, null) in eight partitions: at least five are empty
+    "empty": lambda d: d.repartition(8, "sex"),
+}
+
+
+def _sizes(d: Any) -> list[int]:
+    return list(d.rdd.glom().map(len).collect())
+
+
+def assert_same(local: EvalResult, dist: EvalResult, *, exact_values: bool = True) -> None:
+    """Identical counts and labels; every float equal within 1e-9 (relative)."""
+    assert dist.n_rows == local.n_rows
+    assert dist.n_dropped == local.n_dropped
+    order = [(k, "ascending") for k in KEYS]
+    a, b = local.to_arrow().sort_by(order), dist.to_arrow().sort_by(order)
+    assert a.num_rows == b.num_rows
+    assert a.schema == b.schema
+    for name in a.column_names:
+        x, z = a.column(name), b.column(name)
+        if pa.types.is_floating(x.type):
+            np.testing.assert_allclose(
+                z.to_numpy(), x.to_numpy(), rtol=1e-9, atol=1e-12, equal_nan=True, err_msg=name
+            )
+        else:
+            assert x.equals(z), name
+    # counting metrics are sums of whole numbers: exactly equal (unweighted data)
+    counting = {"example_count"} | ({"tp", "fp", "tn", "fn"} if exact_values else set())
+    mask = np.isin(a.column("metric").to_numpy(zero_copy_only=False), list(counting))
+    assert np.array_equal(
+        a.column("value").to_numpy()[mask], b.column("value").to_numpy()[mask], equal_nan=True
+    )
+
+    def info(r: EvalResult) -> list[tuple[Any, ...]]:
+        return sorted((s.feature, s.slice, s.count, s.withheld, s.reason) for s in r.slices)
+
+    assert info(dist) == info(local)
+    wa = sorted((s.slice, s.weighted_count) for s in local.slices)
+    wb = sorted((s.slice, s.weighted_count) for s in dist.slices)
+    np.testing.assert_allclose([w for _, w in wb], [w for _, w in wa], rtol=1e-9)
+
+
+def _both(parquet: Path, d: Any, **kw: Any) -> tuple[EvalResult, EvalResult]:
+    local = assay.evaluate(str(parquet), row_key=kw.pop("row_key", ROW_CONTENT), **kw)
+    dist = evaluate_spark(d, row_key=local.config["row_key"], **kw)
+    return local, dist
+
+
+# ----------------------------------------------------------------------------- tests
+@pytest.mark.parametrize("layout", list(PARTITIONINGS))
+def test_same_result_on_any_partitioning(
+    layout: str, df: Any, parquet: Path, table: pa.Table
+) -> None:
+    d = PARTITIONINGS[layout](df)
+    sizes = _sizes(d)
+    assert sum(sizes) == N
+    if layout == "skewed":
+        assert max(sizes) >= 0.9 * N
+    if layout == "empty":
+        assert 0 in sizes
+    if layout == "by_race":
+        from pyspark.sql import functions as F
+
+        pairs = d.select("race", F.spark_partition_id().alias("p")).distinct().collect()
+        assert len(pairs) == len({r["race"] for r in pairs}) == 5
+    local, dist = _both(parquet, d, label="y", scores=["s1", "s2"], slices=SLICES)
+    assert_same(local, dist)
+    # nulls are a slice of their own, named as such
+    names = {s.slice for s in dist.slices}
+    assert {"sex=null", "age=null", "sex=null, race=A"} <= names
+    n_null = int(table.column("sex").null_count)
+    assert dist.value("example_count", slice="sex=null").value == n_null
+    # jackknife intervals exist and do not depend on the layout
+    v = dist.value("roc_auc", slice="race=E", model="s1")
+    assert v.lower < v.value < v.upper
+
+
+def test_default_row_key_is_row_content(df: Any, parquet: Path) -> None:
+    dist = evaluate_spark(df.repartition(3), label="y", scores="s1", slices="sex")
+    assert dist.config["row_key"] == ROW_CONTENT
+    local = assay.evaluate(str(parquet), label="y", scores="s1", slices="sex", row_key=ROW_CONTENT)
+    assert_same(local, dist)
+
+
+@pytest.mark.parametrize("layout", ["17", "skewed"])
+def test_bootstrap_weighted(layout: str, df: Any, parquet: Path) -> None:
+    local, dist = _both(
+        parquet,
+        PARTITIONINGS[layout](df),
+        label="y",
+        scores={"a": "s1", "b": "s2"},
+        slices=["sex", "region"],
+        weight="w",
+        ci="bootstrap",
+        n_replicates=40,
+        seed=3,
+    )
+    assert_same(local, dist, exact_values=False)
+    assert dist.config["ci"] == {"method": "bootstrap", "n_replicates": 40}
+
+
+def test_exact_auc_row_key_column_and_small_chunks(df: Any, parquet: Path) -> None:
+    local, dist = _both(
+        parquet,
+        df.repartition(5),
+        label="y",
+        scores="s1",
+        slices=["race", "age"],
+        auc="exact",
+        row_key="id",
+        chunk_size=700,
+        min_slice_size=300,
+        baseline={"race": "A"},
+    )
+    assert_same(local, dist)
+    assert dist.withheld_slices  # small slices are withheld alike
+
+
+def test_multiclass_string_labels_and_dropped_rows(spark: Any, table: pa.Table, tmp_path: Path) -> None:
+    t = table.set_column(
+        table.column_names.index("s1"),
+        "s1",
+        pa.array(np.where(np.arange(N) % 97 == 0, np.nan, table.column("s1").to_numpy())),
+    )
+    t = t.set_column(
+        t.column_names.index("yes"),
+        "yes",
+        pa.array([None if i % 89 == 0 else v for i, v in enumerate(t.column("yes").to_pylist())]),
+    )
+    path = tmp_path / "dirty.parquet"
+    pq.write_table(t, path)
+    d = spark.read.parquet(str(path)).repartition(6)
+    local, dist = _both(
+        path, d, label="yes", positive_label="yes", scores="s1", slices="sex", on_invalid="drop"
+    )
+    assert_same(local, dist)
+    assert dist.n_dropped > 0
+    local, dist = _both(
+        path, d, label="cls", classes=[0, 1, 2], scores=["p0", "p1", "p2"], slices="race",
+        ci=None,
+    )  # fmt: skip
+    assert_same(local, dist)
+
+
+def test_spark_ml_vector_and_decimal_scores(spark: Any, table: pa.Table) -> None:
+    from pyspark.ml.linalg import Vectors
+    from pyspark.sql import functions as F
+
+    sub = table.slice(0, 600)
+    probs = np.column_stack([sub.column(c).to_numpy() for c in ("p0", "p1", "p2")])
+    rows = [
+        (int(i), int(c), Vectors.dense(p.tolist()), r)
+        for i, c, p, r in zip(
+            sub.column("id").to_pylist(), sub.column("cls").to_pylist(), probs,
+            sub.column("race").to_pylist(), strict=True,
+        )
+    ]  # fmt: skip
+    d = spark.createDataFrame(rows, ["id", "cls", "probability", "race"]).repartition(3)
+    local_table = pa.table(
+        {
+            "id": sub.column("id"),
+            "cls": sub.column("cls"),
+            "probability": pa.FixedSizeListArray.from_arrays(pa.array(probs.ravel()), 3),
+            "race": sub.column("race"),
+        }
+    )
+    kw: dict[str, Any] = dict(label="cls", classes=[0, 1, 2], scores="probability", slices="race")
+    local = assay.evaluate(local_table, row_key="id", **kw)
+    assert_same(local, evaluate_spark(d, row_key="id", **kw))
+
+    dec = spark.createDataFrame(
+        [(int(i), int(y), float(s)) for i, y, s in zip(
+            sub.column("id").to_pylist(), sub.column("y").to_pylist(),
+            np.round(sub.column("s1").to_numpy(), 4), strict=True)],
+        ["id", "y", "s"],
+    ).withColumn("s", F.col("s").cast("decimal(10,4)"))  # fmt: skip
+    local_dec = pa.table(
+        {"id": sub.column("id"), "y": sub.column("y"), "s": np.round(sub.column("s1").to_numpy(), 4)}
+    )
+    assert_same(
+        assay.evaluate(local_dec, label="y", scores="s", row_key="id"),
+        evaluate_spark(dec, label="y", scores="s", row_key="id"),
+    )
+
+
+def test_parquet_path_and_state(spark: Any, df: Any, parquet: Path, table: pa.Table) -> None:
+    kw: dict[str, Any] = dict(label="y", scores="s1", slices="race")
+    from_path = evaluate_spark(str(parquet), spark=spark, **kw)
+    assert from_path.source.startswith("Parquet ")
+    assert_same(evaluate_spark(df, **kw), from_path)
+    # add the Spark rows into a state that already holds other rows (as evaluate(state=))
+    cfg = _Config.build(**_defaults(**kw, row_key=ROW_CONTENT))
+    st = EvalState(cfg.state_config())
+    first = table.slice(0, 1000)
+    assay.evaluate(first, state=st, row_key=ROW_CONTENT, **kw)
+    rest = spark.createDataFrame(table.slice(1000).select(["y", "s1", "race"]))
+    combined = evaluate_spark(rest.repartition(4), state=st, **kw)
+    assert_same(assay.evaluate(table, row_key=ROW_CONTENT, **kw), combined)
+
+
+def _defaults(**kw: Any) -> dict[str, Any]:
+    sig = inspect.signature(assay.evaluate)
+    out = {
+        k: p.default
+        for k, p in sig.parameters.items()
+        if p.default is not inspect.Parameter.empty and k not in ("progress", "state")
+    }
+    out.update(kw)
+    return out
+
+
+def test_errors_match_the_local_engine(spark: Any, df: Any, tmp_path: Path) -> None:
+    # argument errors raise on the driver, before any job
+    with pytest.raises(ValueError, match="'ci' parameter of evaluate"):
+        evaluate_spark(df, label="y", scores="s1", ci="nope")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="score column 's9' is not in the data"):
+        evaluate_spark(df, label="y", scores="s9")
+    with pytest.raises(TypeError, match="'data' parameter of evaluate"):
+        evaluate_spark({"y": [1]}, label="y", scores="s1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="Parquet paths only"):
+        evaluate_spark(str(tmp_path / "x.csv"), spark=spark, label="y", scores="s1")
+    # data errors raise the local engine's exception on the driver
+    bad = df.withColumn("s1", df["s1"] * 3)
+    with pytest.raises(ValueError, match="outside") as info:
+        evaluate_spark(bad.repartition(3), label="y", scores="s1")
+    assert any("Spark executor" in n for n in getattr(info.value, "__notes__", []))
+    with pytest.raises(ValueError, match="at least one row"):
+        evaluate_spark(df.limit(0), label="y", scores="s1")
+    with pytest.raises(ValueError, match="All .* rows were dropped"):
+        evaluate_spark(df.withColumn("s1", df["s1"] * float("nan")), label="y", scores="s1",
+                       on_invalid="drop")  # fmt: skip
+
+
+def test_label_values_checked_across_partitions(spark: Any) -> None:
+    # each partition sees two label values; together there are three
+    rows = [("a", 0.2, 0), ("b", 0.7, 0), ("a", 0.4, 1), ("c", 0.9, 1)]
+    d = spark.createDataFrame(rows, ["lab", "s", "part"]).repartition(2, "part")
+    assert sorted(len(p) for p in d.rdd.glom().collect()) in ([2, 2], [0, 4])
+    with pytest.raises(ValueError, match="more than two values: a, b, c"):
+        evaluate_spark(d, label="lab", positive_label="a", scores="s")
+    local = pa.table({"lab": ["a", "b", "a", "c"], "s": [0.2, 0.7, 0.4, 0.9]})
+    with pytest.raises(ValueError, match="more than two values: a, b, c"):
+        assay.evaluate(local, label="lab", positive_label="a", scores="s")
+
+
+def test_signature_matches_evaluate() -> None:
+    local = inspect.signature(assay.evaluate).parameters
+    spark_params = inspect.signature(evaluate_spark).parameters
+    for name, p in local.items():
+        assert name in spark_params, name
+        assert spark_params[name].default == p.default, name
+        assert spark_params[name].kind == p.kind, name
+    assert {"spark", "master"} <= set(spark_params)
+
+
+def test_tree_levels() -> None:
+    assert _tree_levels(1) == []
+    assert _tree_levels(_FAN_IN) == []
+    assert _tree_levels(17) == [3]
+    assert _tree_levels(10_000) == [1250, 157, 20, 3]
+    assert _tree_levels(None) == [_FAN_IN]
+
+
+def test_spark_session_reuses_the_active_one(spark: Any) -> None:
+    assert spark_session() is spark
+    assert spark_session("local[2]") is spark
+    with pytest.raises(ValueError, match="already running"):
+        spark_session("spark://elsewhere:7077")
