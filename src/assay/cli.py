@@ -1,4 +1,4 @@
-"""Command-line interface: ``assay evaluate``, ``assay demo``."""
+"""Command-line interface: ``assay evaluate``, ``assay demo``, ``assay report``."""
 
 from __future__ import annotations
 
@@ -57,10 +57,26 @@ def _build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", default=None, help="write the result as JSON here")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    demo = sub.add_parser("demo", help="run the end-to-end demonstration on a real data set")
-    demo.add_argument("--dataset", choices=["compas"], default="compas")
+    demo = sub.add_parser(
+        "demo",
+        help="end to end: train a classifier, find its fairness gap, fix it with MinDiff, report",
+    )
+    demo.add_argument("--dataset", choices=["adult", "compas"], default="adult")
     demo.add_argument("--data-home", default=None, help="folder holding the data sets")
-    demo.add_argument("--out", default=None, help="write the result as JSON here")
+    demo.add_argument("--out-dir", default="out/demo", help="where the report and results go")
+    demo.add_argument("--loss", default=None, help="MinDiff loss (default: mmd)")
+    demo.add_argument("--loss-weight", type=float, default=None)
+    demo.add_argument("--epochs", type=int, default=None)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    rep = sub.add_parser("report", help="build the HTML report from saved results")
+    rep.add_argument("result", help="result JSON written by evaluate --out or to_json()")
+    rep.add_argument("other", nargs="?", default=None, help="a second result to compare with")
+    rep.add_argument("--out", default="report.html", help="HTML file to write")
+    rep.add_argument("--names", default=None, help="names of the two results, 'A,B'")
+    rep.add_argument("--title", default=None)
+    rep.add_argument("--model-card", default=None, help="also write a Markdown model card here")
     return p
 
 
@@ -105,29 +121,39 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .datasets import load_compas
-    from .evaluation import evaluate
+    from .demo import run_demo
 
-    table = load_compas(data_home=args.data_home)
-    print(
-        f"COMPAS (ProPublica, filtered): {table.num_rows:,} defendants; score = decile_score/10; "
-        "a defendant is 'high risk' when decile_score >= 5 (threshold 0.45)"
+    run_demo(
+        args.dataset,
+        out_dir=args.out_dir,
+        data_home=args.data_home,
+        loss=args.loss,
+        loss_weight=args.loss_weight,
+        epochs=args.epochs,
+        seed=args.seed,
+        progress=not args.quiet,
     )
-    result = evaluate(
-        table,
-        label="label",
-        scores="score",
-        slices=["race", "sex", ("race", "sex")],
-        thresholds=[0.45],
-        min_slice_size=50,
-        baseline={"race": "Caucasian"},
-        progress=True,
-    )
-    print(result.format_table(metrics=["fpr", "fnr", "roc_auc", "ece"], threshold=0.45))
-    print("* the 95% interval of the difference from race=Caucasian excludes zero")
-    if args.out:
-        result.to_json(args.out)
-        print(f"result written to {args.out}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .evaluation import EvalResult
+    from .report import model_card, render_html
+
+    result = EvalResult.from_json(args.result)
+    other = EvalResult.from_json(args.other) if args.other else None
+    kw: dict[str, Any] = {"other": other, "title": args.title}
+    if args.names:
+        parts = [p.strip() for p in args.names.split(",")]
+        if len(parts) != 2:
+            raise ValueError(f"--names must be two names separated by a comma. Got {args.names!r}.")
+        kw["names"] = (parts[0], parts[1])
+    render_html(result, args.out, **kw)
+    print(f"report written to {args.out}")
+    if args.model_card:
+        model_card(result, args.model_card, other=other, title=args.title,
+                   names=kw.get("names", ("A", "B")))  # fmt: skip
+        print(f"model card written to {args.model_card}")
     return 0
 
 
@@ -139,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_evaluate(args)
         if args.command == "demo":
             return _cmd_demo(args)
+        if args.command == "report":
+            return _cmd_report(args)
     except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
         print(f"assay {args.command}: error: {exc}", file=sys.stderr)
         return 2
