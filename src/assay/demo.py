@@ -110,14 +110,14 @@ def _train(
     model = (
         MinDiffModel(net, loss, loss_weight, predictions_transform=torch.sigmoid)
         if loss is not None
-        else net
+        else None
     )
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-    model.train()
+    net.train()
     with Progress(epochs * len(loader), desc=desc, unit="batches", enabled=progress) as bar:
         for _ in range(epochs):
             for (xb, yb), md in loader:
-                if loss is None:
+                if model is None:
                     optimizer.zero_grad(set_to_none=True)
                     bce(net(xb), yb).backward()
                     optimizer.step()
