@@ -119,3 +119,27 @@ def test_merging_states_equals_one_pass(d, split):
     res = cfg.finalize(merged, "merged", t.num_rows)
     ref = assay.evaluate(d, label="y", scores="s", slices=["g", ("g", "h")], thresholds=[0.5], row_key=ROW_CONTENT)
     assert_same(res, ref)
+
+
+def test_content_keys_work_for_list_valued_score_columns():
+    rng = np.random.default_rng(0)
+    n = 300
+    p = rng.dirichlet([1, 1, 1], n)
+    label = rng.choice(["a", "b", "c"], n)
+    d = {"label": label, "p": p}
+    kw = dict(label="label", scores={"m": "p"}, classes=["a", "b", "c"], row_key=ROW_CONTENT, thresholds=[0.5])
+    a = assay.evaluate(d, **kw)
+    perm = rng.permutation(n)
+    b = assay.evaluate({"label": label[perm], "p": p[perm]}, chunk_size=37, **kw)
+    assert_same(a, b)
+
+
+def test_zero_counts_are_exactly_zero_with_fractional_weights():
+    rng = np.random.default_rng(1)
+    n = 500
+    d = {"y": np.ones(n, int), "s": rng.uniform(0.6, 1.0, n), "w": rng.uniform(0.1, 1.7, n), "g": rng.choice(["a", "b"], n)}
+    r = assay.evaluate(d, label="y", scores="s", weight="w", slices="g", thresholds=[0.5])
+    for sl in ["overall", "g=a", "g=b"]:
+        v = r.value("fn", slice=sl, threshold=0.5)
+        assert v.value == 0.0 and v.lower == 0.0 and v.upper == 0.0
+        assert r.value("fnr", slice=sl, threshold=0.5).value == 0.0

@@ -34,6 +34,7 @@ import pickle
 import sys
 import traceback
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
@@ -58,6 +59,15 @@ _FAN_IN = 8
 _PAYLOAD = "payload binary"
 _PAYLOAD_SCHEMA = pa.schema([("payload", pa.binary())])
 _DEFAULT_MASTER = "local[*]"
+#: Exceptions that mean "the data is invalid", sent to the driver instead of failing tasks.
+_DATA_ERRORS = (
+    ValueError,
+    TypeError,
+    ArithmeticError,
+    LookupError,
+    NotImplementedError,
+    pa.ArrowException,
+)
 _NOT_PARQUET = (".csv", ".csv.gz", ".tsv", ".json", ".jsonl", ".txt", ".orc", ".avro")
 
 
@@ -141,15 +151,18 @@ def evaluate_spark(
     for m in _tree_levels(n_parts):
         parts = parts.repartition(m).mapInArrow(_merge_payloads, _PAYLOAD)
     total = _Partial()
-    for row in parts.collect():
+    with _job_description(df, f"assay.evaluate: {description}"):
+        rows = parts.collect()
+    for row in rows:
         total = _combine(total, _loads(bytes(row[0])))
+    del rows
 
     if total.error is not None:
         raise total.error
     if total.label_values:
         # Each partition checked its own label values; check their union as the local
         # engine checks the values of the whole stream.
-        ChunkReader(cfg)._check_two_values(sorted(total.label_values, key=repr))
+        ChunkReader(cfg).check_label_values(sorted(total.label_values, key=repr))
     merged = total.state if total.state is not None else EvalState(cfg.state_config())
     if state is not None:
         merged = state.merge(merged)
@@ -195,6 +208,22 @@ def _master_of(session: Any) -> str | None:
         return None
 
 
+@contextmanager
+def _job_description(df: DataFrame, text: str) -> Iterator[None]:
+    """Name the Spark jobs run inside (shown in the Spark UI), where the API allows."""
+    try:
+        sc = df.sparkSession.sparkContext
+        before = sc.getLocalProperty("spark.job.description")
+        sc.setJobDescription(text)
+    except Exception:  # Spark Connect has no SparkContext
+        yield
+        return
+    try:
+        yield
+    finally:
+        sc.setJobDescription(before)  # type: ignore[arg-type]
+
+
 def _is_spark_dataframe(data: Any) -> bool:
     return type(data).__module__.startswith("pyspark.") and hasattr(data, "mapInArrow")
 
@@ -215,12 +244,28 @@ def _as_dataframe(
                 "inferSchema=True)) and pass the DataFrame."
             )
         session = spark if spark is not None else spark_session(master)
-        return session.read.parquet(path), f"Parquet {path}"
+        try:
+            return session.read.parquet(path), f"Parquet {path}"
+        except Exception as exc:
+            if _error_condition(exc) == "PATH_NOT_FOUND":
+                raise FileNotFoundError(f"The 'data' path {path!r} does not exist.") from exc
+            raise
     raise param_type_error(
         "data",
         "a Spark DataFrame or a path to Parquet data when running on Spark",
         data,
     )
+
+
+def _error_condition(exc: BaseException) -> str | None:
+    for getter in ("getCondition", "getErrorClass"):
+        fn = getattr(exc, getter, None)
+        if callable(fn):
+            try:
+                return str(fn())
+            except Exception:
+                continue
+    return None
 
 
 def _quoted(name: str) -> str:
@@ -299,6 +344,8 @@ def _combine(a: _Partial, b: _Partial) -> _Partial:
 
 
 def _dumps(part: _Partial) -> bytes:
+    if part.state is not None:
+        part.state.compact()
     raw = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
     # State arrays are sparse for small partitions; zstd makes them small and is fast.
     if pa.Codec.is_available("zstd"):
@@ -319,7 +366,9 @@ def _loads(blob: bytes) -> _Partial:
 
 
 def _payload_batch(part: _Partial) -> pa.RecordBatch:
-    return pa.RecordBatch.from_arrays([pa.array([_dumps(part)], pa.binary())], schema=_PAYLOAD_SCHEMA)
+    return pa.RecordBatch.from_arrays(
+        [pa.array([_dumps(part)], pa.binary())], schema=_PAYLOAD_SCHEMA
+    )
 
 
 # -------------------------------------------------------------- executor side
@@ -386,7 +435,9 @@ def _partition_payload(cfg: _Config, batches: Iterable[pa.RecordBatch]) -> Itera
             seen=reader.seen,
             label_values=set(reader.label_values),
         )
-    except Exception as exc:
+    except _DATA_ERRORS as exc:
+        # The data is invalid: retrying elsewhere would fail again, so report it to the
+        # driver, which raises it as the local engine would. Anything else fails the task.
         pid = _partition_id()
         part = _Partial(error=_picklable(exc, pid), error_partition=pid)
         for _ in it:  # let Spark finish streaming the partition

@@ -62,6 +62,9 @@ def evaluate(
     chunk_size: int = 262_144,
     progress: bool = False,
     state: EvalState | None = None,
+    engine: Literal["local", "spark"] = "local",
+    spark: Any = None,
+    master: str | None = None,
 ) -> EvalResult:
     """Evaluate scored examples overall and per slice, with confidence intervals.
 
@@ -113,7 +116,26 @@ def evaluate(
         Show a progress bar on stderr.
     state
         Internal: an :class:`EvalState` to add into (used by distributed engines).
+    engine, spark, master
+        ``"spark"`` evaluates on Apache Spark (``assay[spark]``): per-partition states on the
+        executors, merged by a tree reduction (see docs/spark.md). A Spark DataFrame as
+        ``data`` selects it automatically; ``spark`` is a session to use and ``master`` a
+        master URL for a new one (default ``local[*]``). On Spark ``row_key`` defaults to
+        :data:`ROW_CONTENT`, so intervals do not depend on the partitioning.
     """
+    check_choice("engine", engine, ["local", "spark"])
+    if engine == "spark" or type(data).__module__.startswith("pyspark."):
+        from ..engines.spark import evaluate_spark
+
+        return evaluate_spark(
+            data, label=label, scores=scores, slices=slices, weight=weight,
+            thresholds=thresholds, score_type=score_type, classes=classes,
+            positive_label=positive_label, min_slice_size=min_slice_size, ci=ci,
+            n_replicates=n_replicates, confidence=confidence, baseline=baseline, auc=auc,
+            auc_bins=auc_bins, calibration_bins=calibration_bins, on_invalid=on_invalid,
+            row_key=row_key, seed=seed, chunk_size=chunk_size, progress=progress,
+            state=state, spark=spark, master=master,
+        )  # fmt: skip
     cfg = _Config.build(
         label=label, scores=scores, slices=slices, weight=weight, thresholds=thresholds,
         score_type=score_type, classes=classes, positive_label=positive_label,
@@ -429,7 +451,23 @@ def _column_hashes(arr: pa.Array | pa.ChunkedArray) -> NDArray[np.uint64]:
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
     t = arr.type
-    if pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_boolean(t):
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        # Hash each element with its position, then combine per row.
+        flat = pc.list_flatten(arr)
+        parents = np.asarray(
+            pc.list_parent_indices(arr).to_numpy(zero_copy_only=False), dtype=np.int64
+        )
+        lengths = np.asarray(
+            pc.list_value_length(arr).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64
+        )
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        pos = (np.arange(parents.size, dtype=np.int64) - starts[parents]).astype(np.uint64)
+        with np.errstate(over="ignore"):
+            elem = splitmix64(_column_hashes(flat) ^ splitmix64(pos))
+            out = np.zeros(len(arr), dtype=np.uint64)
+            np.add.at(out, parents, elem)
+            out = splitmix64(out ^ lengths.astype(np.uint64))
+    elif pa.types.is_floating(t) or pa.types.is_integer(t) or pa.types.is_boolean(t):
         v = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.float64)
         v = np.where(v == 0.0, 0.0, v)  # -0.0 and 0.0 hash alike
         out = splitmix64(np.ascontiguousarray(v).view(np.uint64))
@@ -550,6 +588,10 @@ class ChunkReader:
                 f"Got values of type {arr.type} instead."
             )
         return [y], invalid
+
+    def check_label_values(self, values: list[Any]) -> None:
+        """Raise unless ``values`` (with those seen before) are at most two label values."""
+        self._check_two_values(values)
 
     def _check_two_values(self, values: list[Any]) -> None:
         self.label_values.update(values)

@@ -50,12 +50,13 @@ def confusion_at_thresholds(pos: F64, neg: F64) -> dict[str, F64]:
     Returns arrays with trailing axis ``K`` (one entry per threshold).
     """
     # tail[..., j] = sum over intervals > j
-    pos_tail = np.cumsum(pos[..., ::-1], axis=-1)[..., ::-1][..., 1:]
-    neg_tail = np.cumsum(neg[..., ::-1], axis=-1)[..., ::-1][..., 1:]
-    p = pos.sum(axis=-1, keepdims=True)
-    n = neg.sum(axis=-1, keepdims=True)
-    tp, fp = pos_tail, neg_tail
-    return {"tp": tp, "fp": fp, "fn": p - tp, "tn": n - fp}
+    # Sum each count directly (not as a difference of totals), so that zero counts are
+    # exactly zero with non-integer weights.
+    tp = np.cumsum(pos[..., ::-1], axis=-1)[..., ::-1][..., 1:]
+    fp = np.cumsum(neg[..., ::-1], axis=-1)[..., ::-1][..., 1:]
+    fn = np.cumsum(pos, axis=-1)[..., :-1]
+    tn = np.cumsum(neg, axis=-1)[..., :-1]
+    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
 
 
 def threshold_metrics(tp: F64, fp: F64, tn: F64, fn: F64) -> dict[str, F64]:

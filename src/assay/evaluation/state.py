@@ -143,7 +143,7 @@ class SpecTable:
             self.index[key] = c
             self.keys.append(key)
             if c >= self.capacity:
-                self._grow(max(2 * self.capacity, c + 1))
+                self._grow(max(2 * self.capacity, c + 1, 4))
         return c
 
     def _grow(self, capacity: int) -> None:
@@ -154,6 +154,12 @@ class SpecTable:
                 new[: old.shape[0]] = old
             self.arrays[name] = new
         self.capacity = capacity
+
+    def compact(self) -> None:
+        """Drop unused capacity (arrays grow by doubling), e.g. before sending the state."""
+        if self.capacity > self.size:
+            self.arrays = {k: v[: self.size].copy() for k, v in self.arrays.items()}
+            self.capacity = self.size
 
     def flat(self, name: str) -> F64:
         """The array ``name`` viewed as ``(capacity * prod(inner), n_state)``."""
@@ -298,6 +304,12 @@ class EvalState:
         out = {k: np.concatenate(v) for k, v in self.rows.items()}
         self.rows = {k: [v] for k, v in out.items()}
         return out
+
+    def compact(self) -> EvalState:
+        """Drop unused capacity of every slice table, in place; returns ``self``."""
+        for table in self.tables:
+            table.compact()
+        return self
 
     # ------------------------------------------------------------------ merge
     def merge(self, other: EvalState) -> EvalState:
