@@ -48,6 +48,7 @@ class DemoResult:
     headline: dict[str, Any]
     files: dict[str, Path]
     seconds: float
+    predictions: dict[str, NDArray[Any]]
 
 
 def _slice_columns(name: str, data_home: str | None, seed: int) -> dict[str, NDArray[Any]]:
@@ -240,4 +241,4 @@ def run_demo(
     say(f"model card: {files['model_card'].resolve()}")
     say(f"results:    {files['baseline']}, {files['mindiff']}")
     say(f"done in {seconds:.0f} s")
-    return DemoResult(dataset, base, fixed, headline, files, seconds)
+    return DemoResult(dataset, base, fixed, headline, files, seconds, table)
