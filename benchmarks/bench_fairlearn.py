@@ -61,6 +61,8 @@ import assay
 
 THRESHOLDS = [round(0.1 * i, 1) for i in range(1, 10)]
 SLICES: list[Any] = ["sex", "race", ("sex", "race")]
+# what evaluate() runs on: a modified file here marks the commit '+dirty'
+ENGINE_PATHS = ["src/assay/evaluation", "src/assay/io", "src/assay/_util"]
 RACES = ["A", "B", "C", "D", "E"]
 RACE_P = [0.40, 0.25, 0.15, 0.12, 0.08]
 
@@ -331,6 +333,29 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')} load {loadavg()}] {msg}", file=sys.stderr, flush=True)
 
 
+def _git_commit() -> str:
+    """Short commit of the checkout the benchmark runs from ('+dirty' if modified)."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        sha = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--", *ENGINE_PATHS],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return sha + ("+dirty" if dirty else "")
+
+
 def versions() -> dict[str, str]:
     import fairlearn
     import pyarrow
@@ -348,6 +373,7 @@ def versions() -> dict[str, str]:
     return {
         "python": platform.python_version(),
         "assay": assay.__version__,
+        "assay_commit": _git_commit(),
         "fairlearn": fairlearn.__version__,
         "scikit-learn": sklearn.__version__,
         "numpy": np.__version__,
@@ -601,7 +627,7 @@ def print_report(
     print()
     print(
         f"machine: {info['cpu']}, {info['cores']} cores; python {info['python']}, "
-        f"assay {info['assay']}, fairlearn {info['fairlearn']}, scikit-learn "
+        f"assay {info['assay']} ({info['assay_commit']}), fairlearn {info['fairlearn']}, scikit-learn "
         f"{info['scikit-learn']}, numpy {info['numpy']}, pandas {info['pandas']}, "
         f"pyarrow {info['pyarrow']}"
     )

@@ -43,6 +43,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 SLICES: list[Any] = ["sex", "race", ("sex", "race")]
+# what evaluate() runs on: a modified file here marks the commit '+dirty'
+ENGINE_PATHS = ["src/assay/evaluation", "src/assay/io", "src/assay/_util"]
 SEXES = ["F", "M"]
 RACES = ["A", "B", "C", "D", "E"]
 RACE_CDF = np.cumsum([0.40, 0.25, 0.15, 0.12, 0.08])
@@ -139,6 +141,7 @@ def worker(args: argparse.Namespace) -> int:
         "rows_evaluated": r.n_rows,
         "baseline_rss_bytes": baseline,
         "vmhwm_bytes": status.get("VmHWM"),
+        "arrow_pool_peak_bytes": pa.default_memory_pool().max_memory(),
         "overall_fpr_0.5": r.value("fpr", slice="overall", threshold=0.5).value,
         "overall_roc_auc": r.value("roc_auc", slice="overall").value,
         "auc_max_error": float(np.nanmax(r.to_frame()["max_error"].to_numpy(dtype=float))),
@@ -193,6 +196,29 @@ def run_worker(path: Path, args: argparse.Namespace, verify: bool) -> dict[str, 
 
 
 # --------------------------------------------------------------------------- report
+def _git_commit() -> str:
+    """Short commit of the checkout the benchmark runs from ('+dirty' if modified)."""
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        sha = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--", *ENGINE_PATHS],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return sha + ("+dirty" if dirty else "")
+
+
 def versions() -> dict[str, str]:
     import assay
 
@@ -208,6 +234,7 @@ def versions() -> dict[str, str]:
     return {
         "python": platform.python_version(),
         "assay": assay.__version__,
+        "assay_commit": _git_commit(),
         "numpy": np.__version__,
         "pyarrow": pa.__version__,
         "cpu": cpu,
@@ -283,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         f"machine: {info['cpu']}, {info['cores']} cores; python {info['python']}, "
-        f"assay {info['assay']}, numpy {info['numpy']}, pyarrow {info['pyarrow']}"
+        f"assay {info['assay']} ({info['assay_commit']}), numpy {info['numpy']}, pyarrow {info['pyarrow']}"
     )
     print(
         f"evaluate(path, slices sex, race, sex x race; 9 thresholds; ci={args.ci}, "
@@ -292,28 +319,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print(
-        "| rows | file MiB | write s | evaluate wall s | CPU s | rows/s (wall) "
-        "| rows/s per core (rows / CPU s) | peak RSS MiB | RSS after imports MiB |"
+        "| rows | file MiB | write s | evaluate wall s | evaluate CPU s | rows/s (wall) "
+        "| rows per CPU-second | peak RSS MiB | RSS after imports MiB | Arrow pool peak MiB |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        cpu = r["child_user_s"] + r["child_sys_s"]
         print(
             f"| {r['rows']:,} | {r['file_bytes'] / 2**20:,.0f} | {r['write_s']:.1f} "
-            f"| {r['wall_s']:.1f} | {cpu:.1f} | {r['rows'] / r['wall_s']:,.0f} "
-            f"| {r['rows'] / cpu:,.0f} | {mib(r['maxrss_bytes'])} "
-            f"| {mib(r['baseline_rss_bytes'])} |"
+            f"| {r['wall_s']:.1f} | {r['cpu_s']:.1f} | {r['rows'] / r['wall_s']:,.0f} "
+            f"| {r['rows'] / r['cpu_s']:,.0f} | {mib(r['maxrss_bytes'])} "
+            f"| {mib(r['baseline_rss_bytes'])} | {mib(r['arrow_pool_peak_bytes'])} |"
         )
     print()
     print(
-        "Peak RSS is ru_maxrss of the evaluating child process (whole process: interpreter, "
-        "NumPy, pyarrow and assay included); VmHWM from /proc agrees: "
+        "Peak RSS is ru_maxrss of the evaluating child process (os.wait4; the whole process: "
+        "interpreter, NumPy, pyarrow and assay included); VmHWM from /proc agrees: "
         + ", ".join(f"{r['rows']:,}: {mib(r['vmhwm_bytes'])} MiB" for r in results)
+        + ". Arrow pool peak is the most memory Arrow's allocator held at once (Parquet "
+        "reading)."
     )
     print(
-        "CPU s is the child's user + system time (wall-clock 'evaluate' excludes interpreter "
-        "start-up and imports); the engine is single-threaded, CPU / wall above 1 is "
-        "Arrow's Parquet decoding threads."
+        "Evaluate wall / CPU s time the evaluate() call only (CPU = process time, all "
+        "threads); the engine is single-threaded, so rows per CPU-second is the throughput "
+        "per core. Child process totals including start-up and imports (user + sys s): "
+        + ", ".join(f"{r['rows']:,}: {r['child_user_s'] + r['child_sys_s']:.1f}" for r in results)
     )
     print(f"Writer (this process) peak RSS: {mib(own)} MiB")
     for r in results:

@@ -514,3 +514,39 @@ def test_bad_shapes_types_and_options():
         mmd_loss(torch.rand(2), torch.tensor([1, 0]), empty_group="nan")
     with pytest.raises(ValueError, match=re.escape("The 'loss' parameter of get_mindiff_loss")):
         get_mindiff_loss("kl")
+
+
+# ----------------------------------------------------------------------------- module memo
+
+
+@pytest.mark.parametrize("make", [MMDLoss, AdjustedMMDLoss, AbsoluteCorrelationLoss])
+def test_module_remembers_checked_membership_until_it_changes(make):
+    loss = make()
+    p = t(P)
+    s = t(S)
+    first = float(loss(p, s))
+    assert float(loss(p, s)) == first  # memo hit: same value
+    assert float(loss(p, t(S))) == first  # an equal tensor: recomputed, same value
+    s[0] = 0.5  # in place: the version counter changes, so it is checked again
+    name = type(loss).__name__
+    func = {
+        "MMDLoss": "mmd_loss",
+        "AdjustedMMDLoss": "adjusted_mmd_loss",
+        "AbsoluteCorrelationLoss": "absolute_correlation_loss",
+    }[name]
+    with pytest.raises(ValueError, match=re.escape(f"The 'membership' parameter of {func}")):
+        loss(p, s)
+    s2 = t(1 - S)
+    assert float(loss(p, s2)) == pytest.approx(first, rel=1e-12)  # groups swapped: same loss
+    weighted = float(loss(p, s2, t(W)))
+    assert weighted == pytest.approx(float(loss(p, t(1 - S), t(W))), rel=1e-12)
+
+
+def test_named_kernel_losses_are_not_twice_differentiable():
+    p = t(P, grad=True)
+    with pytest.raises(RuntimeError, match="differentiable once, not twice"):
+        torch.autograd.grad(mmd_loss(p, t(S)), p, create_graph=True)
+    # a kernel given as a function goes through autograd, which can differentiate twice
+    (g,) = torch.autograd.grad(mmd_loss(p, t(S), kernel=gaussian_kernel), p, create_graph=True)
+    (h,) = torch.autograd.grad(g.sum(), p)
+    assert torch.isfinite(h).all()

@@ -253,3 +253,15 @@ def test_numpy_end_to_end():
     model = MinDiffModel(make_mlp(6, (8,)), "laplacian_mmd", predictions_transform=torch.sigmoid)
     hist = fit_mindiff(model, loader, bce, torch.optim.Adam(model.parameters(), lr=0.01), epochs=2)
     assert len(hist) == 2 and all(np.isfinite(list(h.values())).all() for h in hist)
+
+
+def test_remediation_names_are_exported_lazily_from_assay_fairness():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, assay.fairness as f; assert 'torch' not in sys.modules; "
+        "m = f.MinDiffModel; assert 'torch' in sys.modules; print(m.__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "MinDiffModel"

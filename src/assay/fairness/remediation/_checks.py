@@ -82,8 +82,9 @@ def as_vector(values: Any, n: int, *, param: str, func: str, like: Tensor, what:
 
 def check_membership(membership: Tensor, *, func: str) -> None:
     """Raise unless every entry of ``membership`` is 0 or 1 (1 = sensitive group)."""
-    bad = (membership != 0) & (membership != 1)
-    if bool(bad.any()):
+    # 0/1 exactly when casting to bool and back changes nothing (NaN becomes 1, so fails).
+    if not torch.equal(membership, membership.bool().to(membership.dtype)):
+        bad = (membership != 0) & (membership != 1)
         first = float(membership[bad][0])
         raise param_error(
             "membership",
@@ -112,7 +113,7 @@ def check_empty_group(empty_group: Any, *, func: str) -> EmptyGroup:
 
 
 def raise_if_group_empty(
-    sensitive_weight: Tensor, nonsensitive_weight: Tensor, *, func: str
+    sensitive_weight: float | Tensor, nonsensitive_weight: float | Tensor, *, func: str
 ) -> None:
     """Raise if either group has no examples or zero total weight."""
     s, t = float(sensitive_weight), float(nonsensitive_weight)

@@ -311,7 +311,8 @@ class MinDiffLoader:
     One pass over the task data is one epoch; the two MinDiff sets are drawn from endlessly,
     each reshuffled whenever it runs out (so the smaller sets are cycled). Batches are built
     by indexing whole tensors, which is much faster than a ``DataLoader`` collating single
-    examples.
+    examples. Every MinDiff batch shares one membership tensor (the group sizes are fixed),
+    which the loss modules check once; do not modify it in place.
 
     Parameters
     ----------
@@ -398,6 +399,16 @@ class MinDiffLoader:
             _Cycler(int(self.sensitive[0].shape[0]), self.shuffle, generator),
             _Cycler(int(self.nonsensitive[0].shape[0]), self.shuffle, generator),
         )
+        # One membership vector for every batch (the group sizes never change); the loss
+        # modules recognise it and skip re-checking it. Do not modify it in place.
+        x_s = self.sensitive[0]
+        dtype = x_s.dtype if x_s.is_floating_point() else torch.float32
+        self._membership = torch.cat(
+            [
+                torch.ones(n_s, dtype=dtype, device=x_s.device),
+                torch.zeros(n_t, dtype=dtype, device=x_s.device),
+            ]
+        )
 
     @property
     def num_examples(self) -> int:
@@ -415,11 +426,11 @@ class MinDiffLoader:
         ):
             idx = cycler.take(k)
             parts.append(tuple(t[idx.to(t.device)] for t in tensors))
-        batch = pack_mindiff_batch(parts[0][0], parts[1][0])
+        inputs = torch.cat([parts[0][0], parts[1][0]], dim=0)
         weights = None
         if len(parts[0]) > 1 and len(parts[1]) > 1:
             weights = torch.cat([parts[0][1], parts[1][1]])
-        return MinDiffBatch(batch.inputs, batch.membership, weights)
+        return MinDiffBatch(inputs, self._membership, weights)
 
     def __iter__(self) -> Iterator[tuple[tuple[Tensor, ...], MinDiffBatch]]:
         n = self.num_examples

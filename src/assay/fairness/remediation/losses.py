@@ -25,12 +25,12 @@ that case, which is not a meaningful penalty.)
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.autograd.function import once_differentiable
 from torch.utils.checkpoint import checkpoint
 
 from assay._util.validation import param_error, param_type_error
@@ -118,6 +118,16 @@ def _distances(x: Tensor, y: Tensor) -> Tensor:
     return torch.where(positive, torch.where(positive, sq, 1.0).sqrt(), 0.0)
 
 
+_EXP_FLOORS: dict[torch.dtype, float] = {}
+
+
+def _exp_floor(dtype: torch.dtype) -> float:
+    floor = _EXP_FLOORS.get(dtype)
+    if floor is None:
+        floor = _EXP_FLOORS[dtype] = math.log(torch.finfo(dtype).tiny) + 20.0
+    return floor
+
+
 def _exp_neg(arg: Tensor) -> Tensor:
     """``exp(arg)`` for ``arg <= 0``, with ``arg`` floored at ``log(tiny) + 20`` of its dtype.
 
@@ -127,8 +137,7 @@ def _exp_neg(arg: Tensor) -> Tensor:
     (about -67 in float32, -688 in float64) changes a kernel value by less than
     :math:`e^{-67} \approx 8 \times 10^{-30}` (float32).
     """
-    floor = math.log(torch.finfo(arg.dtype).tiny) + 20.0
-    return torch.exp(arg.clamp_min(floor))
+    return torch.exp(arg.clamp_min(_exp_floor(arg.dtype)))
 
 
 def gaussian_kernel(
@@ -209,16 +218,9 @@ def _resolve_kernel(
 # --------------------------------------------------------------------------- inputs
 
 
-def _prepare(
-    predictions: Tensor,
-    membership: Any,
-    weights: Any,
-    predictions_transform: PredictionsTransform | None,
-    *,
-    func: str,
-    check_inputs: bool,
-) -> tuple[Tensor, Tensor, Tensor]:
-    """Transform, shape-check and value-check the inputs; return ``(p (N, D), s (N,), w (N,))``."""
+def _transform(
+    predictions: Tensor, predictions_transform: PredictionsTransform | None, func: str
+) -> Tensor:
     if predictions_transform is not None:
         if not callable(predictions_transform):
             raise param_type_error(
@@ -228,28 +230,171 @@ def _prepare(
     p = as_2d(predictions, param="predictions", func=func)
     if p.dtype in (torch.float16, torch.bfloat16):
         p = p.float()
+    return p
+
+
+def _inputs(
+    predictions: Tensor,
+    membership: Any,
+    weights: Any,
+    predictions_transform: PredictionsTransform | None,
+    policy: EmptyGroup,
+    *,
+    func: str,
+    check_inputs: bool,
+    memo: _MembershipMemo | None = None,
+) -> tuple[Tensor, Tensor, Tensor | None, _Groups]:
+    """Transform and check the inputs; return ``(p (N, D), s (N,), w (N,) or None, groups)``."""
+    p = _transform(predictions, predictions_transform, func)
     n = p.shape[0]
+    if memo is not None and weights is None:
+        hit = memo.lookup(membership, n, p.dtype, p.device, policy, check_inputs)
+        if hit is not None:
+            return p, hit[0], None, hit[1]
     s = as_vector(membership, n, param="membership", func=func, like=p, what="0/1 values")
-    if weights is None:
-        w = torch.ones_like(s)
-    else:
+    w = None
+    if weights is not None:
         w = as_vector(weights, n, param="weights", func=func, like=p, what="weights")
     if check_inputs:
         check_membership(s, func=func)
-        if weights is not None:
+        if w is not None:
             check_weights(w, func=func)
-    return p, s, w
+    groups = _groups(s, w, policy, func=func, host=check_inputs)
+    if memo is not None and w is None:
+        memo.store(membership, n, p.dtype, p.device, policy, check_inputs, s, groups)
+    return p, s, w, groups
 
 
-def _group_weights(s: Tensor, w: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Return the within-group weights ``a``, ``b`` (each (N,), summing to one, or all zero
-    for an empty group) and the two groups' total weights."""
-    ws = w * s
-    wt = w - ws
-    total_s = ws.sum()
-    total_t = wt.sum()
-    tiny = torch.finfo(w.dtype).tiny
-    return ws / total_s.clamp_min(tiny), wt / total_t.clamp_min(tiny), total_s, total_t
+class _MembershipMemo:
+    """The checked group weights of the last membership tensor a loss module saw.
+
+    :class:`~assay.fairness.remediation.MinDiffLoader` passes the same membership tensor in
+    every batch (the groups' sizes do not change), so a module can skip re-checking it and
+    re-deriving the group weights. The tensor is held by weak reference and matched by
+    identity and version counter (an in-place change invalidates the entry).
+    """
+
+    __slots__ = ("_key", "_ref", "_value", "_version")
+
+    def __init__(self) -> None:
+        self._ref: weakref.ref[Tensor] | None = None
+        self._version = -1
+        self._key: tuple[Any, ...] = ()
+        self._value: tuple[Tensor, _Groups] | None = None
+
+    def lookup(
+        self, membership: Any, n: int, dtype: torch.dtype, device: torch.device, *key: Any
+    ) -> tuple[Tensor, _Groups] | None:
+        if self._ref is None or not isinstance(membership, Tensor):
+            return None
+        if self._ref() is not membership:
+            return None
+        if membership._version != self._version or self._key != (n, dtype, device, *key):
+            return None
+        return self._value
+
+    def store(
+        self,
+        membership: Any,
+        n: int,
+        dtype: torch.dtype,
+        device: torch.device,
+        policy: EmptyGroup,
+        check_inputs: bool,
+        s: Tensor,
+        groups: _Groups,
+    ) -> None:
+        if not isinstance(membership, Tensor) or membership.requires_grad:
+            return
+        self._ref = weakref.ref(membership)
+        self._version = membership._version
+        self._key = (n, dtype, device, policy, check_inputs)
+        self._value = (s, groups)
+
+
+class _Groups:
+    """Within-group weights and whether both groups are present.
+
+    ``a`` (sensitive) and ``b`` (other) each sum to one over their group (all zero for an
+    empty group); ``c = a - b``. ``valid`` is a Python bool when it was decided on the host
+    (the inputs were checked anyway, which synchronises), else a boolean tensor (no
+    synchronisation).
+    """
+
+    __slots__ = ("_a", "_b", "_c", "_inv", "_s", "valid")
+
+    def __init__(
+        self,
+        valid: bool | Tensor,
+        *,
+        a: Tensor | None = None,
+        b: Tensor | None = None,
+        s: Tensor | None = None,
+        inv: tuple[float, float] = (0.0, 0.0),
+    ) -> None:
+        self.valid = valid
+        self._a, self._b, self._s, self._inv = a, b, s, inv
+        self._c: Tensor | None = None
+
+    @property
+    def a(self) -> Tensor:
+        if self._a is None:
+            assert self._s is not None
+            self._a = self._s * self._inv[0]
+        return self._a
+
+    @property
+    def b(self) -> Tensor:
+        if self._b is None:
+            assert self._s is not None
+            self._b = (1.0 - self._s) * self._inv[1]
+        return self._b
+
+    @property
+    def c(self) -> Tensor:
+        if self._c is None:
+            if self._s is not None:  # unweighted: c_i = s_i (1/n_S + 1/n_T) - 1/n_T
+                inv_s, inv_t = self._inv
+                self._c = (self._s * (inv_s + inv_t)).sub_(inv_t)
+            else:
+                self._c = self.a - self.b
+        return self._c
+
+
+def _groups(s: Tensor, w: Tensor | None, policy: EmptyGroup, *, func: str, host: bool) -> _Groups:
+    tiny = torch.finfo(s.dtype).tiny
+    if w is None and host:
+        # Unweighted, inputs already synchronised by the checks: counts on the host.
+        n_s = float(s.sum())
+        n_t = s.shape[0] - n_s
+        if policy == "raise":
+            raise_if_group_empty(n_s, n_t, func=func)
+        if n_s <= 0 or n_t <= 0:
+            zero = torch.zeros_like(s)
+            return _Groups(False, a=zero, b=zero)
+        return _Groups(True, s=s, inv=(1.0 / n_s, 1.0 / n_t))
+    ws = s if w is None else w * s
+    wt = (1.0 - s) if w is None else w - ws
+    total_s, total_t = ws.sum(), wt.sum()
+    if policy == "raise":
+        raise_if_group_empty(float(total_s), float(total_t), func=func)
+    a = ws / total_s.clamp_min(tiny)
+    b = wt / total_t.clamp_min(tiny)
+    return _Groups(torch.minimum(total_s, total_t) > 0, a=a, b=b)
+
+
+def _zero_loss(p: Tensor) -> Tensor:
+    """A zero scalar in ``p``'s graph, with a zero gradient (NaN-safe)."""
+    return p.masked_fill(torch.ones_like(p, dtype=torch.bool), 0.0).sum()
+
+
+def _select(valid: bool | Tensor, loss: Tensor) -> Tensor:
+    if isinstance(valid, bool):
+        return loss
+    return torch.where(valid, loss, loss.new_zeros(()))
+
+
+# --------------------------------------------------------------------------- kernel Gram
 
 
 def _rows_per_chunk(n: int, d: int, chunk_size: Any, func: str) -> int:
@@ -263,46 +408,68 @@ def _rows_per_chunk(n: int, d: int, chunk_size: Any, func: str) -> int:
 
 
 def _mat_cols(k: Tensor, m: Tensor) -> Tensor:
-    """``k @ m`` for a thin ``m``: matrix-vector products are much faster than a skinny GEMM."""
+    """``k @ m`` for a thin ``m``: matrix-vector products beat a skinny GEMM on CPU."""
+    if m.shape[1] == 1:
+        return torch.mv(k, m[:, 0]).unsqueeze(1)
     if m.shape[1] <= 4:
         return torch.stack([torch.mv(k, m[:, j]) for j in range(m.shape[1])], dim=1)
     return k @ m
 
 
 def _named_block(
-    x_rows: Tensor, x_all: Tensor, gaussian: bool, length: float
+    x_rows: Tensor, x_all: Tensor, gaussian: bool, length: float, grad_aux: bool = True
 ) -> tuple[Tensor, Tensor | None]:
-    """Kernel block ``K`` (rows x N) and, for the Laplacian, the distances (for the gradient).
+    r"""Kernel block ``K`` (rows x N) and what its gradient needs besides ``K``.
 
-    Computed in place on one buffer where possible: this is the hot loop of MinDiff.
+    The second item is ``None`` for the Gaussian (or when ``grad_aux`` is false),
+    :math:`K_{ij} \operatorname{sign}(x_i - x_j)` for the Laplacian of one column, and the
+    distances for the Laplacian of several columns. Computed in place where possible: this is
+    the hot loop of MinDiff, and every fresh ``N x N`` buffer costs page faults.
     """
-    floor = math.log(torch.finfo(x_rows.dtype).tiny) + 20.0
-    if x_rows.shape[1] == 1:
+    floor = _exp_floor(x_rows.dtype)
+    one_column = x_rows.shape[1] == 1
+    if one_column:
         buf = x_rows - x_all.T
     else:
         buf = (x_rows.unsqueeze(1) - x_all.unsqueeze(0)).square_().sum(dim=-1)
     if gaussian:
-        if x_rows.shape[1] == 1:
+        if one_column:
             buf.square_()
         return buf.mul_(-1.0 / (length * length)).clamp_(min=floor).exp_(), None
-    dist = buf.abs_() if x_rows.shape[1] == 1 else buf.sqrt_()
-    return torch.mul(dist, -1.0 / length).clamp_(min=floor).exp_(), dist
+    if one_column:
+        k = buf.abs().mul_(-1.0 / length).clamp_(min=floor).exp_()
+        return k, (buf.sign_().mul_(k) if grad_aux else None)
+    dist = buf.sqrt_()
+    return torch.mul(dist, -1.0 / length).clamp_(min=floor).exp_(), (dist if grad_aux else None)
+
+
+def _laplacian_r(k: Tensor, aux: Tensor, one_column: bool) -> Tensor:
+    """``K * sign(x_i - x_j)`` (one column: ``aux`` itself) or ``K / dist``, 0 at distance 0."""
+    if one_column:
+        return aux
+    positive = aux > 0
+    return torch.where(positive, k / torch.where(positive, aux, 1.0), 0.0)
 
 
 class _NamedKernelGram(torch.autograd.Function):
     r""":math:`G = C^\top K C` for the Gaussian or Laplacian kernel, with a closed-form backward.
 
-    Forward: :math:`U = K C` (``N x m``), :math:`G = C^\top U`. Backward, with
-    :math:`H = \bar G + \bar G^\top` and :math:`P = C H`:
+    ``c`` is either ``(N, m)`` (returns the ``m x m`` Gram matrix) or ``(N,)`` (returns the
+    scalar quadratic form :math:`c^\top K c`, the MMD's fast path).
+
+    Forward: :math:`U = K C`, :math:`G = C^\top U`. Backward, with
+    :math:`H = \bar G + \bar G^\top` and :math:`P = \alpha C H`:
 
     * :math:`\bar C = U H` (the kernel matrix is symmetric);
-    * :math:`\bar x_i = \alpha \sum_l P_{il} \big(x_i (R C)_{il} - (R (C_{:l} \odot x))_i\big)`,
-      where :math:`\sum_j R_{ij} (x_i - x_j) = \partial_1` of the kernel row up to
-      :math:`\alpha`: for the Gaussian :math:`R = K`, :math:`\alpha = -2/\ell^2`; for the
-      Laplacian :math:`R_{ij} = K_{ij} / \|x_i - x_j\|` (0 where the distance is 0),
-      :math:`\alpha = -1/\ell`.
+    * :math:`\bar x_i = \sum_l P_{il} \sum_j R_{ij} C_{jl} (x_i - x_j)
+      = \sum_l P_{il} \big(x_i (R C)_{il} - (R (C_{:l} \odot x))_i\big)`,
+      because :math:`\partial k(x_i, x_j) / \partial x_i = \alpha R_{ij} (x_i - x_j)` with,
+      for the Gaussian, :math:`R = K`, :math:`\alpha = -2/\ell^2`, and for the Laplacian
+      :math:`R_{ij} = K_{ij} / \|x_i - x_j\|` (0 where the distance is 0),
+      :math:`\alpha = -1/\ell`; for one column the Laplacian's sum is
+      :math:`((K \odot \operatorname{sign}(x_i - x_j)) C)_{il}`.
 
-    So the backward needs no elementwise pass over the Gaussian kernel matrix, only
+    So the backward of the Gaussian needs no elementwise pass over the kernel matrix, only
     matrix-vector products. Dense (``rows >= N``) it keeps :math:`K` from the forward;
     chunked, it recomputes one block of rows at a time and never holds :math:`N \times N`.
     Not twice differentiable.
@@ -311,59 +478,82 @@ class _NamedKernelGram(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: Tensor, c: Tensor, gaussian: bool, length: float, rows: int) -> Tensor:
         n = x.shape[0]
-        k: Tensor | None = None
-        dist: Tensor | None = None
+        vector = c.ndim == 1
+        saved: list[Tensor] = []
         if rows >= n:
-            k, dist = _named_block(x, x, gaussian, length)
-            u = _mat_cols(k, c)
+            k, aux = _named_block(x, x, gaussian, length, x.requires_grad)
+            u = torch.mv(k, c) if vector else _mat_cols(k, c)
+            saved.append(k)
+            if aux is not None:
+                saved.append(aux)
         else:
             parts = []
             for start in range(0, n, rows):
-                kb, _ = _named_block(x[start : start + rows], x, gaussian, length)
-                parts.append(_mat_cols(kb, c))
+                kb, _ = _named_block(x[start : start + rows], x, gaussian, length, False)
+                parts.append(torch.mv(kb, c) if vector else _mat_cols(kb, c))
             u = torch.cat(parts)
-        ctx.gaussian, ctx.length, ctx.rows = gaussian, length, rows
-        saved = [x, c, u]
-        if k is not None:
-            saved.append(k)
-        if dist is not None:
-            saved.append(dist)
-        ctx.save_for_backward(*saved)
-        return c.T @ u
+        ctx.gaussian, ctx.length, ctx.rows, ctx.vector = gaussian, length, rows, vector
+        ctx.save_for_backward(x, c, u, *saved)
+        return torch.dot(c, u) if vector else c.T @ u
 
     @staticmethod
-    @once_differentiable
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None, None]:
+        if torch.is_grad_enabled():  # create_graph=True: this backward is not differentiable
+            raise RuntimeError(
+                "The MinDiff MMD losses with a named kernel are differentiable once, not twice; "
+                "for higher derivatives pass the kernel as a function, e.g. "
+                "kernel=assay.fairness.remediation.gaussian_kernel."
+            )
         x, c, u, *dense = ctx.saved_tensors
-        gaussian, length, rows = ctx.gaussian, ctx.length, ctx.rows
-        h = grad + grad.T
-        grad_c = u @ h if ctx.needs_input_grad[1] else None
-        grad_x = None
-        if ctx.needs_input_grad[0]:
-            n, d = x.shape
-            m = c.shape[1]
-            p = c @ h  # (N, m)
-            # column l * d + e holds C_l * x_e
-            cx = (c.unsqueeze(2) * x.unsqueeze(1)).reshape(n, m * d)
-            parts = []
-            for start in range(0, n, rows):
-                stop = min(n, start + rows)
-                if dense:  # one block: all rows
-                    k, dist = dense[0], (dense[1] if len(dense) > 1 else None)
-                else:
-                    k, dist = _named_block(x[start:stop], x, gaussian, length)
+        gaussian, length, rows, vector = ctx.gaussian, ctx.length, ctx.rows, ctx.vector
+        n, d = x.shape
+        alpha = -2.0 / (length * length) if gaussian else -1.0 / length
+        grad_c = None
+        if ctx.needs_input_grad[1]:
+            grad_c = u * (2.0 * grad) if vector else u @ (grad + grad.T)
+        if not ctx.needs_input_grad[0]:
+            return None, grad_c, None, None, None
+        if n == 0:
+            return torch.zeros_like(x), grad_c, None, None, None
+        if vector and d == 1 and dense:  # the MMD of one prediction column: a few vector ops
+            k = dense[0]
+            if gaussian:  # 2g alpha c (x u - K (c x))
+                xv = x[:, 0]
+                t = torch.addcmul(torch.mv(k, c * xv), xv, u, value=-1.0)
+                t.mul_(c).mul_(grad * (-2.0 * alpha))
+            else:  # 2g alpha c ((K sign(D)) c)
+                t = torch.mv(_laplacian_r(k, dense[1], True), c).mul_(c).mul_(grad * (2.0 * alpha))
+            return t.unsqueeze(1), grad_c, None, None, None
+        c2 = c.unsqueeze(1) if vector else c
+        u2 = u.unsqueeze(1) if vector else u
+        m = c2.shape[1]
+        h = grad.reshape(1, 1) * 2.0 if vector else grad + grad.T
+        p = (c2 @ h).mul_(alpha)  # (N, m)
+        sign_form = not gaussian and d == 1
+        # column l * d + e holds C_l * x_e
+        cx = None if sign_form else (c2.unsqueeze(2) * x.unsqueeze(1)).reshape(n, m * d)
+        parts = []
+        for start in range(0, n, rows):
+            stop = min(n, start + rows)
+            if dense:  # one block: all rows
+                k, aux = dense[0], (dense[1] if len(dense) > 1 else None)
+            else:
+                k, aux = _named_block(x[start:stop], x, gaussian, length)
+            if sign_form:  # sum_j K_ij sign(x_i - x_j) C_jl
+                assert aux is not None
+                term = _mat_cols(_laplacian_r(k, aux, True), c2).unsqueeze(2)  # (rows, m, 1)
+            else:
                 if gaussian:
-                    r, rc = k, u[start:stop]
+                    r, rc = k, u2[start:stop]
                 else:
-                    assert dist is not None
-                    positive = dist > 0
-                    r = torch.where(positive, k / torch.where(positive, dist, 1.0), 0.0)
-                    rc = _mat_cols(r, c)
-                rcx = _mat_cols(r, cx).reshape(stop - start, m, d)
-                term = x[start:stop].unsqueeze(1) * rc.unsqueeze(2) - rcx  # (rows, m, d)
-                parts.append((p[start:stop].unsqueeze(2) * term).sum(dim=1))
-            alpha = -2.0 / (length * length) if gaussian else -1.0 / length
-            grad_x = torch.cat(parts) * alpha if parts else torch.zeros_like(x)
+                    assert aux is not None
+                    r = _laplacian_r(k, aux, False)
+                    rc = _mat_cols(r, c2)
+                assert cx is not None
+                term = x[start:stop].unsqueeze(1) * rc.unsqueeze(2)
+                term = term - _mat_cols(r, cx).reshape(stop - start, m, d)
+            parts.append((p[start:stop].unsqueeze(2) * term).sum(dim=1))
+        grad_x = parts[0] if len(parts) == 1 else torch.cat(parts)
         return grad_x, grad_c, None, None, None
 
 
@@ -376,7 +566,8 @@ def _kernel_gram(
     chunk_size: int | None,
     func: str,
 ) -> Tensor:
-    r"""Return :math:`G = C^\top K C` (``m x m``) for :math:`K_{ij} = k(p_i, p_j)`.
+    r"""Return :math:`G = C^\top K C` (``m x m``, or a scalar for a vector ``c``) for
+    :math:`K_{ij} = k(p_i, p_j)`.
 
     With ``C = [a, b]``, ``G[0, 0]``, ``G[1, 1]`` and ``G[0, 1]`` are the weighted mean kernel
     values within the sensitive group, within the other group, and across the groups; with
@@ -391,6 +582,8 @@ def _kernel_gram(
     if named is not None:
         out: Tensor = _NamedKernelGram.apply(p, c, named == "gaussian", length, rows)
         return out
+    if c.ndim == 1:
+        return _kernel_gram(p, c.unsqueeze(1), kernel, None, length, chunk_size, func).reshape(())
     if rows >= n:
         return c.T @ (kernel(p, p) @ c)
 
@@ -407,14 +600,6 @@ def _kernel_gram(
             part = block(p[start:stop], c[start:stop], p, c)
         total = total + part
     return total
-
-
-def _finish(loss: Tensor, ws: Tensor, wt: Tensor, empty_group: EmptyGroup, func: str) -> Tensor:
-    if empty_group == "raise":
-        raise_if_group_empty(ws, wt, func=func)
-        return loss
-    both = (ws > 0) & (wt > 0)
-    return torch.where(both, loss, loss.new_zeros(()))
 
 
 # --------------------------------------------------------------------------- losses
@@ -468,15 +653,38 @@ def absolute_correlation_loss(
     Tensor
         A scalar in :math:`[0, 1)`.
     """
+    return _absolute_correlation(
+        predictions,
+        membership,
+        weights,
+        predictions_transform=predictions_transform,
+        empty_group=empty_group,
+        check_inputs=check_inputs,
+        _memo=None,
+    )
+
+
+def _absolute_correlation(
+    predictions: Tensor,
+    membership: Any,
+    weights: Any = None,
+    *,
+    predictions_transform: PredictionsTransform | None = None,
+    empty_group: EmptyGroup = "zero",
+    check_inputs: bool = True,
+    _memo: _MembershipMemo | None = None,
+) -> Tensor:
     func = "absolute_correlation_loss"
-    empty_group = check_empty_group(empty_group, func=func)
-    p, s, w = _prepare(
+    policy = check_empty_group(empty_group, func=func)
+    p, s, w, groups = _inputs(
         predictions,
         membership,
         weights,
         predictions_transform,
+        policy,
         func=func,
         check_inputs=check_inputs,
+        memo=_memo,
     )
     if p.shape[1] != 1:
         raise param_error(
@@ -485,19 +693,28 @@ def absolute_correlation_loss(
             shown(f"shape {tuple(p.shape)}"),
             func=func,
         )
+    if groups.valid is False:
+        return _zero_loss(p)
     x = p[:, 0]
-    total = w.sum()
-    w_hat = w / total.clamp_min(torch.finfo(w.dtype).tiny)
-    s_c = s - (w_hat * s).sum()
-    x_c = x - (w_hat * x).sum()
-    cov = (w_hat * s_c * x_c).sum()
-    var_s = (w_hat * s_c.square()).sum()
-    var_p = (w_hat * x_c.square()).sum()
+    if x.shape[0] == 0:
+        return _zero_loss(p)
+    if w is None:
+        s_c = s - s.mean()
+        x_c = x - x.mean()
+        cov = (s_c * x_c).mean()
+        var_s = s_c.square().mean()
+        var_p = x_c.square().mean()
+    else:
+        w_hat = w / w.sum().clamp_min(torch.finfo(w.dtype).tiny)
+        s_c = s - (w_hat * s).sum()
+        x_c = x - (w_hat * x).sum()
+        cov = (w_hat * s_c * x_c).sum()
+        var_s = (w_hat * s_c.square()).sum()
+        var_p = (w_hat * x_c.square()).sum()
     loss = cov.abs() / (
         torch.sqrt(var_s + CORRELATION_EPSILON) * torch.sqrt(var_p + CORRELATION_EPSILON)
     )
-    ws = (w * s).sum()
-    return _finish(loss, ws, total - ws, empty_group, func)
+    return _select(groups.valid, loss)
 
 
 def _mmd_inputs(
@@ -510,19 +727,21 @@ def _mmd_inputs(
     predictions_transform: PredictionsTransform | None,
     empty_group: Any,
     check_inputs: bool,
-) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, EmptyGroup, KernelFn, str | None, float]:
+    memo: _MembershipMemo | None,
+) -> tuple[Tensor, _Groups, KernelFn, str | None, float]:
     policy = check_empty_group(empty_group, func=func)
     kfn, named, length = _resolve_kernel(kernel, kernel_length, func)
-    p, s, w = _prepare(
+    p, _, _, groups = _inputs(
         predictions,
         membership,
         weights,
         predictions_transform,
+        policy,
         func=func,
         check_inputs=check_inputs,
+        memo=memo,
     )
-    a, b, ws, wt = _group_weights(s, w)
-    return p, a, b, ws, wt, policy, kfn, named, length
+    return p, groups, kfn, named, length
 
 
 def mmd_loss(
@@ -577,8 +796,8 @@ def mmd_loss(
     chunk_size : int, optional
         Rows of the kernel matrix computed at once. ``None`` picks the dense computation
         up to :math:`2^{22}` kernel entries (:math:`N \le 2048` for one column) and row
-        chunks of that many entries beyond, with activation checkpointing so that the
-        backward pass does not hold the full matrix either. Same value and gradient.
+        chunks of that many entries beyond; the backward pass then recomputes one block at
+        a time, so neither pass holds the full matrix. Same value and gradient.
     empty_group : {"zero", "raise"}, default "zero"
         When a group has no examples or zero total weight: return 0 or raise ``ValueError``.
     check_inputs : bool, default True
@@ -588,15 +807,53 @@ def mmd_loss(
     -------
     Tensor
         A non-negative scalar (up to rounding).
+
+    Notes
+    -----
+    With a named kernel the gradient is computed in closed form by a custom autograd
+    function: the backward pass costs two matrix-vector products instead of a pass through
+    the :math:`N \times N` graph, but the loss is differentiable once, not twice (a kernel
+    given as a callable, e.g. ``kernel=gaussian_kernel``, goes through autograd).
+    Kernel arguments are floored at ``log(tiny) + 20`` of the dtype (about -67 in float32)
+    to avoid slow subnormal arithmetic, which changes a kernel value by less than
+    :math:`10^{-29}`.
     """
+    return _mmd(
+        predictions,
+        membership,
+        weights,
+        kernel=kernel,
+        kernel_length=kernel_length,
+        predictions_transform=predictions_transform,
+        chunk_size=chunk_size,
+        empty_group=empty_group,
+        check_inputs=check_inputs,
+        _memo=None,
+    )
+
+
+def _mmd(
+    predictions: Tensor,
+    membership: Any,
+    weights: Any = None,
+    *,
+    kernel: str | KernelFn = "gaussian",
+    kernel_length: float = DEFAULT_KERNEL_LENGTH,
+    predictions_transform: PredictionsTransform | None = None,
+    chunk_size: int | None = None,
+    empty_group: EmptyGroup = "zero",
+    check_inputs: bool = True,
+    _memo: _MembershipMemo | None = None,
+) -> Tensor:
     func = "mmd_loss"
-    p, a, b, ws, wt, policy, kfn, named, length = _mmd_inputs(
+    p, groups, kfn, named, length = _mmd_inputs(
         func, predictions, membership, weights, kernel, kernel_length,
-        predictions_transform, empty_group, check_inputs,
+        predictions_transform, empty_group, check_inputs, _memo,
     )  # fmt: skip
-    c = (a - b).unsqueeze(1)
-    loss = _kernel_gram(p, c, kfn, named, length, chunk_size, func)[0, 0]
-    return _finish(loss, ws, wt, policy, func)
+    if groups.valid is False:
+        return _zero_loss(p)
+    loss = _kernel_gram(p, groups.c, kfn, named, length, chunk_size, func)
+    return _select(groups.valid, loss)
 
 
 def adjusted_mmd_loss(
@@ -642,12 +899,41 @@ def adjusted_mmd_loss(
     Tensor
         A non-negative scalar (up to rounding).
     """
+    return _adjusted_mmd(
+        predictions,
+        membership,
+        weights,
+        kernel=kernel,
+        kernel_length=kernel_length,
+        predictions_transform=predictions_transform,
+        chunk_size=chunk_size,
+        empty_group=empty_group,
+        check_inputs=check_inputs,
+        _memo=None,
+    )
+
+
+def _adjusted_mmd(
+    predictions: Tensor,
+    membership: Any,
+    weights: Any = None,
+    *,
+    kernel: str | KernelFn = "gaussian",
+    kernel_length: float = DEFAULT_KERNEL_LENGTH,
+    predictions_transform: PredictionsTransform | None = None,
+    chunk_size: int | None = None,
+    empty_group: EmptyGroup = "zero",
+    check_inputs: bool = True,
+    _memo: _MembershipMemo | None = None,
+) -> Tensor:
     func = "adjusted_mmd_loss"
-    p, a, b, ws, wt, policy, kfn, named, length = _mmd_inputs(
+    p, groups, kfn, named, length = _mmd_inputs(
         func, predictions, membership, weights, kernel, kernel_length,
-        predictions_transform, empty_group, check_inputs,
+        predictions_transform, empty_group, check_inputs, _memo,
     )  # fmt: skip
-    c = torch.stack((a, b), dim=1)
+    if groups.valid is False:
+        return _zero_loss(p)
+    c = torch.stack((groups.a, groups.b), dim=1)
     gram = _kernel_gram(p, c, kfn, named, length, chunk_size, func)
     loss = gram[0, 0] + gram[1, 1] - 2.0 * gram[0, 1]
     with torch.no_grad():
@@ -657,7 +943,7 @@ def adjusted_mmd_loss(
         variance = (spread * c.detach().square().sum(dim=0)).sum() + ADJUSTED_MMD_EPSILON
     safe = torch.where(variance != 0, variance, torch.ones_like(variance))
     adjusted = torch.where(variance != 0, loss / safe, loss.new_zeros(()))
-    return _finish(adjusted, ws, wt, policy, func)
+    return _select(groups.valid, adjusted)
 
 
 def _kernel_diagonal(kernel: KernelFn, p: Tensor, block: int = 256) -> Tensor:
@@ -705,16 +991,18 @@ class AbsoluteCorrelationLoss(nn.Module):
             empty_group, func="AbsoluteCorrelationLoss"
         )
         self.check_inputs = check_inputs
+        self._memo = _MembershipMemo()
 
     def forward(self, predictions: Tensor, membership: Any, weights: Any = None) -> Tensor:
         """Compute the loss; see :func:`absolute_correlation_loss`."""
-        return absolute_correlation_loss(
+        return _absolute_correlation(
             predictions,
             membership,
             weights,
             predictions_transform=self.predictions_transform,
             empty_group=self.empty_group,
             check_inputs=self.check_inputs,
+            _memo=self._memo,
         )
 
     def extra_repr(self) -> str:
@@ -737,7 +1025,10 @@ class MMDLoss(nn.Module):
     empty_group : {"zero", "raise"}, default "zero"
         Behaviour when a group is empty.
     check_inputs : bool, default True
-        Check membership and weight values on every call.
+        Check membership and weight values. The module remembers (by weak reference and
+        version counter) the checked group weights of the last unweighted membership tensor,
+        so a membership vector reused between steps, as :class:`~assay.fairness.remediation.MinDiffLoader` does, is
+        checked once.
 
     Examples
     --------
@@ -767,10 +1058,11 @@ class MMDLoss(nn.Module):
         self.chunk_size = chunk_size
         self.empty_group: EmptyGroup = check_empty_group(empty_group, func=self._func)
         self.check_inputs = check_inputs
+        self._memo = _MembershipMemo()
 
     def forward(self, predictions: Tensor, membership: Any, weights: Any = None) -> Tensor:
         """Compute the loss; see :func:`mmd_loss`."""
-        return mmd_loss(
+        return _mmd(
             predictions,
             membership,
             weights,
@@ -780,6 +1072,7 @@ class MMDLoss(nn.Module):
             chunk_size=self.chunk_size,
             empty_group=self.empty_group,
             check_inputs=self.check_inputs,
+            _memo=self._memo,
         )
 
     def extra_repr(self) -> str:
@@ -798,7 +1091,7 @@ class AdjustedMMDLoss(MMDLoss):
 
     def forward(self, predictions: Tensor, membership: Any, weights: Any = None) -> Tensor:
         """Compute the loss; see :func:`adjusted_mmd_loss`."""
-        return adjusted_mmd_loss(
+        return _adjusted_mmd(
             predictions,
             membership,
             weights,
@@ -808,6 +1101,7 @@ class AdjustedMMDLoss(MMDLoss):
             chunk_size=self.chunk_size,
             empty_group=self.empty_group,
             check_inputs=self.check_inputs,
+            _memo=self._memo,
         )
 
 

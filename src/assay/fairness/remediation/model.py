@@ -132,8 +132,6 @@ class MinDiffModel(nn.Module):
         preds = mindiff_outputs
         if self.predictions_transform is not None:
             preds = self.predictions_transform(preds)
-        if isinstance(preds, Tensor) and preds.ndim == 2 and preds.shape[1] == 1:
-            preds = preds[:, 0]
         return self.loss_weight * self.mindiff_loss(preds, mindiff.membership, mindiff.weights)
 
     def compute_loss(
@@ -206,7 +204,8 @@ def mindiff_train_step(
     losses = model.compute_loss(inputs, targets, task_loss_fn, mindiff, weight)
     losses["loss"].backward()
     optimizer.step()
-    return {k: v.detach() for k, v in losses.items()}
+    losses["loss"] = losses["loss"].detach()
+    return losses
 
 
 def fit_mindiff(
