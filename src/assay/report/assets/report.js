@@ -280,7 +280,7 @@
       add(g, s("rect", { class: "row-bg", x: 0, y: 0, width: W, height: rowH }));
       var label = s("text", {
         class: "slabel", x: LABEL_X, y: rowH / 2 + 4, "text-anchor": "end",
-        text: truncate(n, 34)
+        text: truncate(n, 30)
       });
       add(label, s("title", { text: n + " (" + sl.count.toLocaleString("en-US") + " rows)" }));
       add(g, label);
