@@ -46,3 +46,26 @@ def test_spark_dataframe_and_parquet_path_go_to_the_spark_engine(spark, tmp_path
 def test_unknown_engine_is_rejected():
     with pytest.raises(ValueError, match=re.escape("The 'engine' parameter of evaluate must be one of {'local', 'spark'}. Got 'beam' instead.")):
         assay.evaluate({"y": [0, 1], "s": [0.1, 0.9]}, label="y", scores="s", engine="beam")
+
+
+def test_cli_engine_spark(spark, tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from assay.cli import main
+
+    rng = np.random.default_rng(1)
+    n = 2000
+    t = pa.table({"y": rng.integers(0, 2, n), "s": np.round(rng.random(n), 3), "g": rng.choice(["a", "b"], n)})
+    pq.write_table(t, tmp_path / "d.parquet")
+    out = tmp_path / "r.json"
+    code = main(["evaluate", str(tmp_path / "d.parquet"), "--label", "y", "--score", "s", "--slice", "g",
+                 "--thresholds", "0.5", "--engine", "spark", "--out", str(out)])  # fmt: skip
+    assert code == 0
+    assert "g=a" in capsys.readouterr().out
+    res = assay.EvalResult.from_json(out)
+    ref = assay.evaluate(t, label="y", scores="s", slices="g", thresholds=[0.5], row_key=assay.evaluation.ROW_CONTENT)
+    assert res.config["row_key"] == assay.evaluation.ROW_CONTENT
+    for sl in ["overall", "g=a", "g=b"]:
+        assert res.value("fpr", slice=sl, threshold=0.5).value == pytest.approx(ref.value("fpr", slice=sl, threshold=0.5).value, rel=1e-12)
+        assert res.value("fpr", slice=sl, threshold=0.5).upper == pytest.approx(ref.value("fpr", slice=sl, threshold=0.5).upper, rel=1e-9)
