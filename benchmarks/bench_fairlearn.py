@@ -35,7 +35,7 @@ measured; the measured scaling is printed to justify the linearity. Such rows ar
 
 Usage::
 
-    python benchmarks/bench_fairlearn.py                 # 100k and 1M rows (~40 min)
+    python benchmarks/bench_fairlearn.py                 # 100k and 1M rows (~35 min)
     python benchmarks/bench_fairlearn.py --quick         # smoke run, 20k rows
     python benchmarks/bench_fairlearn.py --sizes 100000,300000 --json out.json
 """

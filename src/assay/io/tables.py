@@ -157,27 +157,31 @@ def _open_path(path: Path, *, func: str) -> TableSource:
 
 
 def _open_parquet(path: Path) -> TableSource:
-    import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
+    # pre_buffer=False: with pyarrow's default the reader keeps the pre-buffered compressed
+    # bytes of every row group it read until it is closed, so memory grows with file size.
     if path.is_dir():
+        import pyarrow.dataset as ds
+
         dataset = ds.dataset(str(path), format="parquet")
         names = dataset.schema.names
+        scan = ds.ParquetFragmentScanOptions(pre_buffer=False)
 
         def open_dir(
             cols: list[str], n: int, types: dict[str, pa.DataType]
         ) -> Iterator[pa.RecordBatch]:
-            yield from dataset.to_batches(columns=cols, batch_size=n)
+            yield from dataset.to_batches(columns=cols, batch_size=n, fragment_scan_options=scan)
 
         return TableSource(
             names, f"Parquet dataset {path}", total_rows=dataset.count_rows(), _open=open_dir
         )
-    pf = pq.ParquetFile(str(path))
+    pf = pq.ParquetFile(str(path), pre_buffer=False)
     names = pf.schema_arrow.names
 
     def open_(cols: list[str], n: int, types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
-        f = pq.ParquetFile(str(path))
-        yield from f.iter_batches(batch_size=n, columns=cols)
+        with pq.ParquetFile(str(path), pre_buffer=False) as f:
+            yield from f.iter_batches(batch_size=n, columns=cols)
 
     return TableSource(
         names, f"Parquet file {path}", total_rows=pf.metadata.num_rows, _open=open_
