@@ -38,6 +38,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+_DISPLAY = {"adult": "Adult", "compas": "COMPAS"}
+
+
 @dataclass
 class DemoResult:
     """What the demo produced: both evaluations, the headline numbers and the files."""
@@ -206,7 +209,7 @@ def run_demo(
     names = ("baseline", f"MinDiff ({loss}, weight {loss_weight:g})")
     sample = {k: v for k, v in table.items()}
     render_html(base, files["report"], other=fixed, names=names, sample=sample,
-                title=f"{dataset.capitalize()}: baseline vs MinDiff")  # fmt: skip
+                title=f"{_DISPLAY[dataset]}: baseline vs MinDiff")  # fmt: skip
     desc = (
         f"A 2x64 MLP trained on {dataset} ({epochs} epochs, Adam, batch 256, seed {seed}); "
         f"MinDiff with the {loss} loss (weight {loss_weight:g}) on the "
@@ -214,7 +217,7 @@ def run_demo(
         f"{spec.sensitive}={spec.sensitive_value} vs {baseline_slice}. Held-out split."
     )
     model_card(base, files["model_card"], other=fixed, names=names,
-               title=f"{dataset.capitalize()} income model" if dataset == "adult" else "COMPAS recidivism model",
+               title=f"{_DISPLAY[dataset]} income model" if dataset == "adult" else "COMPAS recidivism model",
                description=desc)  # fmt: skip
     model_card(base, files["model_card_json"], format="json", other=fixed, names=names,
                description=desc)  # fmt: skip
