@@ -33,6 +33,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
+from assay import _native
 from assay._util.validation import param_error, param_type_error
 
 from ._checks import (
@@ -557,6 +558,115 @@ class _NamedKernelGram(torch.autograd.Function):
         return grad_x, grad_c, None, None, None
 
 
+class _NativeKernelGram(torch.autograd.Function):
+    r""":math:`G = C^\top K C` for one prediction column, by the compiled kernel.
+
+    The compiled kernel (``assay/_native/_pairwise.c``) makes one pass over the upper
+    triangle of the kernel matrix without storing it and returns, per column :math:`l`,
+    :math:`U_{il} = \sum_j K_{ij} C_{jl}` and :math:`V_{il} = \sum_j K_{ij} C_{jl} g_{ij}`
+    with :math:`g_{ij} = x_i - x_j` (Gaussian) or :math:`\operatorname{sign}(x_i - x_j)`
+    (Laplacian). Then :math:`G = C^\top U` and, as in :class:`_NamedKernelGram`, with
+    :math:`H = \bar G + \bar G^\top`: :math:`\bar C = U H` and
+    :math:`\bar x_i = \alpha \sum_l (C H)_{il} V_{il}`. Memory is :math:`O(N)`;
+    ``c`` is ``(N,)`` (scalar result) or ``(N, m)``.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, c: Tensor, gaussian: bool, length: float) -> Tensor:
+        n = x.shape[0]
+        vector = c.ndim == 1
+        cm = (c.reshape(1, n) if vector else c.T).contiguous()
+        xv = x.reshape(n).contiguous()
+        u = torch.empty_like(cm)
+        v = torch.empty_like(cm)
+        scale = 1.0 / (length * length) if gaussian else 1.0 / length
+        kernels = _native.pairwise()
+        assert kernels is not None
+        kernels.kernel_sums(
+            xv.data_ptr(), cm.data_ptr(), u.data_ptr(), v.data_ptr(), n, cm.shape[0],
+            not gaussian, scale, _exp_floor(x.dtype), x.dtype == torch.float64,
+        )  # fmt: skip
+        ctx.alpha = -2.0 / (length * length) if gaussian else -1.0 / length
+        ctx.vector = vector
+        ctx.save_for_backward(cm, u, v)
+        return torch.dot(cm[0], u[0]) if vector else cm @ u.T
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None]:
+        if torch.is_grad_enabled():
+            raise RuntimeError(
+                "The MinDiff MMD losses with a named kernel are differentiable once, not twice; "
+                "for higher derivatives pass the kernel as a function, e.g. "
+                "kernel=assay.fairness.remediation.gaussian_kernel."
+            )
+        cm, u, v = ctx.saved_tensors
+        grad_x = grad_c = None
+        if ctx.vector:
+            h = grad * 2.0
+            if ctx.needs_input_grad[0]:
+                grad_x = (cm[0] * v[0]).mul_(h * ctx.alpha).unsqueeze(1)
+            if ctx.needs_input_grad[1]:
+                grad_c = u[0] * h
+            return grad_x, grad_c, None, None
+        h = grad + grad.T
+        if ctx.needs_input_grad[0]:
+            grad_x = ((h @ cm).mul_(v).sum(dim=0) * ctx.alpha).unsqueeze(1)
+        if ctx.needs_input_grad[1]:
+            grad_c = (h @ u).T
+        return grad_x, grad_c, None, None
+
+
+class _NativeQuadratic(torch.autograd.Function):
+    r"""``weight * c^T K c`` for one prediction column and a vector ``c``: the MMD's fast path.
+
+    One call of the compiled kernel returns the value and both gradients
+    (:math:`\bar x_i = 2\alpha\, c_i V_i`, :math:`\bar c = 2 U`, see
+    :class:`_NativeKernelGram`), so the backward pass is a single multiplication.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any, x: Tensor, c: Tensor, gaussian: bool, length: float, weight: float
+    ) -> Tensor:
+        n = x.shape[0]
+        gx = torch.empty_like(x)
+        loss = x.new_empty(())
+        uc = torch.empty_like(c) if ctx.needs_input_grad[1] else None
+        kernels = _native.pairwise()
+        assert kernels is not None
+        kernels.quadratic(
+            x.data_ptr(), c.data_ptr(), loss.data_ptr(), gx.data_ptr(),
+            0 if uc is None else uc.data_ptr(), n, not gaussian,
+            1.0 / (length * length) if gaussian else 1.0 / length, _exp_floor(x.dtype),
+            -2.0 / (length * length) if gaussian else -1.0 / length, weight,
+            x.dtype == torch.float64,
+        )  # fmt: skip
+        ctx.save_for_backward(gx, uc)
+        return loss
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, Tensor | None, None, None, None]:
+        if torch.is_grad_enabled():
+            raise RuntimeError(
+                "The MinDiff MMD losses with a named kernel are differentiable once, not twice; "
+                "for higher derivatives pass the kernel as a function, e.g. "
+                "kernel=assay.fairness.remediation.gaussian_kernel."
+            )
+        gx, uc = ctx.saved_tensors
+        grad_x = gx * grad if ctx.needs_input_grad[0] else None
+        grad_c = uc * grad if uc is not None else None
+        return grad_x, grad_c, None, None, None
+
+
+def _use_native(p: Tensor) -> bool:
+    return (
+        p.shape[1] == 1
+        and p.device.type == "cpu"
+        and p.dtype in (torch.float32, torch.float64)
+        and _native.available()
+    )
+
+
 def _kernel_gram(
     p: Tensor,
     c: Tensor,
@@ -580,7 +690,10 @@ def _kernel_gram(
     n, d = p.shape
     rows = _rows_per_chunk(n, d, chunk_size, func)
     if named is not None:
-        out: Tensor = _NamedKernelGram.apply(p, c, named == "gaussian", length, rows)
+        if _use_native(p):
+            out: Tensor = _NativeKernelGram.apply(p, c, named == "gaussian", length)
+        else:
+            out = _NamedKernelGram.apply(p, c, named == "gaussian", length, rows)
         return out
     if c.ndim == 1:
         return _kernel_gram(p, c.unsqueeze(1), kernel, None, length, chunk_size, func).reshape(())
@@ -717,6 +830,9 @@ def _absolute_correlation(
     return _select(groups.valid, loss)
 
 
+_ResolvedKernel = tuple[KernelFn, str | None, float]
+
+
 def _mmd_inputs(
     func: str,
     predictions: Tensor,
@@ -728,9 +844,12 @@ def _mmd_inputs(
     empty_group: Any,
     check_inputs: bool,
     memo: _MembershipMemo | None,
+    resolved: _ResolvedKernel | None = None,
 ) -> tuple[Tensor, _Groups, KernelFn, str | None, float]:
     policy = check_empty_group(empty_group, func=func)
-    kfn, named, length = _resolve_kernel(kernel, kernel_length, func)
+    kfn, named, length = (
+        resolved if resolved is not None else _resolve_kernel(kernel, kernel_length, func)
+    )
     p, _, _, groups = _inputs(
         predictions,
         membership,
@@ -844,15 +963,32 @@ def _mmd(
     empty_group: EmptyGroup = "zero",
     check_inputs: bool = True,
     _memo: _MembershipMemo | None = None,
+    _resolved: _ResolvedKernel | None = None,
+    _scale: float = 1.0,
 ) -> Tensor:
+    """:func:`mmd_loss` times ``_scale`` (a loss weight, fused into the compiled kernel)."""
     func = "mmd_loss"
     p, groups, kfn, named, length = _mmd_inputs(
         func, predictions, membership, weights, kernel, kernel_length,
-        predictions_transform, empty_group, check_inputs, _memo,
+        predictions_transform, empty_group, check_inputs, _memo, _resolved,
     )  # fmt: skip
     if groups.valid is False:
         return _zero_loss(p)
+    if named is not None and _use_native(p):
+        if chunk_size is not None:  # validated, but not needed: the kernel holds O(N) memory
+            _rows_per_chunk(p.shape[0], 1, chunk_size, func)
+        c = groups.c
+        loss: Tensor = _NativeQuadratic.apply(
+            p if p.is_contiguous() else p.contiguous(),
+            c if c.is_contiguous() else c.contiguous(),
+            named == "gaussian",
+            length,
+            _scale,
+        )
+        return _select(groups.valid, loss)
     loss = _kernel_gram(p, groups.c, kfn, named, length, chunk_size, func)
+    if _scale != 1.0:
+        loss = loss * _scale
     return _select(groups.valid, loss)
 
 
@@ -1059,9 +1195,25 @@ class MMDLoss(nn.Module):
         self.empty_group: EmptyGroup = check_empty_group(empty_group, func=self._func)
         self.check_inputs = check_inputs
         self._memo = _MembershipMemo()
+        self._resolved_cache: tuple[tuple[Any, float], _ResolvedKernel] | None = None
 
     def forward(self, predictions: Tensor, membership: Any, weights: Any = None) -> Tensor:
         """Compute the loss; see :func:`mmd_loss`."""
+        return self._weighted(predictions, membership, weights, 1.0)
+
+    def _resolved(self) -> _ResolvedKernel:
+        """The kernel function, name and length, resolved once per (kernel, kernel_length)."""
+        key = (self.kernel, self.kernel_length)
+        cached = self._resolved_cache
+        if cached is None or cached[0] != key:
+            cached = (key, _resolve_kernel(self.kernel, self.kernel_length, self._func))
+            self._resolved_cache = cached
+        return cached[1]
+
+    def _weighted(
+        self, predictions: Tensor, membership: Any, weights: Any, scale: float
+    ) -> Tensor:
+        """``scale * forward(...)``, with the scale fused into the kernel where it can be."""
         return _mmd(
             predictions,
             membership,
@@ -1073,6 +1225,8 @@ class MMDLoss(nn.Module):
             empty_group=self.empty_group,
             check_inputs=self.check_inputs,
             _memo=self._memo,
+            _resolved=self._resolved(),
+            _scale=scale,
         )
 
     def extra_repr(self) -> str:
@@ -1088,6 +1242,12 @@ class AdjustedMMDLoss(MMDLoss):
     """Module form of :func:`adjusted_mmd_loss`; same parameters as :class:`MMDLoss`."""
 
     _func = "AdjustedMMDLoss"
+
+    def _weighted(
+        self, predictions: Tensor, membership: Any, weights: Any, scale: float
+    ) -> Tensor:
+        loss = self(predictions, membership, weights)
+        return loss if scale == 1.0 else loss * scale
 
     def forward(self, predictions: Tensor, membership: Any, weights: Any = None) -> Tensor:
         """Compute the loss; see :func:`adjusted_mmd_loss`."""

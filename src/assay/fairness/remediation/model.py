@@ -28,7 +28,7 @@ from assay._util.validation import check_int, param_type_error
 from ._checks import check_nonnegative_float
 from ._tree import FuseForward, concat_inputs, resolve_fuse, split_outputs
 from .data import MinDiffBatch
-from .losses import MinDiffLossFn, get_mindiff_loss
+from .losses import MinDiffLossFn, MMDLoss, get_mindiff_loss
 
 __all__ = ["MinDiffModel", "TaskLossFn", "fit_mindiff", "make_mlp", "mindiff_train_step"]
 
@@ -132,7 +132,10 @@ class MinDiffModel(nn.Module):
         preds = mindiff_outputs
         if self.predictions_transform is not None:
             preds = self.predictions_transform(preds)
-        return self.loss_weight * self.mindiff_loss(preds, mindiff.membership, mindiff.weights)
+        loss = self.mindiff_loss
+        if isinstance(loss, MMDLoss):  # the weight is fused into the loss's kernel
+            return loss._weighted(preds, mindiff.membership, mindiff.weights, self.loss_weight)
+        return self.loss_weight * loss(preds, mindiff.membership, mindiff.weights)
 
     def compute_loss(
         self,
