@@ -14,7 +14,7 @@ $(BIN)/python:
 
 # torch is pinned to the CPU wheel that ships with these machines; install it
 # first so the `torch>=2.2` requirement of the extras is already satisfied.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml setup.py src/assay/_native/_pairwise.c | $(BIN)/python
 	$(BIN)/pip install -q "torch==2.13.0"
 	$(BIN)/pip install -q -e ".[dev,torch,lightning,spark,report]"
 	touch $@
@@ -30,10 +30,11 @@ venv: $(VENV)/.installed
 demo: venv
 	$(BIN)/assay demo
 
+# ASSAY_REQUIRE_NATIVE: fail (rather than fall back to PyTorch) if the C kernels did not build.
 test: venv browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/pytest -q -n 2
+	ASSAY_REQUIRE_NATIVE=1 $(BIN)/pytest -q -n 2
 
 bench: venv
 	$(BIN)/python benchmarks/bench_fairlearn.py

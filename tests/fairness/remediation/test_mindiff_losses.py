@@ -10,6 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from assay import _native  # noqa: E402
 from assay.fairness.remediation import (  # noqa: E402
     AbsoluteCorrelationLoss,
     AdjustedMMDLoss,
@@ -21,6 +22,16 @@ from assay.fairness.remediation import (  # noqa: E402
     laplacian_kernel,
     mmd_loss,
 )
+
+
+@pytest.fixture(autouse=True, params=["compiled", "torch"])
+def kernel_path(request):
+    """Run every test here twice: with the compiled MMD kernel and with the PyTorch code."""
+    if request.param == "compiled" and not _native.available():
+        pytest.skip(f"compiled kernels not available: {_native.build_error()}")
+    with _native.use_native(request.param == "compiled"):
+        yield request.param
+
 
 # ----------------------------------------------------------------------------- references
 # Written from the definitions (TF Model Remediation's MinDiff losses) with explicit loops,
