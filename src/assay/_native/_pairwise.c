@@ -25,9 +25,9 @@
  * The module exposes two functions, called from Python with raw data pointers of
  * contiguous CPU tensors (the caller checks dtypes, shapes and contiguity):
  *
- *     kernel_sums(x_ptr, c_ptr, u_ptr, v_ptr, n, m, laplacian, scale, floor, double)
+ *     kernel_sums(x_ptr, c_ptr, u_ptr, v_ptr, n, m, laplacian, scale, floor, double, threads)
  *     quadratic(x_ptr, c_ptr, loss_ptr, gx_ptr, uc_ptr_or_0, n, laplacian, scale, floor,
- *               alpha, weight, double)
+ *               alpha, weight, double, threads)
  *
  * the second being the MMD's fast path: the scalar c^T K c and its gradients in one call.
  */
@@ -113,6 +113,41 @@ static inline double exp_nonpos_f64(double a) {
     return p * s.f;
 }
 
+/* ------------------------------------------------------------------ threads */
+
+#define MAX_THREADS 64
+/* Below this many pairs per thread, starting a thread costs more than it saves. */
+#define MIN_PAIRS_PER_THREAD 60000.0
+
+#if defined(_WIN32)
+#define THREADS_SUPPORTED 0
+typedef int thread_set;
+static int start_threads(thread_set *ids, void *(*fn)(void *), char *jobs, size_t size,
+                         int threads) {
+    (void)ids, (void)fn, (void)jobs, (void)size, (void)threads;
+    return 0;
+}
+static void join_threads(thread_set *ids, int started) { (void)ids, (void)started; }
+#else
+#include <pthread.h>
+#define THREADS_SUPPORTED 1
+typedef pthread_t thread_set;
+/* Start fn on jobs 1 .. threads-1 (job 0 is the caller's); returns how many started: jobs
+ * 1 .. started ran or are running, the caller runs the others itself. */
+static int start_threads(thread_set *ids, void *(*fn)(void *), char *jobs, size_t size,
+                         int threads) {
+    int started = 0;
+    for (int k = 1; k < threads; ++k) {
+        if (pthread_create(&ids[k], NULL, fn, jobs + size * (size_t)k) != 0) break;
+        started = k;
+    }
+    return started;
+}
+static void join_threads(thread_set *ids, int started) {
+    for (int k = 1; k <= started; ++k) pthread_join(ids[k], NULL);
+}
+#endif
+
 /* ------------------------------------------------------------------ the sums */
 
 /* The kernel argument a(d) and the gradient factor g(d) of a difference d = x_i - x_j. */
@@ -164,32 +199,35 @@ static inline double exp_nonpos_f64(double a) {
  * padded by LANES entries (x with a finite value, c with zeros), so that every inner loop
  * runs over whole vectors: no scalar remainder loop, which for rows of a few hundred
  * entries costs as much as the vectorised part. Padded lanes add c = 0 to the sums and
- * write only into the padding of u and v. Returns 0, or -1 if allocation failed. */
+ * write only into the padding of u and v.
+ *
+ * With threads > 1 (and enough pairs to pay for starting threads), the rows are split into
+ * ranges of about equal numbers of pairs; each thread accumulates into its own u and v
+ * (the symmetric updates touch every later row), which are then added up in a fixed
+ * order, so the result does not depend on scheduling. Returns 0, or -1 if allocation
+ * failed. */
 #define LANES 16
 #define DEFINE_KERNEL_SUMS(NAME, T, EXP)                                                         \
     DEFINE_ROW1(NAME##_row_gauss, T, EXP, GAUSS_ARG, GAUSS_G)                                    \
     DEFINE_ROW1(NAME##_row_laplace, T, EXP, LAPLACE_ARG, LAPLACE_G)                              \
     DEFINE_TILE(NAME##_tile_gauss, T, EXP, GAUSS_ARG, GAUSS_G)                                   \
     DEFINE_TILE(NAME##_tile_laplace, T, EXP, LAPLACE_ARG, LAPLACE_G)                             \
-    ASSAY_CLONES static int NAME(const T *restrict x_in, const T *restrict c_in,                 \
-                                 T *restrict u_out, T *restrict v_out, Py_ssize_t n,             \
-                                 Py_ssize_t m, int laplacian, T scale, T floor_) {               \
-        for (Py_ssize_t i = 0; i < n; ++i) {                                                     \
-            if (!isfinite((double)x_in[i])) {                                                    \
-                for (Py_ssize_t q = 0; q < n * m; ++q) u_out[q] = v_out[q] = (T)NAN;             \
-                return 0;                                                                        \
-            }                                                                                    \
-        }                                                                                        \
-        const Py_ssize_t np = n + LANES; /* padded length */                                     \
-        T *buf = (T *)calloc((size_t)(np * (1 + 3 * m) + 2 * TILE), sizeof(T));                  \
-        if (!buf) return -1;                                                                     \
-        T *x = buf, *c = buf + np, *u = c + np * m, *v = u + np * m, *e = v + np * m;            \
-        T *g = e + TILE;                                                                         \
-        memcpy(x, x_in, sizeof(T) * (size_t)n);                                                  \
-        for (Py_ssize_t q = n; q < np; ++q) x[q] = n ? x_in[n - 1] : 0;                          \
-        for (Py_ssize_t l = 0; l < m; ++l)                                                       \
-            memcpy(c + l * np, c_in + l * n, sizeof(T) * (size_t)n);                             \
-        for (Py_ssize_t i = 0; i < n; ++i) {                                                     \
+    typedef struct {                                                                             \
+        const T *x, *c;                                                                          \
+        T *u, *v;                                                                                \
+        Py_ssize_t n, np, m, i0, i1;                                                             \
+        int laplacian;                                                                           \
+        T scale, floor_;                                                                         \
+    } NAME##_job;                                                                                \
+    /* Rows i0 .. i1-1 of the upper triangle, added into job->u and job->v. */                   \
+    ASSAY_CLONES static void NAME##_rows(const NAME##_job *job) {                                \
+        const T *x = job->x, *c = job->c;                                                        \
+        T *u = job->u, *v = job->v;                                                              \
+        const Py_ssize_t n = job->n, np = job->np, m = job->m;                                   \
+        const int laplacian = job->laplacian;                                                    \
+        const T scale = job->scale, floor_ = job->floor_;                                        \
+        T e[TILE], g[TILE];                                                                      \
+        for (Py_ssize_t i = job->i0; i < job->i1; ++i) {                                         \
             const T xi = x[i];                                                                   \
             const Py_ssize_t len = (n - i - 1 + LANES - 1) / LANES * LANES;                      \
             for (Py_ssize_t l = 0; l < m; ++l) u[l * np + i] += c[l * np + i]; /* k_ii = 1 */   \
@@ -231,9 +269,57 @@ static inline double exp_nonpos_f64(double a) {
                 }                                                                                \
             }                                                                                    \
         }                                                                                        \
+    }                                                                                            \
+    static void *NAME##_thread(void *arg) {                                                      \
+        NAME##_rows((const NAME##_job *)arg);                                                    \
+        return NULL;                                                                             \
+    }                                                                                            \
+    static int NAME(const T *restrict x_in, const T *restrict c_in, T *restrict u_out,           \
+                    T *restrict v_out, Py_ssize_t n, Py_ssize_t m, int laplacian, T scale,       \
+                    T floor_, int threads) {                                                     \
+        for (Py_ssize_t i = 0; i < n; ++i) {                                                     \
+            if (!isfinite((double)x_in[i])) {                                                    \
+                for (Py_ssize_t q = 0; q < n * m; ++q) u_out[q] = v_out[q] = (T)NAN;             \
+                return 0;                                                                        \
+            }                                                                                    \
+        }                                                                                        \
+        const double pairs = 0.5 * (double)n * (double)(n - 1) * (double)m;                      \
+        if (threads > MAX_THREADS) threads = MAX_THREADS;                                        \
+        if (!THREADS_SUPPORTED || pairs < MIN_PAIRS_PER_THREAD * 2) threads = 1;                 \
+        while (threads > 1 && pairs / threads < MIN_PAIRS_PER_THREAD) --threads;                 \
+        const Py_ssize_t np = n + LANES; /* padded length */                                     \
+        const size_t acc = (size_t)(2 * np * m); /* u and v of one thread */                     \
+        T *buf = (T *)calloc((size_t)(np * (1 + m)) + acc * (size_t)threads, sizeof(T));         \
+        if (!buf) return -1;                                                                     \
+        T *x = buf, *c = buf + np, *acc0 = c + np * m;                                           \
+        memcpy(x, x_in, sizeof(T) * (size_t)n);                                                  \
+        for (Py_ssize_t q = n; q < np; ++q) x[q] = n ? x_in[n - 1] : 0;                          \
+        for (Py_ssize_t l = 0; l < m; ++l)                                                       \
+            memcpy(c + l * np, c_in + l * n, sizeof(T) * (size_t)n);                             \
+        NAME##_job jobs[MAX_THREADS];                                                            \
+        Py_ssize_t i0 = 0;                                                                       \
+        double done = 0;                                                                         \
+        for (int k = 0; k < threads; ++k) {                                                      \
+            Py_ssize_t i1 = i0;                                                                  \
+            const double target = pairs / m * (k + 1) / threads;                                 \
+            while (i1 < n && (k == threads - 1 || done < target)) done += (double)(n - 1 - i1++); \
+            jobs[k] = (NAME##_job){x, c, acc0 + acc * (size_t)k, acc0 + acc * (size_t)k + np * m, \
+                                   n, np, m, i0, i1, laplacian, scale, floor_};                  \
+            i0 = i1;                                                                             \
+        }                                                                                        \
+        thread_set ids[MAX_THREADS];                                                             \
+        int started = start_threads(ids, NAME##_thread, (char *)jobs, sizeof(NAME##_job),        \
+                                    threads);                                                    \
+        NAME##_rows(&jobs[0]);                                                                   \
+        join_threads(ids, started);                                                              \
+        for (int k = 1; k < threads; ++k) { /* threads whose start failed: run them here */      \
+            if (k > started) NAME##_rows(&jobs[k]);                                              \
+        }                                                                                        \
+        for (int k = 1; k < threads; ++k)                                                        \
+            for (size_t q = 0; q < acc; ++q) acc0[q] += acc0[acc * (size_t)k + q];               \
         for (Py_ssize_t l = 0; l < m; ++l) {                                                     \
-            memcpy(u_out + l * n, u + l * np, sizeof(T) * (size_t)n);                            \
-            memcpy(v_out + l * n, v + l * np, sizeof(T) * (size_t)n);                            \
+            memcpy(u_out + l * n, acc0 + l * np, sizeof(T) * (size_t)n);                         \
+            memcpy(v_out + l * n, acc0 + np * m + l * np, sizeof(T) * (size_t)n);                \
         }                                                                                        \
         free(buf);                                                                               \
         return 0;                                                                                \
@@ -258,8 +344,8 @@ static int parse_ptr(PyObject *o, void **out, int allow_null) {
 static PyObject *py_kernel_sums(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
     void *x, *c, *u, *v;
-    if (nargs != 10) {
-        PyErr_SetString(PyExc_TypeError, "kernel_sums expects 10 arguments");
+    if (nargs != 11) {
+        PyErr_SetString(PyExc_TypeError, "kernel_sums expects 11 arguments");
         return NULL;
     }
     if (parse_ptr(args[0], &x, 0) || parse_ptr(args[1], &c, 0) || parse_ptr(args[2], &u, 0) ||
@@ -271,6 +357,7 @@ static PyObject *py_kernel_sums(PyObject *self, PyObject *const *args, Py_ssize_
     double scale = PyFloat_AsDouble(args[7]);
     double floor_ = PyFloat_AsDouble(args[8]);
     int is_double = PyObject_IsTrue(args[9]);
+    int threads = (int)PyLong_AsLong(args[10]);
     if (PyErr_Occurred()) return NULL;
     if (n < 0 || m < 1) {
         PyErr_SetString(PyExc_ValueError, "kernel_sums: bad sizes");
@@ -280,10 +367,10 @@ static PyObject *py_kernel_sums(PyObject *self, PyObject *const *args, Py_ssize_
     Py_BEGIN_ALLOW_THREADS
     if (is_double)
         status = kernel_sums_f64((const double *)x, (const double *)c, (double *)u, (double *)v,
-                                 n, m, laplacian, scale, floor_);
+                                 n, m, laplacian, scale, floor_, threads);
     else
         status = kernel_sums_f32((const float *)x, (const float *)c, (float *)u, (float *)v, n,
-                                 m, laplacian, (float)scale, (float)floor_);
+                                 m, laplacian, (float)scale, (float)floor_, threads);
     Py_END_ALLOW_THREADS
     if (status != 0) return PyErr_NoMemory();
     Py_RETURN_NONE;
@@ -294,11 +381,11 @@ static PyObject *py_kernel_sums(PyObject *self, PyObject *const *args, Py_ssize_
  * (uc, the gradient with respect to c, only when its pointer is not null). */
 #define DEFINE_QUADRATIC(NAME, SUMS, T)                                                          \
     static int NAME(const T *x, const T *c, T *loss, T *gx, T *uc, Py_ssize_t n, int laplacian,  \
-                    T scale, T floor_, T alpha, T weight) {                                      \
+                    T scale, T floor_, T alpha, T weight, int threads) {                         \
         T *tmp = (T *)malloc(sizeof(T) * (size_t)(2 * n + 1));                                   \
         if (!tmp) return -1;                                                                     \
         T *u = tmp, *v = tmp + n;                                                                \
-        if (SUMS(x, c, u, v, n, 1, laplacian, scale, floor_) != 0) {                             \
+        if (SUMS(x, c, u, v, n, 1, laplacian, scale, floor_, threads) != 0) {                    \
             free(tmp);                                                                           \
             return -1;                                                                           \
         }                                                                                        \
@@ -319,8 +406,8 @@ DEFINE_QUADRATIC(quadratic_f64, kernel_sums_f64, double)
 static PyObject *py_quadratic(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
     void *x, *c, *loss, *gx, *uc;
-    if (nargs != 12) {
-        PyErr_SetString(PyExc_TypeError, "quadratic expects 12 arguments");
+    if (nargs != 13) {
+        PyErr_SetString(PyExc_TypeError, "quadratic expects 13 arguments");
         return NULL;
     }
     if (parse_ptr(args[0], &x, 0) || parse_ptr(args[1], &c, 0) || parse_ptr(args[2], &loss, 0) ||
@@ -333,6 +420,7 @@ static PyObject *py_quadratic(PyObject *self, PyObject *const *args, Py_ssize_t 
     double alpha = PyFloat_AsDouble(args[9]);
     double weight = PyFloat_AsDouble(args[10]);
     int is_double = PyObject_IsTrue(args[11]);
+    int threads = (int)PyLong_AsLong(args[12]);
     if (PyErr_Occurred()) return NULL;
     if (n < 0) {
         PyErr_SetString(PyExc_ValueError, "quadratic: bad size");
@@ -342,11 +430,11 @@ static PyObject *py_quadratic(PyObject *self, PyObject *const *args, Py_ssize_t 
     Py_BEGIN_ALLOW_THREADS
     if (is_double)
         status = quadratic_f64((const double *)x, (const double *)c, (double *)loss, (double *)gx,
-                               (double *)uc, n, laplacian, scale, floor_, alpha, weight);
+                               (double *)uc, n, laplacian, scale, floor_, alpha, weight, threads);
     else
         status = quadratic_f32((const float *)x, (const float *)c, (float *)loss, (float *)gx,
                                (float *)uc, n, laplacian, (float)scale, (float)floor_,
-                               (float)alpha, (float)weight);
+                               (float)alpha, (float)weight, threads);
     Py_END_ALLOW_THREADS
     if (status != 0) return PyErr_NoMemory();
     Py_RETURN_NONE;
@@ -354,16 +442,16 @@ static PyObject *py_quadratic(PyObject *self, PyObject *const *args, Py_ssize_t 
 
 static PyMethodDef methods[] = {
     {"kernel_sums", (PyCFunction)(void (*)(void))py_kernel_sums, METH_FASTCALL,
-     "kernel_sums(x_ptr, c_ptr, u_ptr, v_ptr, n, m, laplacian, scale, floor, double)"},
+     "kernel_sums(x_ptr, c_ptr, u_ptr, v_ptr, n, m, laplacian, scale, floor, double, threads)"},
     {"quadratic", (PyCFunction)(void (*)(void))py_quadratic, METH_FASTCALL,
      "quadratic(x_ptr, c_ptr, loss_ptr, gx_ptr, uc_ptr_or_0, n, laplacian, scale, floor, alpha, "
-     "weight, double)"},
+     "weight, double, threads)"},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_pairwise", "Fused pairwise kernel sums (see _pairwise.c).", -1,
-    methods,
+    methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__pairwise(void) { return PyModule_Create(&module); }

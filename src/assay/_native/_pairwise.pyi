@@ -9,6 +9,7 @@ def kernel_sums(
     scale: float,
     floor: float,
     double: bool,
+    threads: int,
     /,
 ) -> None: ...
 
@@ -25,5 +26,6 @@ def quadratic(
     alpha: float,
     weight: float,
     double: bool,
+    threads: int,
     /,
 ) -> None: ...

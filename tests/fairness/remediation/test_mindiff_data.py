@@ -218,3 +218,48 @@ def test_loader_errors():
         match=re.escape("The 'generator' parameter of MinDiffLoader must be a torch.Generator"),
     ):
         MinDiffLoader((x, y), sets, batch_size=4, generator=3)  # type: ignore[arg-type]
+
+
+def test_loader_gathers_task_and_mindiff_inputs_into_one_buffer():
+    # The task rows and the MinDiff rows are adjacent views of one buffer, with the same
+    # values as plain indexing; MinDiffModel then joins them without a copy.
+    from assay.fairness.remediation._tree import concat_inputs
+
+    loader, x, sets = _loader(batch_size=8, shuffle=False)
+    (xb, _), md = next(iter(loader))
+    torch.testing.assert_close(xb, x[:8])
+    assert xb.untyped_storage().data_ptr() == md.inputs.untyped_storage().data_ptr()
+    joined, sizes = concat_inputs([xb, md.inputs], func="test")
+    assert sizes == [8, 8]
+    assert joined.data_ptr() == xb.data_ptr()  # a view, no copy
+    torch.testing.assert_close(joined, torch.cat([xb, md.inputs]))
+    s_rows = sets.sensitive.tensors[0]
+    t_rows = sets.nonsensitive.tensors[0]
+    for row in md.inputs[:4]:
+        assert any(torch.equal(row, r) for r in s_rows)
+    for row in md.inputs[4:]:
+        assert any(torch.equal(row, r) for r in t_rows)
+
+
+def test_concat_inputs_copies_unless_tensors_are_adjacent_views():
+    from assay.fairness.remediation._tree import concat_inputs
+
+    buf = torch.arange(30.0).reshape(10, 3)
+    a, b = buf[:4], buf[4:]
+    joined, _ = concat_inputs([a, b], func="test")
+    assert joined.data_ptr() == buf.data_ptr()
+    cases = [
+        (buf[:4], buf[5:]),  # a gap
+        (buf[4:], buf[:4]),  # wrong order
+        (buf[:4, :2], buf[4:, :2]),  # not contiguous
+        (buf[:4].clone(), buf[4:]),  # different storage
+        (buf[:4].clone().requires_grad_(True), buf[4:]),  # needs its gradient
+    ]
+    for first, second in cases:
+        joined, _ = concat_inputs([first, second], func="test")
+        torch.testing.assert_close(joined, torch.cat([first, second]))
+        assert joined.data_ptr() != first.data_ptr() or first.data_ptr() != buf.data_ptr()
+    leaf = torch.zeros(2, 3, requires_grad=True)
+    joined, _ = concat_inputs([leaf, torch.ones(2, 3)], func="test")
+    joined.sum().backward()
+    torch.testing.assert_close(leaf.grad, torch.ones(2, 3))

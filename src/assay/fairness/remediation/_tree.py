@@ -50,7 +50,11 @@ def concat_inputs(batches: Sequence[Any], *, func: str) -> tuple[Any, list[int]]
     sizes = [batch_size(b, func=func) for b in batches]
     first = batches[0]
     if isinstance(first, Tensor):
-        return torch.cat([_tensor(b, func) for b in batches], dim=0), sizes
+        tensors = [_tensor(b, func) for b in batches]
+        view = _adjacent_views(tensors)
+        if view is not None:
+            return view, sizes
+        return torch.cat(tensors, dim=0), sizes
     if isinstance(first, Mapping):
         keys = list(first.keys())
         joined = {k: torch.cat([_tensor(b[k], func) for b in batches], dim=0) for k in keys}
@@ -63,6 +67,37 @@ def concat_inputs(batches: Sequence[Any], *, func: str) -> tuple[Any, list[int]]
     raise param_type_error(
         "inputs", "a tensor, or a tuple, list or dict of tensors", first, func=func
     )
+
+
+def _adjacent_views(tensors: Sequence[Tensor]) -> Tensor | None:
+    """The concatenation of ``tensors`` as a view, if they lie back to back in one storage.
+
+    :class:`~assay.fairness.remediation.MinDiffLoader` gathers the task and MinDiff inputs
+    into one buffer, so joining them for the fused forward pass needs no copy. Only for
+    tensors that do not require gradients (a view would not route them to each part).
+    """
+    first = tensors[0]
+    if first.requires_grad or not first.is_contiguous():
+        return None
+    ptr = first.untyped_storage().data_ptr()
+    offset = first.storage_offset() + first.numel()
+    total = int(first.shape[0])
+    for t in tensors[1:]:
+        if (
+            t.requires_grad
+            or t.dtype != first.dtype
+            or t.device != first.device
+            or t.shape[1:] != first.shape[1:]
+            or not t.is_contiguous()
+            or t.storage_offset() != offset
+            or t.untyped_storage().data_ptr() != ptr
+        ):
+            return None
+        offset += t.numel()
+        total += int(t.shape[0])
+    if first.ndim == 0 or first.numel() == 0:
+        return None
+    return first.as_strided((total, *first.shape[1:]), first.stride(), first.storage_offset())
 
 
 def _tensor(x: Any, func: str) -> Tensor:

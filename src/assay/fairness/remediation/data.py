@@ -419,18 +419,42 @@ class MinDiffLoader:
         n, b = self.num_examples, self.batch_size
         return n // b if self.drop_last else -(-n // b)
 
-    def _mindiff_batch(self) -> MinDiffBatch:
-        parts = []
-        for cycler, tensors, k in zip(
-            self._cyclers, (self.sensitive, self.nonsensitive), self.group_batch_sizes, strict=True
+    def _mindiff_batch(self, task_rows: Tensor | None = None) -> tuple[Tensor | None, MinDiffBatch]:
+        """Draw a MinDiff batch; with ``task_rows``, also gather the task inputs.
+
+        When the task inputs and the MinDiff inputs have one dtype, device and row shape,
+        the task rows, the sensitive rows and the other rows are gathered into consecutive
+        parts of one buffer: the task inputs and the MinDiff inputs are then adjacent views,
+        which :class:`~assay.fairness.remediation.MinDiffModel` joins for its fused forward
+        pass without copying them again.
+        """
+        idx = [cycler.take(k) for cycler, k in zip(self._cyclers, self.group_batch_sizes, strict=True)]
+        sources = (self.sensitive, self.nonsensitive)
+        inputs = [self.task[0]] if task_rows is not None else []
+        inputs += [src[0] for src in sources]
+        rows = ([task_rows] if task_rows is not None else []) + idx
+        first = inputs[0]
+        if all(
+            t.dtype == first.dtype and t.device == first.device and t.shape[1:] == first.shape[1:]
+            for t in inputs
         ):
-            idx = cycler.take(k)
-            parts.append(tuple(t[idx.to(t.device)] for t in tensors))
-        inputs = torch.cat([parts[0][0], parts[1][0]], dim=0)
+            sizes = [int(r.shape[0]) for r in rows]
+            joint = first.new_empty((sum(sizes), *first.shape[1:]))
+            parts = list(torch.split(joint, sizes))
+            for t, r, out in zip(inputs, rows, parts, strict=True):
+                torch.index_select(t, 0, r.to(t.device), out=out)
+            task_x = parts[0] if task_rows is not None else None
+            md_inputs = joint[sizes[0] :] if task_rows is not None else joint
+        else:
+            task_x = self.task[0][task_rows.to(self.task[0].device)] if task_rows is not None else None
+            gathered = [src[0][r.to(src[0].device)] for src, r in zip(sources, idx, strict=True)]
+            md_inputs = torch.cat(gathered, dim=0)
         weights = None
-        if len(parts[0]) > 1 and len(parts[1]) > 1:
-            weights = torch.cat([parts[0][1], parts[1][1]])
-        return MinDiffBatch(inputs, self._membership, weights)
+        if len(self.sensitive) > 1 and len(self.nonsensitive) > 1:
+            weights = torch.cat(
+                [src[1][r.to(src[1].device)] for src, r in zip(sources, idx, strict=True)]
+            )
+        return task_x, MinDiffBatch(md_inputs, self._membership, weights)
 
     def __iter__(self) -> Iterator[tuple[tuple[Tensor, ...], MinDiffBatch]]:
         n = self.num_examples
@@ -440,5 +464,7 @@ class MinDiffLoader:
             order = torch.arange(n)
         for i in range(len(self)):
             idx = order[i * self.batch_size : (i + 1) * self.batch_size]
-            task_batch = tuple(t[idx.to(t.device)] for t in self.task)
-            yield task_batch, self._mindiff_batch()
+            task_x, md = self._mindiff_batch(idx)
+            assert task_x is not None
+            rest = tuple(t[idx.to(t.device)] for t in self.task[1:])
+            yield (task_x, *rest), md
