@@ -1,8 +1,8 @@
 """Training-step time with a MinDiff penalty versus the same step without it (CPU).
 
 A small MLP (100 -> 64 -> 64 -> 1, ReLU) trained with Adam on binary cross-entropy; the
-MinDiff batch is as large as the task batch (half sensitive, half not) and the model runs
-once on both (the default fused forward). Each repeat times ``--steps`` consecutive steps;
+MinDiff batch is as large as the task batch (half sensitive, half not), both drawn by a
+``MinDiffLoader``, and the model runs once on both (the default fused forward). Each repeat times ``--steps`` consecutive steps;
 the plain and MinDiff repeats are interleaved so that both see the same machine load. The
 table reports the median time per step over the repeats and the ratio of the medians.
 
@@ -30,7 +30,14 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from assay.fairness.remediation import MinDiffBatch, MinDiffModel, make_mlp, mindiff_train_step
+from assay.fairness.remediation import (
+    MinDiffBatch,
+    MinDiffLoader,
+    MinDiffModel,
+    build_mindiff_sets,
+    make_mlp,
+    mindiff_train_step,
+)
 
 BATCH_SIZES = (32, 64, 128, 256, 512, 1024)
 FEATURES = 100
@@ -42,13 +49,20 @@ def _bce(outputs: Tensor, targets: Tensor) -> Tensor:
 
 
 def _data(batch: int, seed: int) -> tuple[Tensor, Tensor, MinDiffBatch]:
+    """One batch as training gets it: from a MinDiffLoader over random data.
+
+    The loader gathers the task rows and the MinDiff rows (half sensitive, half not) into
+    one buffer, which the fused forward pass uses without copying.
+    """
     g = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch, FEATURES, generator=g)
-    y = (torch.rand(batch, generator=g) < 0.5).float()
-    md_x = torch.randn(batch, FEATURES, generator=g)
-    half = batch // 2
-    membership = torch.cat([torch.ones(batch - half), torch.zeros(half)])
-    return x, y, MinDiffBatch(md_x, membership)
+    n = 8 * batch
+    x = torch.randn(n, FEATURES, generator=g)
+    y = (torch.rand(n, generator=g) < 0.5).float()
+    sensitive = torch.rand(n, generator=g) < 0.5
+    sets = build_mindiff_sets((x, y), sensitive, label_value=None)
+    loader = MinDiffLoader((x, y), sets, batch_size=batch, seed=seed)
+    (xb, yb), md = next(iter(loader))
+    return xb, yb, md
 
 
 CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}

@@ -14,6 +14,7 @@ from assay import _native  # noqa: E402
 from assay.fairness.remediation import (  # noqa: E402
     MinDiffBatch,
     MinDiffModel,
+    absolute_correlation_loss,
     adjusted_mmd_loss,
     mmd_loss,
 )
@@ -123,7 +124,7 @@ def test_non_finite_prediction_gives_nan_like_the_dense_path(bad):
 @needs_native
 @pytest.mark.parametrize("kind", ["gaussian", "laplacian"])
 @pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("fn", [mmd_loss, adjusted_mmd_loss])
+@pytest.mark.parametrize("fn", [mmd_loss, adjusted_mmd_loss, absolute_correlation_loss])
 def test_compiled_and_torch_paths_agree_float32(kind, weighted, fn):
     # The training dtype: compiled and PyTorch paths within float32 rounding, value and
     # gradients (predictions and weights).
@@ -136,8 +137,9 @@ def test_compiled_and_torch_paths_agree_float32(kind, weighted, fn):
     for flag in (True, False):
         x = logits.clone().requires_grad_(True)
         ww = None if w is None else w.clone().requires_grad_(True)
+        kw = {} if fn is absolute_correlation_loss else {"kernel": kind}
         with _native.use_native(flag):
-            loss = fn(torch.sigmoid(x), s, ww, kernel=kind)
+            loss = fn(torch.sigmoid(x), s, ww, **kw)
             loss.backward()
         out[flag] = (float(loss.detach()), x.grad, None if ww is None else ww.grad)
     assert out[True][0] == pytest.approx(out[False][0], rel=1e-4, abs=1e-6)
@@ -158,7 +160,7 @@ def test_large_batch_compiled_matches_chunked_torch():
         with _native.use_native(flag):
             loss = mmd_loss(x, s)
         loss.backward()
-        values.append(float(loss))
+        values.append(float(loss.detach()))
         grads.append(x.grad)
     assert values[0] == pytest.approx(values[1], rel=1e-10)
     torch.testing.assert_close(grads[0], grads[1], rtol=1e-8, atol=1e-14)
@@ -185,3 +187,17 @@ def test_loss_weight_fused_into_the_penalty(loss):
     assert float(b) > 1e-3  # a penalty well above rounding
     assert float(a.detach()) == pytest.approx(2.5 * float(b.detach()), rel=1e-12)
     torch.testing.assert_close(ga, 2.5 * gb, rtol=1e-12, atol=1e-15)
+
+
+@needs_native
+@pytest.mark.parametrize("fn", [mmd_loss, adjusted_mmd_loss, absolute_correlation_loss])
+def test_compiled_losses_are_differentiable_once_with_a_clear_error(fn):
+    p = torch.rand(20, dtype=torch.float64, requires_grad=True)
+    s = (torch.arange(20) % 2).double()
+    with pytest.raises(RuntimeError, match="differentiable once"):
+        torch.autograd.grad(fn(p, s), p, create_graph=True)
+    with _native.use_native(False):  # the PyTorch path of the correlation goes further
+        if fn is absolute_correlation_loss:
+            (g1,) = torch.autograd.grad(fn(p, s), p, create_graph=True)
+            (g2,) = torch.autograd.grad(g1.sum(), p)
+            assert torch.isfinite(g2).all()

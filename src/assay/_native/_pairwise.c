@@ -29,7 +29,9 @@
  *     quadratic(x_ptr, c_ptr, loss_ptr, gx_ptr, uc_ptr_or_0, n, laplacian, scale, floor,
  *               alpha, weight, double, threads)
  *
- * the second being the MMD's fast path: the scalar c^T K c and its gradients in one call.
+ * the second being the MMD's fast path: the scalar c^T K c and its gradients in one call;
+ * `adjusted` does the same for the adjusted MMD and `correlation` for the (O(n)) absolute
+ * correlation loss.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -389,9 +391,9 @@ static PyObject *py_kernel_sums(PyObject *self, PyObject *const *args, Py_ssize_
             free(tmp);                                                                           \
             return -1;                                                                           \
         }                                                                                        \
-        T total = 0;                                                                             \
-        for (Py_ssize_t i = 0; i < n; ++i) total += c[i] * u[i];                                 \
-        *loss = weight * total;                                                                  \
+        double total = 0;                                                                        \
+        for (Py_ssize_t i = 0; i < n; ++i) total += (double)c[i] * (double)u[i];                 \
+        *loss = (T)(weight * total);                                                             \
         const T gscale = 2 * alpha * weight;                                                     \
         for (Py_ssize_t i = 0; i < n; ++i) gx[i] = gscale * c[i] * v[i];                         \
         if (uc)                                                                                  \
@@ -440,12 +442,171 @@ static PyObject *py_quadratic(PyObject *self, PyObject *const *args, Py_ssize_t 
     Py_RETURN_NONE;
 }
 
+/* The adjusted MMD of one column (no gradient through the group weights a, b):
+ *     mu_ss = a.Ka, mu_tt = b.Kb, mu_st = a.Kb, mmd = mu_ss + mu_tt - 2 mu_st,
+ *     var = (sum a - mu_ss) sum a^2 + (sum b - mu_tt) sum b^2 + eps   (K_ii = 1),
+ *     loss = weight * mmd / var,  gx_i = weight / var * 2 alpha (a_i - b_i) (Va_i - Vb_i)
+ * (var is a constant for the gradient, as TF's stop_gradient; var == 0 gives 0). */
+#define DEFINE_ADJUSTED(NAME, SUMS, T)                                                           \
+    static int NAME(const T *x, const T *a, const T *b, T *loss, T *gx, Py_ssize_t n,            \
+                    int laplacian, T scale, T floor_, T alpha, double eps, double weight,        \
+                    int threads) {                                                               \
+        T *tmp = (T *)malloc(sizeof(T) * (size_t)(6 * n + 1));                                   \
+        if (!tmp) return -1;                                                                     \
+        T *c = tmp, *u = tmp + 2 * n, *v = tmp + 4 * n;                                          \
+        memcpy(c, a, sizeof(T) * (size_t)n);                                                     \
+        memcpy(c + n, b, sizeof(T) * (size_t)n);                                                 \
+        if (SUMS(x, c, u, v, n, 2, laplacian, scale, floor_, threads) != 0) {                    \
+            free(tmp);                                                                           \
+            return -1;                                                                           \
+        }                                                                                        \
+        double ss = 0, tt = 0, st = 0, sa = 0, sb = 0, sa2 = 0, sb2 = 0;                         \
+        for (Py_ssize_t i = 0; i < n; ++i) {                                                     \
+            const double ai = a[i], bi = b[i];                                                   \
+            ss += ai * u[i];                                                                     \
+            tt += bi * u[n + i];                                                                 \
+            st += ai * u[n + i];                                                                 \
+            sa += ai;                                                                            \
+            sb += bi;                                                                            \
+            sa2 += ai * ai;                                                                      \
+            sb2 += bi * bi;                                                                      \
+        }                                                                                        \
+        const double var = (sa - ss) * sa2 + (sb - tt) * sb2 + eps;                              \
+        const double mmd = ss + tt - 2 * st;                                                     \
+        const double f = var != 0 ? weight / var : 0.0;                                          \
+        *loss = (T)(mmd * f);                                                                    \
+        const T g = (T)(2 * alpha * f);                                                          \
+        for (Py_ssize_t i = 0; i < n; ++i) gx[i] = g * (a[i] - b[i]) * (v[i] - v[n + i]);        \
+        free(tmp);                                                                               \
+        return 0;                                                                                \
+    }
+
+DEFINE_ADJUSTED(adjusted_f32, kernel_sums_f32, float)
+DEFINE_ADJUSTED(adjusted_f64, kernel_sums_f64, double)
+
+/* The absolute correlation loss and its gradient with respect to x (w: weights or NULL):
+ *     w^ = w / sum w,  s_c = s - sum w^ s,  x_c = x - sum w^ x,
+ *     cov = sum w^ s_c x_c,  A = sqrt(sum w^ s_c^2 + eps),  B = sqrt(sum w^ x_c^2 + eps),
+ *     loss = weight |cov| / (A B),
+ *     gx_i = weight w^_i / (A B) (sign(cov) s_c_i - |cov| x_c_i / B^2). */
+#define DEFINE_CORRELATION(NAME, T)                                                              \
+    static void NAME(const T *x, const T *s, const T *w, T *loss, T *gx, Py_ssize_t n,           \
+                     double eps, double weight) {                                                \
+        double wsum = 0, sbar = 0, xbar = 0;                                                     \
+        for (Py_ssize_t i = 0; i < n; ++i) {                                                     \
+            const double wi = w ? (double)w[i] : 1.0;                                            \
+            wsum += wi;                                                                          \
+            sbar += wi * s[i];                                                                   \
+            xbar += wi * x[i];                                                                   \
+        }                                                                                        \
+        if (!(wsum > 0)) { /* not reached: the caller handles empty groups */                    \
+            *loss = 0;                                                                           \
+            for (Py_ssize_t i = 0; i < n; ++i) gx[i] = 0;                                        \
+            return;                                                                              \
+        }                                                                                        \
+        sbar /= wsum;                                                                            \
+        xbar /= wsum;                                                                            \
+        double cov = 0, vs = 0, vp = 0;                                                          \
+        for (Py_ssize_t i = 0; i < n; ++i) {                                                     \
+            const double wi = (w ? (double)w[i] : 1.0) / wsum;                                   \
+            const double sc = s[i] - sbar, xc = x[i] - xbar;                                     \
+            cov += wi * sc * xc;                                                                 \
+            vs += wi * sc * sc;                                                                  \
+            vp += wi * xc * xc;                                                                  \
+        }                                                                                        \
+        const double A = sqrt(vs + eps), B = sqrt(vp + eps);                                     \
+        const double acov = fabs(cov), sgn = (cov > 0) - (cov < 0);                              \
+        *loss = (T)(weight * acov / (A * B));                                                    \
+        const double k = weight / (A * B * wsum), q = acov / (B * B);                            \
+        for (Py_ssize_t i = 0; i < n; ++i) {                                                     \
+            const double wi = w ? (double)w[i] : 1.0;                                            \
+            gx[i] = (T)(k * wi * (sgn * (s[i] - sbar) - q * (x[i] - xbar)));                     \
+        }                                                                                        \
+    }
+
+DEFINE_CORRELATION(correlation_f32, float)
+DEFINE_CORRELATION(correlation_f64, double)
+
+static PyObject *py_adjusted(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    void *x, *a, *b, *loss, *gx;
+    if (nargs != 14) {
+        PyErr_SetString(PyExc_TypeError, "adjusted expects 14 arguments");
+        return NULL;
+    }
+    if (parse_ptr(args[0], &x, 0) || parse_ptr(args[1], &a, 0) || parse_ptr(args[2], &b, 0) ||
+        parse_ptr(args[3], &loss, 0) || parse_ptr(args[4], &gx, 0))
+        return NULL;
+    Py_ssize_t n = PyLong_AsSsize_t(args[5]);
+    int laplacian = PyObject_IsTrue(args[6]);
+    double scale = PyFloat_AsDouble(args[7]);
+    double floor_ = PyFloat_AsDouble(args[8]);
+    double alpha = PyFloat_AsDouble(args[9]);
+    double eps = PyFloat_AsDouble(args[10]);
+    double weight = PyFloat_AsDouble(args[11]);
+    int is_double = PyObject_IsTrue(args[12]);
+    int threads = (int)PyLong_AsLong(args[13]);
+    if (PyErr_Occurred()) return NULL;
+    if (n < 0) {
+        PyErr_SetString(PyExc_ValueError, "adjusted: bad size");
+        return NULL;
+    }
+    int status;
+    Py_BEGIN_ALLOW_THREADS
+    if (is_double)
+        status = adjusted_f64((const double *)x, (const double *)a, (const double *)b,
+                              (double *)loss, (double *)gx, n, laplacian, scale, floor_, alpha,
+                              eps, weight, threads);
+    else
+        status = adjusted_f32((const float *)x, (const float *)a, (const float *)b, (float *)loss,
+                              (float *)gx, n, laplacian, (float)scale, (float)floor_,
+                              (float)alpha, eps, weight, threads);
+    Py_END_ALLOW_THREADS
+    if (status != 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_correlation(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    void *x, *s, *w, *loss, *gx;
+    if (nargs != 9) {
+        PyErr_SetString(PyExc_TypeError, "correlation expects 9 arguments");
+        return NULL;
+    }
+    if (parse_ptr(args[0], &x, 0) || parse_ptr(args[1], &s, 0) || parse_ptr(args[2], &w, 1) ||
+        parse_ptr(args[3], &loss, 0) || parse_ptr(args[4], &gx, 0))
+        return NULL;
+    Py_ssize_t n = PyLong_AsSsize_t(args[5]);
+    double eps = PyFloat_AsDouble(args[6]);
+    double weight = PyFloat_AsDouble(args[7]);
+    int is_double = PyObject_IsTrue(args[8]);
+    if (PyErr_Occurred()) return NULL;
+    if (n < 0) {
+        PyErr_SetString(PyExc_ValueError, "correlation: bad size");
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (is_double)
+        correlation_f64((const double *)x, (const double *)s, (const double *)w, (double *)loss,
+                        (double *)gx, n, eps, weight);
+    else
+        correlation_f32((const float *)x, (const float *)s, (const float *)w, (float *)loss,
+                        (float *)gx, n, eps, weight);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"kernel_sums", (PyCFunction)(void (*)(void))py_kernel_sums, METH_FASTCALL,
      "kernel_sums(x_ptr, c_ptr, u_ptr, v_ptr, n, m, laplacian, scale, floor, double, threads)"},
     {"quadratic", (PyCFunction)(void (*)(void))py_quadratic, METH_FASTCALL,
      "quadratic(x_ptr, c_ptr, loss_ptr, gx_ptr, uc_ptr_or_0, n, laplacian, scale, floor, alpha, "
      "weight, double, threads)"},
+    {"adjusted", (PyCFunction)(void (*)(void))py_adjusted, METH_FASTCALL,
+     "adjusted(x_ptr, a_ptr, b_ptr, loss_ptr, gx_ptr, n, laplacian, scale, floor, alpha, eps, "
+     "weight, double, threads)"},
+    {"correlation", (PyCFunction)(void (*)(void))py_correlation, METH_FASTCALL,
+     "correlation(x_ptr, s_ptr, w_ptr_or_0, loss_ptr, gx_ptr, n, eps, weight, double)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -29,3 +29,33 @@ def quadratic(
     threads: int,
     /,
 ) -> None: ...
+
+def adjusted(
+    x_ptr: int,
+    a_ptr: int,
+    b_ptr: int,
+    loss_ptr: int,
+    gx_ptr: int,
+    n: int,
+    laplacian: bool,
+    scale: float,
+    floor: float,
+    alpha: float,
+    eps: float,
+    weight: float,
+    double: bool,
+    threads: int,
+    /,
+) -> None: ...
+def correlation(
+    x_ptr: int,
+    s_ptr: int,
+    w_ptr: int,
+    loss_ptr: int,
+    gx_ptr: int,
+    n: int,
+    eps: float,
+    weight: float,
+    double: bool,
+    /,
+) -> None: ...

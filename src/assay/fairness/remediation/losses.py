@@ -659,6 +659,34 @@ class _NativeQuadratic(torch.autograd.Function):
         return grad_x, grad_c, None, None, None
 
 
+class _NativeScalar(torch.autograd.Function):
+    """A scalar loss of ``x`` whose value and gradient one compiled call writes.
+
+    ``compute(loss, gx)`` fills the 0-d ``loss`` and ``gx`` (shaped like ``x``); the backward
+    pass is ``grad * gx``. Used by the adjusted MMD and the absolute correlation loss, for
+    which only the predictions receive a gradient. Differentiable once.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, compute: Callable[[Tensor, Tensor], None]) -> Tensor:
+        gx = torch.empty_like(x)
+        loss = x.new_empty(())
+        compute(loss, gx)
+        ctx.save_for_backward(gx)
+        return loss
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        if torch.is_grad_enabled():
+            raise RuntimeError(
+                "This MinDiff loss is computed by a compiled kernel and is differentiable once, "
+                "not twice; for higher derivatives switch the kernel off with "
+                "`with assay._native.use_native(False):` (or ASSAY_NATIVE=0)."
+            )
+        (gx,) = ctx.saved_tensors
+        return gx * grad, None
+
+
 def _use_native(p: Tensor) -> bool:
     return (
         p.shape[1] == 1
@@ -787,6 +815,7 @@ def _absolute_correlation(
     empty_group: EmptyGroup = "zero",
     check_inputs: bool = True,
     _memo: _MembershipMemo | None = None,
+    _scale: float = 1.0,
 ) -> Tensor:
     func = "absolute_correlation_loss"
     policy = check_empty_group(empty_group, func=func)
@@ -812,6 +841,22 @@ def _absolute_correlation(
     x = p[:, 0]
     if x.shape[0] == 0:
         return _zero_loss(p)
+    if _use_native(p) and (w is None or not w.requires_grad):
+        kernels = _native.pairwise()
+        assert kernels is not None
+        xc = p if p.is_contiguous() else p.contiguous()
+        sc = s.contiguous()
+        wc = None if w is None else w.contiguous()
+
+        def compute(loss_out: Tensor, gx: Tensor) -> None:
+            kernels.correlation(
+                xc.data_ptr(), sc.data_ptr(), 0 if wc is None else wc.data_ptr(),
+                loss_out.data_ptr(), gx.data_ptr(), xc.shape[0], CORRELATION_EPSILON, _scale,
+                xc.dtype == torch.float64,
+            )  # fmt: skip
+
+        native: Tensor = _NativeScalar.apply(xc, compute)
+        return _select(groups.valid, native)
     if w is None:
         s_c = s - s.mean()
         x_c = x - x.mean()
@@ -828,6 +873,8 @@ def _absolute_correlation(
     loss = cov.abs() / (
         torch.sqrt(var_s + CORRELATION_EPSILON) * torch.sqrt(var_p + CORRELATION_EPSILON)
     )
+    if _scale != 1.0:
+        loss = loss * _scale
     return _select(groups.valid, loss)
 
 
@@ -1062,15 +1109,38 @@ def _adjusted_mmd(
     empty_group: EmptyGroup = "zero",
     check_inputs: bool = True,
     _memo: _MembershipMemo | None = None,
+    _resolved: _ResolvedKernel | None = None,
+    _scale: float = 1.0,
 ) -> Tensor:
     func = "adjusted_mmd_loss"
     p, groups, kfn, named, length = _mmd_inputs(
         func, predictions, membership, weights, kernel, kernel_length,
-        predictions_transform, empty_group, check_inputs, _memo,
+        predictions_transform, empty_group, check_inputs, _memo, _resolved,
     )  # fmt: skip
     if groups.valid is False:
         return _zero_loss(p)
-    c = torch.stack((groups.a, groups.b), dim=1)
+    a, b = groups.a, groups.b
+    if named is not None and _use_native(p) and not (a.requires_grad or b.requires_grad):
+        if chunk_size is not None:
+            _rows_per_chunk(p.shape[0], 1, chunk_size, func)
+        kernels = _native.pairwise()
+        assert kernels is not None
+        x = p if p.is_contiguous() else p.contiguous()
+        a, b = a.contiguous(), b.contiguous()
+        gaussian = named == "gaussian"
+
+        def compute(loss: Tensor, gx: Tensor) -> None:
+            kernels.adjusted(
+                x.data_ptr(), a.data_ptr(), b.data_ptr(), loss.data_ptr(), gx.data_ptr(),
+                x.shape[0], not gaussian,
+                1.0 / (length * length) if gaussian else 1.0 / length, _exp_floor(x.dtype),
+                -2.0 / (length * length) if gaussian else -1.0 / length,
+                ADJUSTED_MMD_EPSILON, _scale, x.dtype == torch.float64, torch.get_num_threads(),
+            )  # fmt: skip
+
+        native: Tensor = _NativeScalar.apply(x, compute)
+        return _select(groups.valid, native)
+    c = torch.stack((a, b), dim=1)
     gram = _kernel_gram(p, c, kfn, named, length, chunk_size, func)
     loss = gram[0, 0] + gram[1, 1] - 2.0 * gram[0, 1]
     with torch.no_grad():
@@ -1080,6 +1150,8 @@ def _adjusted_mmd(
         variance = (spread * c.detach().square().sum(dim=0)).sum() + ADJUSTED_MMD_EPSILON
     safe = torch.where(variance != 0, variance, torch.ones_like(variance))
     adjusted = torch.where(variance != 0, loss / safe, loss.new_zeros(()))
+    if _scale != 1.0:
+        adjusted = adjusted * _scale
     return _select(groups.valid, adjusted)
 
 
@@ -1132,6 +1204,12 @@ class AbsoluteCorrelationLoss(nn.Module):
 
     def forward(self, predictions: Tensor, membership: Any, weights: Any = None) -> Tensor:
         """Compute the loss; see :func:`absolute_correlation_loss`."""
+        return self._weighted(predictions, membership, weights, 1.0)
+
+    def _weighted(
+        self, predictions: Tensor, membership: Any, weights: Any, scale: float
+    ) -> Tensor:
+        """``scale * forward(...)``, with the scale fused into the kernel where it can be."""
         return _absolute_correlation(
             predictions,
             membership,
@@ -1140,6 +1218,7 @@ class AbsoluteCorrelationLoss(nn.Module):
             empty_group=self.empty_group,
             check_inputs=self.check_inputs,
             _memo=self._memo,
+            _scale=scale,
         )
 
     def extra_repr(self) -> str:
@@ -1244,14 +1323,13 @@ class AdjustedMMDLoss(MMDLoss):
 
     _func = "AdjustedMMDLoss"
 
+    def forward(self, predictions: Tensor, membership: Any, weights: Any = None) -> Tensor:
+        """Compute the loss; see :func:`adjusted_mmd_loss`."""
+        return self._weighted(predictions, membership, weights, 1.0)
+
     def _weighted(
         self, predictions: Tensor, membership: Any, weights: Any, scale: float
     ) -> Tensor:
-        loss = self(predictions, membership, weights)
-        return loss if scale == 1.0 else loss * scale
-
-    def forward(self, predictions: Tensor, membership: Any, weights: Any = None) -> Tensor:
-        """Compute the loss; see :func:`adjusted_mmd_loss`."""
         return _adjusted_mmd(
             predictions,
             membership,
@@ -1263,6 +1341,8 @@ class AdjustedMMDLoss(MMDLoss):
             empty_group=self.empty_group,
             check_inputs=self.check_inputs,
             _memo=self._memo,
+            _resolved=self._resolved(),
+            _scale=scale,
         )
 
 

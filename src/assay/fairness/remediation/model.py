@@ -28,7 +28,7 @@ from assay._util.validation import check_int, param_type_error
 from ._checks import check_nonnegative_float
 from ._tree import FuseForward, concat_inputs, resolve_fuse, split_outputs
 from .data import MinDiffBatch
-from .losses import MinDiffLossFn, MMDLoss, get_mindiff_loss
+from .losses import AbsoluteCorrelationLoss, MinDiffLossFn, MMDLoss, get_mindiff_loss
 
 __all__ = ["MinDiffModel", "TaskLossFn", "fit_mindiff", "make_mlp", "mindiff_train_step"]
 
@@ -133,7 +133,7 @@ class MinDiffModel(nn.Module):
         if self.predictions_transform is not None:
             preds = self.predictions_transform(preds)
         loss = self.mindiff_loss
-        if isinstance(loss, MMDLoss):  # the weight is fused into the loss's kernel
+        if isinstance(loss, MMDLoss | AbsoluteCorrelationLoss):  # weight fused into the kernel
             return loss._weighted(preds, mindiff.membership, mindiff.weights, self.loss_weight)
         return self.loss_weight * loss(preds, mindiff.membership, mindiff.weights)
 
