@@ -40,7 +40,7 @@ def test_use_native_switches_and_restores():
     assert _native.available() == before
 
 
-def _sums(x, c, laplacian, length, threads=1):
+def _sums(x, c, laplacian, length):
     """Call the compiled kernel on tensors x (n,) and c (m, n)."""
     kernels = _native.pairwise()
     assert kernels is not None
@@ -50,7 +50,7 @@ def _sums(x, c, laplacian, length, threads=1):
     floor = math.log(torch.finfo(x.dtype).tiny) + 20
     kernels.kernel_sums(
         x.data_ptr(), c.data_ptr(), u.data_ptr(), v.data_ptr(), x.shape[0], c.shape[0],
-        laplacian, scale, floor, x.dtype == torch.float64, threads,
+        laplacian, scale, floor, x.dtype == torch.float64,
     )  # fmt: skip
     return u, v
 

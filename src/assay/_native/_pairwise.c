@@ -25,9 +25,9 @@
  * The module exposes two functions, called from Python with raw data pointers of
  * contiguous CPU tensors (the caller checks dtypes, shapes and contiguity):
  *
- *     kernel_sums(x_ptr, c_ptr, u_ptr, v_ptr, n, m, laplacian, scale, floor, double, threads)
+ *     kernel_sums(x_ptr, c_ptr, u_ptr, v_ptr, n, m, laplacian, scale, floor, double)
  *     quadratic(x_ptr, c_ptr, loss_ptr, gx_ptr, uc_ptr_or_0, n, laplacian, scale, floor,
- *               alpha, weight, double, threads)
+ *               alpha, weight, double)
  *
  * the second being the MMD's fast path: the scalar c^T K c and its gradients in one call;
  * `adjusted` does the same for the adjusted MMD and `correlation` for the (O(n)) absolute
@@ -115,41 +115,6 @@ static inline double exp_nonpos_f64(double a) {
     return p * s.f;
 }
 
-/* ------------------------------------------------------------------ threads */
-
-#define MAX_THREADS 64
-/* Below this many pairs per thread, starting a thread costs more than it saves. */
-#define MIN_PAIRS_PER_THREAD 60000.0
-
-#if defined(_WIN32)
-#define THREADS_SUPPORTED 0
-typedef int thread_set;
-static int start_threads(thread_set *ids, void *(*fn)(void *), char *jobs, size_t size,
-                         int threads) {
-    (void)ids, (void)fn, (void)jobs, (void)size, (void)threads;
-    return 0;
-}
-static void join_threads(thread_set *ids, int started) { (void)ids, (void)started; }
-#else
-#include <pthread.h>
-#define THREADS_SUPPORTED 1
-typedef pthread_t thread_set;
-/* Start fn on jobs 1 .. threads-1 (job 0 is the caller's); returns how many started: jobs
- * 1 .. started ran or are running, the caller runs the others itself. */
-static int start_threads(thread_set *ids, void *(*fn)(void *), char *jobs, size_t size,
-                         int threads) {
-    int started = 0;
-    for (int k = 1; k < threads; ++k) {
-        if (pthread_create(&ids[k], NULL, fn, jobs + size * (size_t)k) != 0) break;
-        started = k;
-    }
-    return started;
-}
-static void join_threads(thread_set *ids, int started) {
-    for (int k = 1; k <= started; ++k) pthread_join(ids[k], NULL);
-}
-#endif
-
 /* ------------------------------------------------------------------ the sums */
 
 /* The kernel argument a(d) and the gradient factor g(d) of a difference d = x_i - x_j. */
@@ -203,11 +168,10 @@ static void join_threads(thread_set *ids, int started) {
  * entries costs as much as the vectorised part. Padded lanes add c = 0 to the sums and
  * write only into the padding of u and v.
  *
- * With threads > 1 (and enough pairs to pay for starting threads), the rows are split into
- * ranges of about equal numbers of pairs; each thread accumulates into its own u and v
- * (the symmetric updates touch every later row), which are then added up in a fixed
- * order, so the result does not depend on scheduling. Returns 0, or -1 if allocation
- * failed. */
+ * Single-threaded on purpose: called inside a training step, right after PyTorch's
+ * parallel operators, whose OpenMP workers keep spinning on the other cores for a while;
+ * a second thread of our own was measured to make the step slower, not faster. Returns 0,
+ * or -1 if allocation failed. */
 #define LANES 16
 #define DEFINE_KERNEL_SUMS(NAME, T, EXP)                                                         \
     DEFINE_ROW1(NAME##_row_gauss, T, EXP, GAUSS_ARG, GAUSS_G)                                    \
@@ -272,56 +236,28 @@ static void join_threads(thread_set *ids, int started) {
             }                                                                                    \
         }                                                                                        \
     }                                                                                            \
-    static void *NAME##_thread(void *arg) {                                                      \
-        NAME##_rows((const NAME##_job *)arg);                                                    \
-        return NULL;                                                                             \
-    }                                                                                            \
     static int NAME(const T *restrict x_in, const T *restrict c_in, T *restrict u_out,           \
                     T *restrict v_out, Py_ssize_t n, Py_ssize_t m, int laplacian, T scale,       \
-                    T floor_, int threads) {                                                     \
+                    T floor_) {                                                                  \
         for (Py_ssize_t i = 0; i < n; ++i) {                                                     \
             if (!isfinite((double)x_in[i])) {                                                    \
                 for (Py_ssize_t q = 0; q < n * m; ++q) u_out[q] = v_out[q] = (T)NAN;             \
                 return 0;                                                                        \
             }                                                                                    \
         }                                                                                        \
-        const double pairs = 0.5 * (double)n * (double)(n - 1) * (double)m;                      \
-        if (threads > MAX_THREADS) threads = MAX_THREADS;                                        \
-        if (!THREADS_SUPPORTED || pairs < MIN_PAIRS_PER_THREAD * 2) threads = 1;                 \
-        while (threads > 1 && pairs / threads < MIN_PAIRS_PER_THREAD) --threads;                 \
         const Py_ssize_t np = n + LANES; /* padded length */                                     \
-        const size_t acc = (size_t)(2 * np * m); /* u and v of one thread */                     \
-        T *buf = (T *)calloc((size_t)(np * (1 + m)) + acc * (size_t)threads, sizeof(T));         \
+        T *buf = (T *)calloc((size_t)(np * (1 + 3 * m)), sizeof(T));                             \
         if (!buf) return -1;                                                                     \
-        T *x = buf, *c = buf + np, *acc0 = c + np * m;                                           \
+        T *x = buf, *c = buf + np, *u = c + np * m, *v = u + np * m;                             \
         memcpy(x, x_in, sizeof(T) * (size_t)n);                                                  \
         for (Py_ssize_t q = n; q < np; ++q) x[q] = n ? x_in[n - 1] : 0;                          \
         for (Py_ssize_t l = 0; l < m; ++l)                                                       \
             memcpy(c + l * np, c_in + l * n, sizeof(T) * (size_t)n);                             \
-        NAME##_job jobs[MAX_THREADS];                                                            \
-        Py_ssize_t i0 = 0;                                                                       \
-        double done = 0;                                                                         \
-        for (int k = 0; k < threads; ++k) {                                                      \
-            Py_ssize_t i1 = i0;                                                                  \
-            const double target = pairs / m * (k + 1) / threads;                                 \
-            while (i1 < n && (k == threads - 1 || done < target)) done += (double)(n - 1 - i1++); \
-            jobs[k] = (NAME##_job){x, c, acc0 + acc * (size_t)k, acc0 + acc * (size_t)k + np * m, \
-                                   n, np, m, i0, i1, laplacian, scale, floor_};                  \
-            i0 = i1;                                                                             \
-        }                                                                                        \
-        thread_set ids[MAX_THREADS];                                                             \
-        int started = start_threads(ids, NAME##_thread, (char *)jobs, sizeof(NAME##_job),        \
-                                    threads);                                                    \
-        NAME##_rows(&jobs[0]);                                                                   \
-        join_threads(ids, started);                                                              \
-        for (int k = 1; k < threads; ++k) { /* threads whose start failed: run them here */      \
-            if (k > started) NAME##_rows(&jobs[k]);                                              \
-        }                                                                                        \
-        for (int k = 1; k < threads; ++k)                                                        \
-            for (size_t q = 0; q < acc; ++q) acc0[q] += acc0[acc * (size_t)k + q];               \
+        const NAME##_job job = {x, c, u, v, n, np, m, 0, n, laplacian, scale, floor_};           \
+        NAME##_rows(&job);                                                                       \
         for (Py_ssize_t l = 0; l < m; ++l) {                                                     \
-            memcpy(u_out + l * n, acc0 + l * np, sizeof(T) * (size_t)n);                         \
-            memcpy(v_out + l * n, acc0 + np * m + l * np, sizeof(T) * (size_t)n);                \
+            memcpy(u_out + l * n, u + l * np, sizeof(T) * (size_t)n);                            \
+            memcpy(v_out + l * n, v + l * np, sizeof(T) * (size_t)n);                            \
         }                                                                                        \
         free(buf);                                                                               \
         return 0;                                                                                \
@@ -346,8 +282,8 @@ static int parse_ptr(PyObject *o, void **out, int allow_null) {
 static PyObject *py_kernel_sums(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
     void *x, *c, *u, *v;
-    if (nargs != 11) {
-        PyErr_SetString(PyExc_TypeError, "kernel_sums expects 11 arguments");
+    if (nargs != 10) {
+        PyErr_SetString(PyExc_TypeError, "kernel_sums expects 10 arguments");
         return NULL;
     }
     if (parse_ptr(args[0], &x, 0) || parse_ptr(args[1], &c, 0) || parse_ptr(args[2], &u, 0) ||
@@ -359,7 +295,6 @@ static PyObject *py_kernel_sums(PyObject *self, PyObject *const *args, Py_ssize_
     double scale = PyFloat_AsDouble(args[7]);
     double floor_ = PyFloat_AsDouble(args[8]);
     int is_double = PyObject_IsTrue(args[9]);
-    int threads = (int)PyLong_AsLong(args[10]);
     if (PyErr_Occurred()) return NULL;
     if (n < 0 || m < 1) {
         PyErr_SetString(PyExc_ValueError, "kernel_sums: bad sizes");
@@ -369,10 +304,10 @@ static PyObject *py_kernel_sums(PyObject *self, PyObject *const *args, Py_ssize_
     Py_BEGIN_ALLOW_THREADS
     if (is_double)
         status = kernel_sums_f64((const double *)x, (const double *)c, (double *)u, (double *)v,
-                                 n, m, laplacian, scale, floor_, threads);
+                                 n, m, laplacian, scale, floor_);
     else
         status = kernel_sums_f32((const float *)x, (const float *)c, (float *)u, (float *)v, n,
-                                 m, laplacian, (float)scale, (float)floor_, threads);
+                                 m, laplacian, (float)scale, (float)floor_);
     Py_END_ALLOW_THREADS
     if (status != 0) return PyErr_NoMemory();
     Py_RETURN_NONE;
@@ -383,11 +318,11 @@ static PyObject *py_kernel_sums(PyObject *self, PyObject *const *args, Py_ssize_
  * (uc, the gradient with respect to c, only when its pointer is not null). */
 #define DEFINE_QUADRATIC(NAME, SUMS, T)                                                          \
     static int NAME(const T *x, const T *c, T *loss, T *gx, T *uc, Py_ssize_t n, int laplacian,  \
-                    T scale, T floor_, T alpha, T weight, int threads) {                         \
+                    T scale, T floor_, T alpha, T weight) {                                      \
         T *tmp = (T *)malloc(sizeof(T) * (size_t)(2 * n + 1));                                   \
         if (!tmp) return -1;                                                                     \
         T *u = tmp, *v = tmp + n;                                                                \
-        if (SUMS(x, c, u, v, n, 1, laplacian, scale, floor_, threads) != 0) {                    \
+        if (SUMS(x, c, u, v, n, 1, laplacian, scale, floor_) != 0) {                             \
             free(tmp);                                                                           \
             return -1;                                                                           \
         }                                                                                        \
@@ -408,8 +343,8 @@ DEFINE_QUADRATIC(quadratic_f64, kernel_sums_f64, double)
 static PyObject *py_quadratic(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
     void *x, *c, *loss, *gx, *uc;
-    if (nargs != 13) {
-        PyErr_SetString(PyExc_TypeError, "quadratic expects 13 arguments");
+    if (nargs != 12) {
+        PyErr_SetString(PyExc_TypeError, "quadratic expects 12 arguments");
         return NULL;
     }
     if (parse_ptr(args[0], &x, 0) || parse_ptr(args[1], &c, 0) || parse_ptr(args[2], &loss, 0) ||
@@ -422,7 +357,6 @@ static PyObject *py_quadratic(PyObject *self, PyObject *const *args, Py_ssize_t 
     double alpha = PyFloat_AsDouble(args[9]);
     double weight = PyFloat_AsDouble(args[10]);
     int is_double = PyObject_IsTrue(args[11]);
-    int threads = (int)PyLong_AsLong(args[12]);
     if (PyErr_Occurred()) return NULL;
     if (n < 0) {
         PyErr_SetString(PyExc_ValueError, "quadratic: bad size");
@@ -432,11 +366,11 @@ static PyObject *py_quadratic(PyObject *self, PyObject *const *args, Py_ssize_t 
     Py_BEGIN_ALLOW_THREADS
     if (is_double)
         status = quadratic_f64((const double *)x, (const double *)c, (double *)loss, (double *)gx,
-                               (double *)uc, n, laplacian, scale, floor_, alpha, weight, threads);
+                               (double *)uc, n, laplacian, scale, floor_, alpha, weight);
     else
         status = quadratic_f32((const float *)x, (const float *)c, (float *)loss, (float *)gx,
                                (float *)uc, n, laplacian, (float)scale, (float)floor_,
-                               (float)alpha, (float)weight, threads);
+                               (float)alpha, (float)weight);
     Py_END_ALLOW_THREADS
     if (status != 0) return PyErr_NoMemory();
     Py_RETURN_NONE;
@@ -449,14 +383,13 @@ static PyObject *py_quadratic(PyObject *self, PyObject *const *args, Py_ssize_t 
  * (var is a constant for the gradient, as TF's stop_gradient; var == 0 gives 0). */
 #define DEFINE_ADJUSTED(NAME, SUMS, T)                                                           \
     static int NAME(const T *x, const T *a, const T *b, T *loss, T *gx, Py_ssize_t n,            \
-                    int laplacian, T scale, T floor_, T alpha, double eps, double weight,        \
-                    int threads) {                                                               \
+                    int laplacian, T scale, T floor_, T alpha, double eps, double weight) {      \
         T *tmp = (T *)malloc(sizeof(T) * (size_t)(6 * n + 1));                                   \
         if (!tmp) return -1;                                                                     \
         T *c = tmp, *u = tmp + 2 * n, *v = tmp + 4 * n;                                          \
         memcpy(c, a, sizeof(T) * (size_t)n);                                                     \
         memcpy(c + n, b, sizeof(T) * (size_t)n);                                                 \
-        if (SUMS(x, c, u, v, n, 2, laplacian, scale, floor_, threads) != 0) {                    \
+        if (SUMS(x, c, u, v, n, 2, laplacian, scale, floor_) != 0) {                             \
             free(tmp);                                                                           \
             return -1;                                                                           \
         }                                                                                        \
@@ -530,8 +463,8 @@ DEFINE_CORRELATION(correlation_f64, double)
 static PyObject *py_adjusted(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
     void *x, *a, *b, *loss, *gx;
-    if (nargs != 14) {
-        PyErr_SetString(PyExc_TypeError, "adjusted expects 14 arguments");
+    if (nargs != 13) {
+        PyErr_SetString(PyExc_TypeError, "adjusted expects 13 arguments");
         return NULL;
     }
     if (parse_ptr(args[0], &x, 0) || parse_ptr(args[1], &a, 0) || parse_ptr(args[2], &b, 0) ||
@@ -545,7 +478,6 @@ static PyObject *py_adjusted(PyObject *self, PyObject *const *args, Py_ssize_t n
     double eps = PyFloat_AsDouble(args[10]);
     double weight = PyFloat_AsDouble(args[11]);
     int is_double = PyObject_IsTrue(args[12]);
-    int threads = (int)PyLong_AsLong(args[13]);
     if (PyErr_Occurred()) return NULL;
     if (n < 0) {
         PyErr_SetString(PyExc_ValueError, "adjusted: bad size");
@@ -556,11 +488,11 @@ static PyObject *py_adjusted(PyObject *self, PyObject *const *args, Py_ssize_t n
     if (is_double)
         status = adjusted_f64((const double *)x, (const double *)a, (const double *)b,
                               (double *)loss, (double *)gx, n, laplacian, scale, floor_, alpha,
-                              eps, weight, threads);
+                              eps, weight);
     else
         status = adjusted_f32((const float *)x, (const float *)a, (const float *)b, (float *)loss,
                               (float *)gx, n, laplacian, (float)scale, (float)floor_,
-                              (float)alpha, eps, weight, threads);
+                              (float)alpha, eps, weight);
     Py_END_ALLOW_THREADS
     if (status != 0) return PyErr_NoMemory();
     Py_RETURN_NONE;
@@ -598,13 +530,13 @@ static PyObject *py_correlation(PyObject *self, PyObject *const *args, Py_ssize_
 
 static PyMethodDef methods[] = {
     {"kernel_sums", (PyCFunction)(void (*)(void))py_kernel_sums, METH_FASTCALL,
-     "kernel_sums(x_ptr, c_ptr, u_ptr, v_ptr, n, m, laplacian, scale, floor, double, threads)"},
+     "kernel_sums(x_ptr, c_ptr, u_ptr, v_ptr, n, m, laplacian, scale, floor, double)"},
     {"quadratic", (PyCFunction)(void (*)(void))py_quadratic, METH_FASTCALL,
      "quadratic(x_ptr, c_ptr, loss_ptr, gx_ptr, uc_ptr_or_0, n, laplacian, scale, floor, alpha, "
-     "weight, double, threads)"},
+     "weight, double)"},
     {"adjusted", (PyCFunction)(void (*)(void))py_adjusted, METH_FASTCALL,
      "adjusted(x_ptr, a_ptr, b_ptr, loss_ptr, gx_ptr, n, laplacian, scale, floor, alpha, eps, "
-     "weight, double, threads)"},
+     "weight, double)"},
     {"correlation", (PyCFunction)(void (*)(void))py_correlation, METH_FASTCALL,
      "correlation(x_ptr, s_ptr, w_ptr_or_0, loss_ptr, gx_ptr, n, eps, weight, double)"},
     {NULL, NULL, 0, NULL},

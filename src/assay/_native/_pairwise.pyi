@@ -9,7 +9,6 @@ def kernel_sums(
     scale: float,
     floor: float,
     double: bool,
-    threads: int,
     /,
 ) -> None: ...
 
@@ -26,7 +25,6 @@ def quadratic(
     alpha: float,
     weight: float,
     double: bool,
-    threads: int,
     /,
 ) -> None: ...
 
@@ -44,7 +42,6 @@ def adjusted(
     eps: float,
     weight: float,
     double: bool,
-    threads: int,
     /,
 ) -> None: ...
 def correlation(

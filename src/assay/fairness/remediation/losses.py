@@ -585,7 +585,6 @@ class _NativeKernelGram(torch.autograd.Function):
         kernels.kernel_sums(
             xv.data_ptr(), cm.data_ptr(), u.data_ptr(), v.data_ptr(), n, cm.shape[0],
             not gaussian, scale, _exp_floor(x.dtype), x.dtype == torch.float64,
-            torch.get_num_threads(),
         )  # fmt: skip
         ctx.alpha = -2.0 / (length * length) if gaussian else -1.0 / length
         ctx.vector = vector
@@ -640,7 +639,7 @@ class _NativeQuadratic(torch.autograd.Function):
             0 if uc is None else uc.data_ptr(), n, not gaussian,
             1.0 / (length * length) if gaussian else 1.0 / length, _exp_floor(x.dtype),
             -2.0 / (length * length) if gaussian else -1.0 / length, weight,
-            x.dtype == torch.float64, torch.get_num_threads(),
+            x.dtype == torch.float64,
         )  # fmt: skip
         ctx.save_for_backward(gx, uc)
         return loss
@@ -1135,7 +1134,7 @@ def _adjusted_mmd(
                 x.shape[0], not gaussian,
                 1.0 / (length * length) if gaussian else 1.0 / length, _exp_floor(x.dtype),
                 -2.0 / (length * length) if gaussian else -1.0 / length,
-                ADJUSTED_MMD_EPSILON, _scale, x.dtype == torch.float64, torch.get_num_threads(),
+                ADJUSTED_MMD_EPSILON, _scale, x.dtype == torch.float64,
             )  # fmt: skip
 
         native: Tensor = _NativeScalar.apply(x, compute)
