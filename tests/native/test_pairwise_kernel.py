@@ -184,7 +184,7 @@ def test_loss_weight_fused_into_the_penalty(loss):
     (ga,) = torch.autograd.grad(a, net.weight)
     b = plain.mindiff_penalty(net(md.inputs), md)
     (gb,) = torch.autograd.grad(b, net.weight)
-    assert float(b) > 1e-3  # a penalty well above rounding
+    assert float(b.detach()) > 1e-3  # a penalty well above rounding
     assert float(a.detach()) == pytest.approx(2.5 * float(b.detach()), rel=1e-12)
     torch.testing.assert_close(ga, 2.5 * gb, rtol=1e-12, atol=1e-15)
 

@@ -23,7 +23,11 @@ _error: str | None
 try:
     from . import _pairwise
 except ImportError as exc:  # not built
-    _pairwise, _error = None, f"{type(exc).__name__}: {exc}"
+    _pairwise = None
+    _error = (
+        "the C extension assay._native._pairwise is not built (was a C compiler available "
+        f"when assay was installed?): {type(exc).__name__}: {exc}"
+    )
 else:
     _error = None
 
