@@ -117,23 +117,24 @@ static inline double exp_nonpos_f64(double a) {
 
 /* ------------------------------------------------------------------ the sums */
 
-/* The kernel argument a(d) and the gradient factor g(d) of a difference d = x_i - x_j. */
-#define GAUSS_ARG(d, scale) (-((d) * (d)) * (scale))
+/* The kernel argument a(d) (nscale = -scale) and the gradient factor g(d) of a difference
+ * d = x_i - x_j. */
+#define GAUSS_ARG(d, nscale) ((d) * (d) * (nscale))
 #define GAUSS_G(T, d) (d)
-#define LAPLACE_ARG(d, scale) (-((d) < 0 ? -(d) : (d)) * (scale))
+#define LAPLACE_ARG(d, nscale) (((d) < 0 ? -(d) : (d)) * (nscale))
 #define LAPLACE_G(T, d) ((T)(((d) > 0) - ((d) < 0)))
 
 /* Row i of the upper triangle for one column (m = 1): j = i+1 .. i+len, len a multiple of
  * LANES (padded). Returns the row's sums; adds the symmetric terms into u[j], v[j]. */
 #define DEFINE_ROW1(NAME, T, EXP, ARG, GF)                                                       \
     static inline void NAME(const T *restrict xj, const T *restrict cj, T *restrict uj,          \
-                            T *restrict vj, Py_ssize_t len, T xi, T ci, T scale, T floor_,        \
+                            T *restrict vj, Py_ssize_t len, T xi, T ci, T nscale, T floor_,       \
                             T *su_out, T *sv_out) {                                              \
         T su = 0, sv = 0;                                                                        \
         _Pragma("omp simd reduction(+ : su, sv)")                                               \
         for (Py_ssize_t t = 0; t < len; ++t) {                                                   \
             const T d = xi - xj[t];                                                              \
-            T a = ARG(d, scale);                                                                 \
+            T a = ARG(d, nscale);                                                                \
             a = a < floor_ ? floor_ : a;                                                         \
             const T ek = EXP(a);                                                                 \
             const T gk = GF(T, d);                                                               \
@@ -151,11 +152,11 @@ static inline double exp_nonpos_f64(double a) {
 /* Kernel values e[t] and gradient factors g[t] for j = j0 + t, t < len (several columns). */
 #define DEFINE_TILE(NAME, T, EXP, ARG, GF)                                                       \
     static inline void NAME(const T *restrict xj, T *restrict e, T *restrict g, Py_ssize_t len,   \
-                            T xi, T scale, T floor_) {                                           \
+                            T xi, T nscale, T floor_) {                                          \
         _Pragma("omp simd")                                                                     \
         for (Py_ssize_t t = 0; t < len; ++t) {                                                   \
             const T d = xi - xj[t];                                                              \
-            T a = ARG(d, scale);                                                                 \
+            T a = ARG(d, nscale);                                                                \
             a = a < floor_ ? floor_ : a;                                                         \
             e[t] = EXP(a);                                                                       \
             g[t] = GF(T, d);                                                                     \
@@ -191,7 +192,7 @@ static inline double exp_nonpos_f64(double a) {
         T *u = job->u, *v = job->v;                                                              \
         const Py_ssize_t n = job->n, np = job->np, m = job->m;                                   \
         const int laplacian = job->laplacian;                                                    \
-        const T scale = job->scale, floor_ = job->floor_;                                        \
+        const T nscale = -job->scale, floor_ = job->floor_;                                      \
         T e[TILE], g[TILE];                                                                      \
         for (Py_ssize_t i = job->i0; i < job->i1; ++i) {                                         \
             const T xi = x[i];                                                                   \
@@ -201,10 +202,10 @@ static inline double exp_nonpos_f64(double a) {
                 T su, sv;                                                                        \
                 if (laplacian)                                                                   \
                     NAME##_row_laplace(x + i + 1, c + i + 1, u + i + 1, v + i + 1, len, xi,      \
-                                       c[i], scale, floor_, &su, &sv);                           \
+                                       c[i], nscale, floor_, &su, &sv);                          \
                 else                                                                             \
                     NAME##_row_gauss(x + i + 1, c + i + 1, u + i + 1, v + i + 1, len, xi, c[i],  \
-                                     scale, floor_, &su, &sv);                                   \
+                                     nscale, floor_, &su, &sv);                                  \
                 u[i] += su;                                                                      \
                 v[i] += sv;                                                                      \
                 continue;                                                                        \
@@ -212,9 +213,9 @@ static inline double exp_nonpos_f64(double a) {
             for (Py_ssize_t j0 = 0; j0 < len; j0 += TILE) {                                      \
                 const Py_ssize_t tl = (len - j0 < TILE) ? len - j0 : TILE;                       \
                 if (laplacian)                                                                   \
-                    NAME##_tile_laplace(x + i + 1 + j0, e, g, tl, xi, scale, floor_);            \
+                    NAME##_tile_laplace(x + i + 1 + j0, e, g, tl, xi, nscale, floor_);           \
                 else                                                                             \
-                    NAME##_tile_gauss(x + i + 1 + j0, e, g, tl, xi, scale, floor_);              \
+                    NAME##_tile_gauss(x + i + 1 + j0, e, g, tl, xi, nscale, floor_);             \
                 for (Py_ssize_t l = 0; l < m; ++l) {                                             \
                     const T *restrict cj = c + l * np + i + 1 + j0;                              \
                     T *restrict uj = u + l * np + i + 1 + j0;                                    \

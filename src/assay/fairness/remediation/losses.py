@@ -686,13 +686,12 @@ class _NativeScalar(torch.autograd.Function):
         return gx * grad, None
 
 
+_NATIVE_DTYPES = (torch.float32, torch.float64)
+
+
 def _use_native(p: Tensor) -> bool:
-    return (
-        p.shape[1] == 1
-        and p.device.type == "cpu"
-        and p.dtype in (torch.float32, torch.float64)
-        and _native.available()
-    )
+    """Whether the compiled kernels take ``p`` (one column, CPU, float32/float64)."""
+    return p.shape[1] == 1 and p.is_cpu and p.dtype in _NATIVE_DTYPES and _native.available()
 
 
 def _kernel_gram(
