@@ -42,8 +42,9 @@
 #include <string.h>
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    (__GNUC__ >= 12)
-/* One portable build, plus an AVX2+FMA version chosen at load time where the CPU has it. */
+    defined(__GLIBC__) && (__GNUC__ >= 12)
+/* One portable build, plus an AVX2+FMA version chosen at load time where the CPU has it
+ * (GCC's function multiversioning, resolved by glibc's ifunc). */
 #define ASSAY_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define ASSAY_CLONES

@@ -79,18 +79,22 @@ def _adjacent_views(tensors: Sequence[Tensor]) -> Tensor | None:
     first = tensors[0]
     if first.requires_grad or not first.is_contiguous():
         return None
-    ptr = first.untyped_storage().data_ptr()
+    base = first._base
     offset = first.storage_offset() + first.numel()
     total = int(first.shape[0])
     for t in tensors[1:]:
         if (
             t.requires_grad
             or t.dtype != first.dtype
-            or t.device != first.device
             or t.shape[1:] != first.shape[1:]
             or not t.is_contiguous()
             or t.storage_offset() != offset
-            or t.untyped_storage().data_ptr() != ptr
+        ):
+            return None
+        # one storage: views of one base (cheap), or else the storages compared
+        if (base is None or t._base is not base) and (
+            t.device != first.device
+            or t.untyped_storage().data_ptr() != first.untyped_storage().data_ptr()
         ):
             return None
         offset += t.numel()
