@@ -150,6 +150,38 @@ static inline double exp_nonpos_f64(double a) {
         *sv_out = sv;                                                                            \
     }
 
+/* Rows i and i+1 together for one column: j = i+2 .. i+1+len (len a multiple of LANES). The
+ * two rows share the loads of x_j and c_j and one update of u_j and v_j. Writes the four row
+ * sums (u_i, v_i, u_{i+1}, v_{i+1}) to out. */
+#define DEFINE_ROW2(NAME, T, EXP, ARG, GF)                                                       \
+    static inline void NAME(const T *restrict xj, const T *restrict cj, T *restrict uj,          \
+                            T *restrict vj, Py_ssize_t len, T x0, T c0, T x1, T c1, T nscale,     \
+                            T floor_, T *out) {                                                  \
+        T su0 = 0, sv0 = 0, su1 = 0, sv1 = 0;                                                    \
+        _Pragma("omp simd reduction(+ : su0, sv0, su1, sv1)")                                   \
+        for (Py_ssize_t t = 0; t < len; ++t) {                                                   \
+            const T d0 = x0 - xj[t], d1 = x1 - xj[t];                                            \
+            T a0 = ARG(d0, nscale), a1 = ARG(d1, nscale);                                        \
+            a0 = a0 < floor_ ? floor_ : a0;                                                      \
+            a1 = a1 < floor_ ? floor_ : a1;                                                      \
+            const T e0 = EXP(a0), e1 = EXP(a1);                                                  \
+            const T g0 = GF(T, d0), g1 = GF(T, d1);                                              \
+            const T cjt = cj[t];                                                                 \
+            const T ec0 = e0 * cjt, ec1 = e1 * cjt;                                              \
+            su0 += ec0;                                                                          \
+            sv0 += ec0 * g0;                                                                     \
+            su1 += ec1;                                                                          \
+            sv1 += ec1 * g1;                                                                     \
+            const T f0 = e0 * c0, f1 = e1 * c1;                                                  \
+            uj[t] += f0 + f1;                                                                    \
+            vj[t] -= f0 * g0 + f1 * g1;                                                          \
+        }                                                                                        \
+        out[0] = su0;                                                                            \
+        out[1] = sv0;                                                                            \
+        out[2] = su1;                                                                            \
+        out[3] = sv1;                                                                            \
+    }
+
 /* Kernel values e[t] and gradient factors g[t] for j = j0 + t, t < len (several columns). */
 #define DEFINE_TILE(NAME, T, EXP, ARG, GF)                                                       \
     static inline void NAME(const T *restrict xj, T *restrict e, T *restrict g, Py_ssize_t len,   \
@@ -178,6 +210,8 @@ static inline double exp_nonpos_f64(double a) {
 #define DEFINE_KERNEL_SUMS(NAME, T, EXP)                                                         \
     DEFINE_ROW1(NAME##_row_gauss, T, EXP, GAUSS_ARG, GAUSS_G)                                    \
     DEFINE_ROW1(NAME##_row_laplace, T, EXP, LAPLACE_ARG, LAPLACE_G)                              \
+    DEFINE_ROW2(NAME##_rows2_gauss, T, EXP, GAUSS_ARG, GAUSS_G)                                  \
+    DEFINE_ROW2(NAME##_rows2_laplace, T, EXP, LAPLACE_ARG, LAPLACE_G)                            \
     DEFINE_TILE(NAME##_tile_gauss, T, EXP, GAUSS_ARG, GAUSS_G)                                   \
     DEFINE_TILE(NAME##_tile_laplace, T, EXP, LAPLACE_ARG, LAPLACE_G)                             \
     typedef struct {                                                                             \
@@ -195,7 +229,30 @@ static inline double exp_nonpos_f64(double a) {
         const int laplacian = job->laplacian;                                                    \
         const T nscale = -job->scale, floor_ = job->floor_;                                      \
         T e[TILE], g[TILE];                                                                      \
-        for (Py_ssize_t i = job->i0; i < job->i1; ++i) {                                         \
+        Py_ssize_t i = job->i0;                                                                  \
+        if (m == 1) { /* two rows at a time */                                                   \
+            for (; i + 1 < job->i1; i += 2) {                                                    \
+                const T x0 = x[i], x1 = x[i + 1], c0 = c[i], c1 = c[i + 1];                       \
+                const T d = x0 - x1;                                                             \
+                T a = laplacian ? LAPLACE_ARG(d, nscale) : GAUSS_ARG(d, nscale);                 \
+                a = a < floor_ ? floor_ : a;                                                     \
+                const T e01 = EXP(a); /* the pair (i, i+1) itself */                             \
+                const T g01 = laplacian ? LAPLACE_G(T, d) : GAUSS_G(T, d);                       \
+                const Py_ssize_t len = (n - i - 2 + LANES - 1) / LANES * LANES;                  \
+                T out[4];                                                                        \
+                if (laplacian)                                                                   \
+                    NAME##_rows2_laplace(x + i + 2, c + i + 2, u + i + 2, v + i + 2, len, x0,    \
+                                         c0, x1, c1, nscale, floor_, out);                       \
+                else                                                                             \
+                    NAME##_rows2_gauss(x + i + 2, c + i + 2, u + i + 2, v + i + 2, len, x0, c0,  \
+                                       x1, c1, nscale, floor_, out);                             \
+                u[i] += c0 + e01 * c1 + out[0];                                                  \
+                v[i] += e01 * c1 * g01 + out[1];                                                 \
+                u[i + 1] += c1 + e01 * c0 + out[2];                                              \
+                v[i + 1] += -e01 * c0 * g01 + out[3];                                            \
+            }                                                                                    \
+        }                                                                                        \
+        for (; i < job->i1; ++i) {                                                               \
             const T xi = x[i];                                                                   \
             const Py_ssize_t len = (n - i - 1 + LANES - 1) / LANES * LANES;                      \
             for (Py_ssize_t l = 0; l < m; ++l) u[l * np + i] += c[l * np + i]; /* k_ii = 1 */   \
