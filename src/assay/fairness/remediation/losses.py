@@ -962,7 +962,8 @@ def mmd_loss(
         Rows of the kernel matrix computed at once. ``None`` picks the dense computation
         up to :math:`2^{22}` kernel entries (:math:`N \le 2048` for one column) and row
         chunks of that many entries beyond; the backward pass then recomputes one block at
-        a time, so neither pass holds the full matrix. Same value and gradient.
+        a time, so neither pass holds the full matrix. Same value and gradient. (Validated
+        but not needed by the compiled kernel, which holds :math:`O(N)` memory.)
     empty_group : {"zero", "raise"}, default "zero"
         When a group has no examples or zero total weight: return 0 or raise ``ValueError``.
     check_inputs : bool, default True
@@ -975,10 +976,13 @@ def mmd_loss(
 
     Notes
     -----
-    With a named kernel the gradient is computed in closed form by a custom autograd
-    function: the backward pass costs two matrix-vector products instead of a pass through
-    the :math:`N \times N` graph, but the loss is differentiable once, not twice (a kernel
-    given as a callable, e.g. ``kernel=gaussian_kernel``, goes through autograd).
+    For one prediction column on the CPU (float32 or float64) a named kernel runs in a
+    compiled C kernel (``assay._native``): one pass over the upper triangle of the kernel
+    matrix, never stored, that returns the value and the gradient together. Otherwise the
+    gradient is computed in closed form by a custom autograd function: the backward pass
+    costs two matrix-vector products instead of a pass through the :math:`N \times N` graph.
+    Either way the loss is differentiable once, not twice (a kernel given as a callable,
+    e.g. ``kernel=gaussian_kernel``, goes through autograd).
     Kernel arguments are floored at ``log(tiny) + 20`` of the dtype (about -67 in float32)
     to avoid slow subnormal arithmetic, which changes a kernel value by less than
     :math:`10^{-29}`.
