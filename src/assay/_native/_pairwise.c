@@ -22,16 +22,22 @@
  * 13 in double), written so that compilers vectorise the inner loops without -ffast-math.
  * If any x is not finite, u and v are all NaN (as the dense computation gives).
  *
- * The module exposes two functions, called from Python with raw data pointers of
- * contiguous CPU tensors (the caller checks dtypes, shapes and contiguity):
+ * The module's functions are called from Python with raw data pointers of contiguous CPU
+ * tensors (the caller checks dtypes, shapes and contiguity):
  *
  *     kernel_sums(x_ptr, c_ptr, u_ptr, v_ptr, n, m, laplacian, scale, floor, double)
+ *         u and v above, for m columns;
  *     quadratic(x_ptr, c_ptr, loss_ptr, gx_ptr, uc_ptr_or_0, n, laplacian, scale, floor,
  *               alpha, weight, double)
+ *         the MMD's fast path: the scalar c^T K c and its gradients in one call;
+ *     adjusted(x_ptr, a_ptr, b_ptr, loss_ptr, gx_ptr, n, laplacian, scale, floor, alpha, eps,
+ *              weight, double)
+ *         the same for the adjusted MMD (variance-normalised);
+ *     correlation(x_ptr, s_ptr, w_ptr_or_0, loss_ptr, gx_ptr, n, eps, weight, double)
+ *         the absolute correlation loss (O(n)) and its gradient.
  *
- * the second being the MMD's fast path: the scalar c^T K c and its gradients in one call;
- * `adjusted` does the same for the adjusted MMD and `correlation` for the (O(n)) absolute
- * correlation loss.
+ * With one column, rows are processed two at a time: they share the loads of the later
+ * entries and one update of their sums (about 25% faster at n = 256).
  */
 
 #define PY_SSIZE_T_CLEAN
