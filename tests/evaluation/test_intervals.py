@@ -8,8 +8,8 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score
 
 import assay
-from assay.evaluation.replicates import poisson_multiplicities, row_hashes
-from assay.evaluation.stats import betainc, t_ppf
+from assay.core.replicates import poisson_multiplicities, row_hashes
+from assay.core.stats import betainc, t_ppf
 
 
 @pytest.mark.parametrize("df", [1, 2, 5, 19, 99, 1000])

@@ -45,7 +45,7 @@ from .._util.optional import require
 from .._util.validation import param_type_error
 from ..evaluation.evaluate import ROW_CONTENT, ChunkReader, ScoresArg, _Config
 from ..evaluation.result import EvalResult
-from ..evaluation.slicing import OVERALL, SliceLike
+from ..core.slicing import OVERALL, SliceLike
 from ..evaluation.state import EvalState
 from ..io.tables import TableSource
 

@@ -2,7 +2,7 @@
 
 from .evaluate import DEFAULT_THRESHOLDS, ROW_CONTENT, evaluate
 from .result import EvalResult, MetricValue
-from .slicing import SliceSpec
+from ..core.slicing import SliceSpec
 from .state import EvalState
 
 __all__ = [

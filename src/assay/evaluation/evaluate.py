@@ -22,9 +22,9 @@ from .._util.validation import (
 )
 from ..io.tables import TableSource, open_source
 from .finalize import assemble
-from .replicates import Replication, make_replication, row_hashes, splitmix64
+from ..core.replicates import Replication, make_replication, row_hashes, splitmix64
 from .result import EvalResult
-from .slicing import OVERALL, SliceLike, SliceSpec, parse_slices, slice_name
+from ..core.slicing import OVERALL, SliceLike, SliceSpec, parse_slices, slice_name
 from .state import EvalState, Head, StateConfig
 
 DEFAULT_THRESHOLDS: tuple[float, ...] = tuple(round(0.1 * i, 10) for i in range(1, 10))

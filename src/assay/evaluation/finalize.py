@@ -14,8 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import metrics as M
-from .replicates import Replication
-from .slicing import SliceSpec, format_value, slice_name
+from ..core.replicates import Replication
+from ..core.slicing import SliceSpec, format_value, slice_name
 from .state import EvalState
 
 F64 = NDArray[np.float64]

@@ -38,8 +38,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from .replicates import Replication
-from .slicing import SliceSpec
+from ..core.replicates import Replication
+from ..core.slicing import SliceSpec
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]

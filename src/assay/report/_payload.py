@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..evaluation.result import EvalResult
-from ..evaluation.slicing import format_value
+from ..core.slicing import format_value
 from ..io.tables import open_source
 from ._metrics import METRIC_INFO
 
