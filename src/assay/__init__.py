@@ -1,7 +1,8 @@
 """assay: examine and fix machine-learning models and their data."""
 
+from . import report as _report  # noqa: F401  (registers the result's renderers)
+from ._version import __version__
+from .core.slicing import bins
 from .evaluation import EvalResult, MetricValue, SliceSpec, evaluate
 
-__version__ = "0.1.0"
-
-__all__ = ["EvalResult", "MetricValue", "SliceSpec", "__version__", "evaluate"]
+__all__ = ["EvalResult", "MetricValue", "SliceSpec", "__version__", "bins", "evaluate"]

@@ -38,6 +38,9 @@ def _build_parser() -> argparse.ArgumentParser:
         help="column to slice on; 'A,B' slices on the cross of A and B; repeatable",
     )
     ev.add_argument("--thresholds", type=_floats, default=None, help="e.g. 0.1,0.5,0.9")
+    ev.add_argument(
+        "--task", default="classification", help="classification (default) or regression"
+    )
     ev.add_argument("--weight", default=None, help="example weight column")
     ev.add_argument("--confidence", type=float, default=0.95)
     ev.add_argument("--ci", choices=["jackknife", "bootstrap", "none"], default="jackknife")
@@ -49,7 +52,9 @@ def _build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--baseline", default="overall", help="baseline slice, e.g. 'sex=Male'")
     ev.add_argument("--auc", choices=["histogram", "exact"], default="histogram")
     ev.add_argument("--drop-invalid", action="store_true", help="drop rows with NaN/inf values")
-    ev.add_argument("--metrics", default="fpr,fnr,roc_auc", help="metrics shown in the table")
+    ev.add_argument(
+        "--metrics", default=None, help="metrics shown in the table (default: the task's main ones)"
+    )
     ev.add_argument("--show-threshold", type=float, default=None, help="threshold shown")
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--engine", choices=["local", "spark"], default="local")
@@ -104,14 +109,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         on_invalid="drop" if args.drop_invalid else "raise",
         seed=args.seed,
     )
+    if args.task != "classification":
+        kwargs["task"] = args.task
+        if args.thresholds is None:
+            del kwargs["thresholds"]
     if args.engine == "spark":
-        kwargs["engine"] = "spark"
-        if args.master:
-            kwargs["master"] = args.master
+        from .engines.spark import SparkEngine
+
+        kwargs["engine"] = SparkEngine(master=args.master or None)
     else:
         kwargs["progress"] = not args.quiet
     result = evaluate(args.path, **kwargs)
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    metrics = (
+        None if args.metrics is None else [m.strip() for m in args.metrics.split(",") if m.strip()]
+    )
     print(f"{result.n_rows:,} rows from {result.source}")
     print(result.format_table(metrics=metrics, threshold=args.show_threshold))
     if args.out:
@@ -121,7 +132,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from .apps.demo import run_demo
 
     run_demo(
         args.dataset,

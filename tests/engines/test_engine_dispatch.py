@@ -34,7 +34,7 @@ def test_spark_dataframe_and_parquet_path_go_to_the_spark_engine(spark, tmp_path
     df = spark.createDataFrame(pa.table(d).to_pandas()).repartition(3)
     on_spark = assay.evaluate(df, **kw)
     pq.write_table(pa.table(d), tmp_path / "d.parquet")
-    from_path = assay.evaluate(str(tmp_path / "d.parquet"), engine="spark", spark=spark, **kw)
+    from_path = assay.evaluate(str(tmp_path / "d.parquet"), engine=spark, **kw)
     for res in (on_spark, from_path):
         for metric, t in [("fpr", 0.5), ("tp", 0.5), ("roc_auc", None)]:
             a = local.value(metric, slice="g=a", threshold=t)

@@ -20,9 +20,11 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
     pytest.skip("Spark needs Java", allow_module_level=True)
 
 import assay
-from assay.engines.spark import _FAN_IN, _tree_levels, evaluate_spark, spark_session
+from assay.engines.spark import _FAN_IN, SparkEngine, _tree_levels, evaluate_spark, spark_session
 from assay.evaluation import ROW_CONTENT, EvalResult, EvalState
-from assay.evaluation.evaluate import _Config
+from assay.core.engine import LocalEngine
+from assay.core.finalize import finalize
+from assay.core.plan import Plan
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")
 
@@ -315,13 +317,15 @@ def test_parquet_path_and_state(spark: Any, df: Any, parquet: Path, table: pa.Ta
     from_path = evaluate_spark(str(parquet), spark=spark, **kw)
     assert from_path.source.startswith("Parquet ")
     assert_same(evaluate_spark(df, **kw), from_path)
-    # add the Spark rows into a state that already holds other rows (as evaluate(state=))
-    cfg = _Config.build(**_defaults(**kw, row_key=ROW_CONTENT))
-    st = EvalState(cfg.state_config())
+    # add the Spark rows into a state that already holds other rows (engines return states)
+    cfg = Plan.build(_defaults(**kw, row_key=ROW_CONTENT))
     first = table.slice(0, 1000)
-    assay.evaluate(first, state=st, row_key=ROW_CONTENT, **kw)
+    local_run = LocalEngine().run(cfg, first)
+    assert isinstance(local_run.state, EvalState)
     rest = spark.createDataFrame(table.slice(1000).select(["y", "s1", "race"]))
-    combined = evaluate_spark(rest.repartition(4), state=st, **kw)
+    spark_run = SparkEngine(spark=spark).run(cfg, rest.repartition(4))
+    merged = local_run.state.merge(spark_run.state)
+    combined = finalize(cfg, merged, source="both", seen=local_run.seen + spark_run.seen)
     assert_same(assay.evaluate(table, row_key=ROW_CONTENT, **kw), combined)
 
 
@@ -330,7 +334,7 @@ def _defaults(**kw: Any) -> dict[str, Any]:
     out = {
         k: p.default
         for k, p in sig.parameters.items()
-        if p.default is not inspect.Parameter.empty and k not in ("progress", "state")
+        if p.default is not inspect.Parameter.empty and k not in ("progress", "engine")
     }
     out.update(kw)
     return out

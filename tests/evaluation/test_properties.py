@@ -97,26 +97,25 @@ def test_integer_weight_k_equals_k_copies(d, seed):
 @SETTINGS
 @given(tables(), st.integers(1, 40))
 def test_merging_states_equals_one_pass(d, split):
-    from assay.evaluation.evaluate import ChunkReader, _Config
-    from assay.evaluation.state import EvalState
+    from assay.core.finalize import finalize
+    from assay.core.plan import Plan
+    from assay.core.reader import ChunkReader
+    from assay.core.state import EvalState
 
-    cfg = _Config.build(label="y", scores="s", slices=["g", ("g", "h")], weight=None, thresholds=[0.5],
-                        score_type="probability", classes=None, positive_label=None, min_slice_size=1,
-                        ci="jackknife", n_replicates=None, confidence=0.95, baseline="overall",
-                        auc="histogram", auc_bins=4096, calibration_bins=10, on_invalid="raise",
-                        row_key=ROW_CONTENT, seed=0, chunk_size=1000)  # fmt: skip
+    cfg = Plan.build(dict(label="y", scores="s", slices=["g", ("g", "h")], thresholds=[0.5],
+                          row_key=ROW_CONTENT, chunk_size=1000))  # fmt: skip
     t = pa.table(d)
     split = min(split, t.num_rows)
     parts = [t.slice(0, split), t.slice(split)]
     states = []
     for part in reversed(parts):  # merge in the other order on purpose
-        st_ = EvalState(cfg.state_config())
+        st_ = EvalState(cfg)
         reader = ChunkReader(cfg)
         for b in part.to_batches():
             reader.add(st_, b)
         states.append(st_)
     merged = states[0].merge(states[1])
-    res = cfg.finalize(merged, "merged", t.num_rows)
+    res = finalize(cfg, merged, source="merged", seen=t.num_rows)
     ref = assay.evaluate(d, label="y", scores="s", slices=["g", ("g", "h")], thresholds=[0.5], row_key=ROW_CONTENT)
     assert_same(res, ref)
 

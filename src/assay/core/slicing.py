@@ -75,7 +75,7 @@ def slice_name(spec: SliceSpec, key: tuple[Any, ...]) -> str:
     return ", ".join(f"{c}={format_value(v)}" for c, v in zip(spec.columns, key, strict=True))
 
 
-def parse_slice(s: SliceLike) -> SliceSpec:
+def parse_slice(s: SliceLike, *, func: str = "evaluate") -> SliceSpec:
     """Turn one slice shorthand into a :class:`SliceSpec`."""
     if isinstance(s, SliceSpec):
         return s
@@ -89,7 +89,9 @@ def parse_slice(s: SliceLike) -> SliceSpec:
         vals: list[tuple[Any, ...] | None] = []
         for c, v in s.items():
             if not isinstance(c, str):
-                raise param_type_error("slices", "a mapping from column names to values", s)
+                raise param_type_error(
+                    "slices", "a mapping from column names to values", s, func=func
+                )
             cols.append(c)
             if v is None:
                 vals.append(None)
@@ -105,11 +107,14 @@ def parse_slice(s: SliceLike) -> SliceSpec:
             raise ValueError(f"A slice in 'slices' must name at least one column. Got {s!r}.")
         return SliceSpec(tuple(s), tuple(None for _ in s))
     raise param_type_error(
-        "slices", "a list of column names, tuples of column names, mappings or SliceSpec", s
+        "slices", "a list of column names, tuples of column names, mappings or SliceSpec", s,
+        func=func,
     )
 
 
-def parse_slices(slices: SliceLike | Sequence[SliceLike] | None) -> list[SliceSpec]:
+def parse_slices(
+    slices: SliceLike | Sequence[SliceLike] | None, *, func: str = "evaluate"
+) -> list[SliceSpec]:
     """Parse the ``slices`` argument; the overall slice always comes first."""
     if slices is None:
         items: list[SliceLike] = []
@@ -119,9 +124,56 @@ def parse_slices(slices: SliceLike | Sequence[SliceLike] | None) -> list[SliceSp
         items = list(slices)
     out = [SliceSpec()]
     for s in items:
-        spec = parse_slice(s)
+        spec = parse_slice(s, func=func)
         if len(set(spec.columns)) != len(spec.columns):
             raise ValueError(f"A slice in 'slices' repeats a column: {spec.columns!r}.")
         if spec not in out:
             out.append(spec)
+    return out
+
+
+def bins(
+    values: Any,
+    n_bins: int = 10,
+    *,
+    edges: Sequence[float] | None = None,
+    digits: int = 4,
+) -> Any:
+    """Bin a numeric column into interval labels, to slice on it.
+
+    With ``edges=None``, ``n_bins`` quantile bins (equal numbers of rows, repeated edges
+    merged); with ``edges``, those fixed edges (values outside them fall in the first or
+    last bin). Returns a NumPy array of labels such as ``"[18, 25)"`` (the last bin is
+    closed: ``"[65, 90]"``), ``None`` where the value is missing or NaN. Use it as a slice
+    column: ``df["age_bin"] = assay.bins(df["age"], 5)``.
+    """
+    import numpy as np
+
+    from .._util.validation import check_int, param_error
+
+    n_bins = check_int("n_bins", n_bins, minimum=1, func="bins")
+    try:
+        x = np.asarray(values, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise TypeError(
+            "The 'values' parameter of bins must be numbers (a list, array or column). "
+            f"Got values of type {type(values).__name__} instead."
+        ) from None
+    finite = np.isfinite(x)
+    if edges is None:
+        if not finite.any():
+            raise param_error("values", "numbers with at least one finite value", values, func="bins")
+        e = np.unique(np.quantile(x[finite], np.linspace(0.0, 1.0, n_bins + 1)))
+    else:
+        e = np.asarray(list(edges), dtype=np.float64)
+        if e.ndim != 1 or e.size < 2 or not np.all(np.isfinite(e)) or np.any(np.diff(e) <= 0):
+            raise param_error("edges", "at least two increasing finite numbers", edges, func="bins")
+    if e.size == 1:
+        e = np.array([e[0], e[0]])
+    fmt = lambda v: f"{v:.{digits}g}"  # noqa: E731
+    labels = [f"[{fmt(a)}, {fmt(b)})" for a, b in zip(e[:-1], e[1:], strict=True)]
+    labels[-1] = labels[-1][:-1] + "]"
+    idx = np.clip(np.searchsorted(e, x, side="right") - 1, 0, len(labels) - 1)
+    out = np.array(labels, dtype=object)[idx]
+    out[~finite] = None
     return out

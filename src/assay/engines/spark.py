@@ -33,26 +33,27 @@ import os
 import pickle
 import sys
 import traceback
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from .._util.optional import require
 from .._util.validation import param_type_error
-from ..evaluation.evaluate import ROW_CONTENT, ChunkReader, ScoresArg, _Config
-from ..evaluation.result import EvalResult
-from ..core.slicing import OVERALL, SliceLike
-from ..evaluation.state import EvalState
+from ..core.engine import EngineRun
+from ..core.plan import ROW_CONTENT, Plan
+from ..core.reader import ChunkReader
+from ..core.result import EvalResult
+from ..core.state import EvalState
 from ..io.tables import TableSource
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["evaluate_spark", "spark_session"]
+__all__ = ["SparkEngine", "evaluate_spark", "spark_session"]
 
 #: Most partial states merged by one task of the tree reduction (and by the driver).
 _FAN_IN = 8
@@ -71,54 +72,11 @@ _DATA_ERRORS = (
 _NOT_PARQUET = (".csv", ".csv.gz", ".tsv", ".json", ".jsonl", ".txt", ".orc", ".avro")
 
 
-def evaluate_spark(
-    data: DataFrame | str | os.PathLike[str],
-    *,
-    label: str,
-    scores: ScoresArg,
-    slices: SliceLike | Sequence[SliceLike] | None = None,
-    weight: str | None = None,
-    thresholds: Iterable[float] | None = None,
-    score_type: Literal["probability", "logit"] = "probability",
-    classes: Sequence[Any] | None = None,
-    positive_label: Any = None,
-    min_slice_size: int = 1,
-    ci: Literal["jackknife", "bootstrap"] | None = "jackknife",
-    n_replicates: int | None = None,
-    confidence: float = 0.95,
-    baseline: str | Mapping[str, Any] = OVERALL,
-    auc: Literal["histogram", "exact"] = "histogram",
-    auc_bins: int = 4096,
-    calibration_bins: int = 10,
-    on_invalid: Literal["raise", "drop"] = "raise",
-    row_key: str | None = None,
-    seed: int = 0,
-    chunk_size: int = 262_144,
-    progress: bool = False,
-    state: EvalState | None = None,
-    spark: SparkSession | None = None,
-    master: str | None = None,
-) -> EvalResult:
-    """:func:`assay.evaluate` on Apache Spark: same arguments, same :class:`EvalResult`.
+class SparkEngine:
+    """Runs an evaluation plan on Apache Spark (``assay[spark]``).
 
     Parameters
     ----------
-    data
-        A Spark DataFrame (classic or Spark Connect), or a path or URI that Spark reads
-        as Parquet (a file or a directory; ``hdfs://``, ``s3a://``, ``gs://`` ... work
-        as they do for ``spark.read.parquet``).
-    row_key
-        As for :func:`assay.evaluate`, except that ``None`` (the default) means
-        :data:`~assay.evaluation.ROW_CONTENT`: replicates are assigned from a hash of
-        each row's content, so intervals do not depend on the partitioning. A row
-        position is not stable on Spark. Pass a column name to hash an ID column instead.
-    chunk_size
-        Most rows added to a partition's state at once (Spark's Arrow batches, of
-        ``spark.sql.execution.arrow.maxRecordsPerBatch`` rows, are concatenated up to it).
-    progress
-        Ignored: Spark shows its own progress in the console and the Spark UI.
-    state
-        An :class:`EvalState` to add the data into (on the driver), as in ``evaluate``.
     spark
         The session to read a path with (default: the active session, else a new one).
         Ignored for a DataFrame, which brings its own.
@@ -126,47 +84,66 @@ def evaluate_spark(
         Master URL of the session created when there is none (default ``local[*]``,
         or the master given to ``spark-submit``).
 
-    Every other argument is that of :func:`assay.evaluate`.
+    Replicate assignment must not depend on the partitioning, so a plan with
+    ``row_key=None`` runs with :data:`~assay.core.plan.ROW_CONTENT` here: each row's
+    replicates are drawn from a hash of its content. Pass a column name as ``row_key`` to
+    hash an ID column instead. ``chunk_size`` is the most rows added to a partition's state
+    at once (Spark's Arrow batches are concatenated up to it); ``progress`` is ignored
+    (Spark shows its own progress in the console and the Spark UI).
     """
-    del progress
-    cfg = _Config.build(
-        label=label, scores=scores, slices=slices, weight=weight, thresholds=thresholds,
-        score_type=score_type, classes=classes, positive_label=positive_label,
-        min_slice_size=min_slice_size, ci=ci, n_replicates=n_replicates,
-        confidence=confidence, baseline=baseline, auc=auc, auc_bins=auc_bins,
-        calibration_bins=calibration_bins, on_invalid=on_invalid,
-        row_key=ROW_CONTENT if row_key is None else row_key, seed=seed,
-        chunk_size=chunk_size,
-    )  # fmt: skip
-    if state is not None and not isinstance(state, EvalState):
-        raise param_type_error("state", "an EvalState or None", state)
-    df, description = _as_dataframe(data, spark, master)
-    cfg.check_columns(TableSource(list(df.columns), description))
-    selected = _select(df, cfg)
-    n_parts = _num_partitions(selected)
-    if n_parts is not None:
-        description = f"{description} ({n_parts} partition{'s' if n_parts != 1 else ''})"
 
-    parts = selected.mapInArrow(partial(_partition_payload, cfg), _PAYLOAD)
-    for m in _tree_levels(n_parts):
-        parts = parts.repartition(m).mapInArrow(_merge_payloads, _PAYLOAD)
-    total = _Partial()
-    with _job_description(df, f"assay.evaluate: {description}"):
-        rows = parts.collect()
-    for row in rows:
-        total = _combine(total, _loads(bytes(row[0])))
-    del rows
+    name = "spark"
 
-    if total.error is not None:
-        raise total.error
-    if total.label_values:
-        # Each partition checked its own label values; check their union as the local
-        # engine checks the values of the whole stream.
-        ChunkReader(cfg).check_label_values(sorted(total.label_values, key=repr))
-    merged = total.state if total.state is not None else EvalState(cfg.state_config())
-    if state is not None:
-        merged = state.merge(merged)
-    return cfg.finalize(merged, description, total.seen)
+    def __init__(self, spark: SparkSession | None = None, master: str | None = None) -> None:
+        if master is not None and not isinstance(master, str):
+            raise param_type_error("master", "a Spark master URL (str) or None", master,
+                                   func="SparkEngine")  # fmt: skip
+        self.spark = spark
+        self.master = master
+
+    def run(self, plan: Plan, data: Any, *, progress: bool = False) -> EngineRun:
+        del progress
+        if plan.row_key is None:
+            plan = plan.with_row_key(ROW_CONTENT)
+        df, description = _as_dataframe(data, self.spark, self.master, plan.func)
+        plan.check_columns(TableSource(list(df.columns), description))
+        selected = _select(df, plan)
+        n_parts = _num_partitions(selected)
+        if n_parts is not None:
+            description = f"{description} ({n_parts} partition{'s' if n_parts != 1 else ''})"
+
+        parts = selected.mapInArrow(partial(_partition_payload, plan), _PAYLOAD)
+        for m in _tree_levels(n_parts):
+            parts = parts.repartition(m).mapInArrow(_merge_payloads, _PAYLOAD)
+        total = _Partial()
+        with _job_description(df, f"assay.{plan.func}: {description}"):
+            rows = parts.collect()
+        for row in rows:
+            total = _combine(total, _loads(bytes(row[0])))
+        del rows
+
+        if total.error is not None:
+            raise total.error
+        if total.label_values:
+            # Each partition checked its own label values; check their union as the local
+            # engine checks the values of the whole stream.
+            ChunkReader(plan).check_label_values(sorted(total.label_values, key=repr))
+        merged = total.state if total.state is not None else EvalState(plan)
+        return EngineRun(merged, total.seen, description)
+
+
+def evaluate_spark(
+    data: DataFrame | str | os.PathLike[str],
+    *,
+    spark: SparkSession | None = None,
+    master: str | None = None,
+    **kwargs: Any,
+) -> EvalResult:
+    """:func:`assay.evaluate` on Apache Spark: ``evaluate(data, engine=SparkEngine(spark,
+    master), **kwargs)``, the same arguments and the same :class:`EvalResult`."""
+    from ..evaluation import evaluate
+
+    return evaluate(data, engine=SparkEngine(spark=spark, master=master), **kwargs)
 
 
 def spark_session(master: str | None = None) -> SparkSession:
@@ -229,7 +206,7 @@ def _is_spark_dataframe(data: Any) -> bool:
 
 
 def _as_dataframe(
-    data: Any, spark: SparkSession | None, master: str | None
+    data: Any, spark: SparkSession | None, master: str | None, func: str = "evaluate"
 ) -> tuple[DataFrame, str]:
     if _is_spark_dataframe(data):
         return data, "Spark DataFrame"
@@ -254,6 +231,7 @@ def _as_dataframe(
         "data",
         "a Spark DataFrame or a path to Parquet data when running on Spark",
         data,
+        func=func,
     )
 
 
@@ -272,7 +250,7 @@ def _quoted(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def _select(df: DataFrame, cfg: _Config) -> DataFrame:
+def _select(df: DataFrame, cfg: Plan) -> DataFrame:
     """The needed columns, with Spark types the local engine cannot read converted.
 
     Decimal labels, scores and weights become doubles; Spark ML vector scores (the
@@ -422,10 +400,10 @@ def _picklable(exc: BaseException, partition: int) -> BaseException:
         return plain
 
 
-def _partition_payload(cfg: _Config, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def _partition_payload(cfg: Plan, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """mapInArrow function: one partition's batches -> one row holding its partial state."""
     it = iter(batches)
-    st = EvalState(cfg.state_config())
+    st = EvalState(cfg)
     reader = ChunkReader(cfg)
     try:
         for batch in _rebatch(it, cfg.chunk_size):

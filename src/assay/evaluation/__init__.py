@@ -1,10 +1,13 @@
-"""Sliced evaluation: mergeable per-chunk state, finalized into metrics with intervals."""
+"""Sliced evaluation: :func:`evaluate` and its built-in metric families."""
 
-from .evaluate import DEFAULT_THRESHOLDS, ROW_CONTENT, evaluate
-from .result import EvalResult, MetricValue
-from ..core.slicing import SliceSpec
-from .state import EvalState
+from ..core.plan import DEFAULT_THRESHOLDS, ROW_CONTENT, Plan
+from ..core.result import EvalResult, MetricValue, SliceInfo
+from ..core.slicing import SliceSpec, bins
+from ..core.state import EvalState
+from .evaluate import evaluate
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
-    "ROW_CONTENT", "EvalResult", "EvalState", "MetricValue", "SliceSpec", "evaluate"]
+    "ROW_CONTENT", "EvalResult", "EvalState", "MetricValue", "Plan", "SliceInfo", "SliceSpec",
+    "bins", "evaluate",
+]  # fmt: skip

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from ..evaluation.result import EvalResult
+from ..core.result import EvalResult
 from ._metrics import metric_help, metric_name
 from ._payload import result_classes, threshold_free_metrics
 

@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..evaluation.result import EvalResult
+from ..core.result import EvalResult
 from ._payload import metric_catalog, num, result_payload, sample_payload, script_json
 
 #: Metrics charted when ``metrics`` is not given (those the result has), then the
@@ -115,7 +115,7 @@ def build_payload(
                     f"(or {CALIBRATION_PLOT!r}). Got {m!r}; available: {all_metrics}."
                 )
     order = list(dict.fromkeys(s.slice for r in results for s in r.slices))
-    from .. import __version__
+    from .._version import __version__
 
     return {
         "title": title if title is not None else _default_title(results, labels),

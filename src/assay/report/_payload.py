@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..evaluation.result import EvalResult
+from ..core.result import EvalResult
 from ..core.slicing import format_value
 from ..io.tables import open_source
 from ._metrics import METRIC_INFO

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from .._util.optional import require
-from .finalize import SliceInfo
+from . import catalogue
 
 #: Name and version of the JSON layout written by :meth:`EvalResult.to_json`.
 SCHEMA_NAME = "assay.EvalResult"
@@ -42,6 +42,40 @@ COLUMNS: dict[str, pa.DataType] = {
     "ratio_upper": pa.float64(),
     "significant": pa.bool_(),
 }
+
+
+@dataclass
+class SliceInfo:
+    """One slice: its feature (spec), display name, values, size and withheld status."""
+
+    feature: str
+    slice: str
+    key: dict[str, Any]
+    count: int
+    weighted_count: float
+    withheld: bool
+    reason: str | None
+
+
+#: Renderers of a result (``"html"``, ``"model_card"``, ``"repr_html"``), registered by
+#: :mod:`assay.report` when it is imported (``import assay`` does). The result never
+#: imports the report.
+Renderer = Callable[..., str]
+_RENDERERS: dict[str, Renderer] = {}
+
+
+def register_renderer(kind: str, fn: Renderer) -> None:
+    """Make ``fn(result, ...)`` the renderer of ``kind`` (used by ``assay.report``)."""
+    _RENDERERS[kind] = fn
+
+
+def _renderer(kind: str) -> Renderer:
+    fn = _RENDERERS.get(kind)
+    if fn is None:
+        raise RuntimeError(
+            f"No {kind!r} renderer is registered; import assay.report (import assay does)."
+        )
+    return fn
 
 
 @dataclass(frozen=True)
@@ -186,6 +220,11 @@ class EvalResult:
             "config": _jsonable(self.config),
             "slices": [_jsonable(asdict(s)) for s in self.slices],
             "metrics": columns,
+            "catalogue": {
+                m: info.to_dict()
+                for m in self.metrics
+                if (info := catalogue.metric(m)) is not None
+            },
         }
 
     def to_json(self, path: str | Path | None = None, *, indent: int | None = None) -> str:
@@ -230,34 +269,35 @@ class EvalResult:
     # ---------------------------------------------------------------- report
     def to_html(self, path: str | Path | None = None, **kw: Any) -> str:
         """The interactive, self-contained HTML report (see :func:`assay.report.render_html`)."""
-        from ..report import render_html
-
-        return render_html(self, path, **kw)
+        return _renderer("html")(self, path, **kw)
 
     def to_model_card(self, path: str | Path | None = None, **kw: Any) -> str:
         """A model card in Markdown or JSON (see :func:`assay.report.model_card`)."""
-        from ..report import model_card
-
-        return model_card(self, path, **kw)
+        return _renderer("model_card")(self, path, **kw)
 
     def _repr_html_(self) -> str:
-        from ..report import repr_html
-
-        return repr_html(self)
+        return _renderer("repr_html")(self)
 
     # ---------------------------------------------------------------- text
     def format_table(
         self,
         *,
-        metrics: Sequence[str] = ("fpr", "fnr", "roc_auc"),
+        metrics: Sequence[str] | None = None,
         threshold: float | None = None,
         model: str | None = None,
         digits: int = 3,
     ) -> str:
-        """A readable text table: one line per slice, chosen metrics with intervals."""
+        """A readable text table: one line per slice, chosen metrics with intervals.
+
+        ``metrics`` defaults to the catalogue's headline metrics among the result's
+        (``default=True`` entries, at most four, e.g. FPR, FNR and ROC AUC)."""
+        if metrics is None:
+            have = set(self.metrics)
+            picked = [e.name for e in catalogue.metrics() if e.default and e.name in have]
+            metrics = [m for m in picked if m != "positive_rate"][:4]
         thr = threshold
-        if thr is None:
-            ths = self.thresholds
+        ths = self.thresholds
+        if thr is None and ths:
             thr = 0.5 if 0.5 in ths else ths[len(ths) // 2]
         models = [model] if model is not None else self.models
         classes = self.config.get("classes") or [None]
@@ -265,13 +305,15 @@ class EvalResult:
         for m in models:
             for c in classes:
                 title = f"model {m}" + (f", class {c}" if c is not None else "")
-                lines.append(f"{title} (threshold {thr:g} for threshold metrics)")
+                lines.append(
+                    title if thr is None else f"{title} (threshold {thr:g} for threshold metrics)"
+                )
                 header = ["slice", "n", *metrics]
                 rows = [header]
                 for s in self.slices:
                     cells = [s.slice, f"{s.count:,}"]
                     for me in metrics:
-                        t = None if me in _THRESHOLD_FREE_NAMES else thr
+                        t = thr if catalogue.per_threshold(me) else None
                         try:
                             v = self.value(me, slice=s.slice, threshold=t, model=m, cls=c)
                         except ValueError:
@@ -304,10 +346,6 @@ class EvalResult:
         )
 
 
-_THRESHOLD_FREE_NAMES = {
-    "roc_auc", "pr_auc", "subgroup_auc", "bpsn_auc", "bnsp_auc", "mean_score", "mean_label",
-    "calibration", "ece", "weighted_example_count", "example_count",
-}  # fmt: skip
 
 
 def _fmt(v: MetricValue, digits: int) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import assay
-from assay.evaluation.result import COLUMNS, SCHEMA_VERSION
+from assay.core.result import COLUMNS, SCHEMA_VERSION
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,61 @@
+"""Engines: where the rows of an evaluation are read and summarized.
+
+An engine takes a validated :class:`~assay.core.plan.Plan` and the data, and returns the
+merged :class:`~assay.core.state.EvalState` with the number of rows it read and a
+description of the source. It distributes chunks and merges states; it never computes a
+metric. :class:`LocalEngine` streams the data in this process; ``assay.engines.spark``
+runs the same reader on Spark executors. See ``docs/architecture.md``, "Adding an engine".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from .._util.progress import Progress
+from ..io.tables import open_source
+from .plan import Plan
+from .reader import ChunkReader
+from .state import EvalState
+
+
+@dataclass
+class EngineRun:
+    """What an engine returns: the merged state, rows read, and the source's description."""
+
+    state: EvalState
+    seen: int
+    source: str
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """The engine interface: ``run(plan, data, progress=...) -> EngineRun``."""
+
+    def run(self, plan: Plan, data: Any, *, progress: bool = False) -> EngineRun: ...
+
+
+class LocalEngine:
+    """Streams the data in this process in ``plan.chunk_size`` rows (bounded memory)."""
+
+    name = "local"
+
+    def run(self, plan: Plan, data: Any, *, progress: bool = False) -> EngineRun:
+        source = open_source(data, func=plan.func)
+        plan.check_columns(source)
+        st = EvalState(plan)
+        bar = Progress(
+            source.total_rows if source.total_rows is not None else source.total_bytes,
+            desc=plan.func,
+            unit="rows" if source.total_rows is not None else "bytes",
+            enabled=progress,
+        )
+        reader = ChunkReader(plan)
+        with bar:
+            for batch in source.batches(plan.needed_columns(), plan.chunk_size, plan.csv_types()):
+                reader.add(st, batch)
+                if source.total_rows is not None:
+                    bar.update(batch.num_rows)
+                else:
+                    bar.update(position=source.bytes_read())
+        return EngineRun(st, reader.seen, source.description)

@@ -1,0 +1,770 @@
+"""Adaptive, mergeable per-slice histograms with a replicate axis.
+
+A :class:`SliceHistogram` holds what a dense array ``(V, n_cells, n_state)`` would hold,
+the weight per slice value, cell and replicate slot (see :mod:`.replicates`), but costs
+``O(min(rows, n_cells) * n_state)`` per slice instead of ``O(n_cells * n_state)``: a slice
+column with 100,000 values of 100 rows each needs about 16 bytes per row, not 1.3 MB per
+value.
+
+Storage layout
+--------------
+Every slice code ``s`` (``0 <= s < n_slices``, dense small ints assigned by the caller) is
+stored in one of two forms:
+
+* **dense**: the row ``_dense[_dense_of[s]]`` of shape ``(n_cells, n_state)``, added to with
+  ``np.bincount`` / ``np.add.at`` like the dense state;
+* **sparse**: entries ``(key, value)`` with sorted unique keys. The unit of an entry depends
+  on how the replication scheme spreads a row over the replicate axis:
+
+  - *slot mode* (:class:`~.replicates.NoReplicates`, :class:`~.replicates.Jackknife`: a
+    row adds to exactly one slot): ``key = (s * n_cells + cell) * n_state + slot`` and a
+    scalar value (``_vals`` has shape ``(E,)``), 16 bytes per entry;
+  - *vector mode* (:class:`~.replicates.PoissonBootstrap` and any other scheme: a row adds
+    to every slot): ``key = s * n_cells + cell`` and a value row ``(E, n_state)``.
+
+  Sparse entries live in *pages*, each holding the slices of one contiguous code range
+  ``[lo, next page's lo)``: the consolidated sorted unique entries plus pending *runs* (one
+  per :meth:`~SliceHistogram.add` call, each already reduced to sorted unique keys). A page
+  is consolidated (runs merged by sort and reduce, exact zeros dropped) when its pending
+  entries reach half of its consolidated ones, and split when it exceeds ``page_bytes``, so
+  the transient memory of a consolidation is bounded by the page size, not the whole
+  histogram.
+
+A sparse slice is *promoted* to dense as soon as its entries would take more than
+``promote_ratio`` (default 1/2) of a dense row: checked for each run (a slice that receives
+many distinct cells in one call, e.g. the overall slice, is dense after its first chunk) and
+at each consolidation. With ``start_dense=True`` every slice is dense from its first row
+(use it for the overall slice). A slice with ``r`` rows thus costs at most
+``min(16 r, n_cells * n_state * 8)`` bytes in slot mode and
+``min(r, n_cells) * (n_state + 1) * 8`` bytes in vector mode (plus pending runs, bounded by
+half the consolidated size, and the doubling capacity of the dense block).
+
+The numbers are those of ``replication.accumulate`` on the dense array, up to the order of
+floating-point summation; cells that receive no weight (or only exact zeros) stay exact
+zeros. :func:`ranking_metrics` computes the ROC / PR AUCs and the bias AUCs of every slice
+from this storage in bounded working memory, never expanding a sparse slice to all bins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import ranking as RK
+from .replicates import Jackknife, PoissonBootstrap, Replication
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+__all__ = ["SliceHistogram", "ranking_metrics"]
+
+
+class _Page:
+    """Sparse entries of the slices ``lo <= s < next page's lo``.
+
+    ``keys`` / ``vals`` are the consolidated entries (sorted unique keys, no exact zeros);
+    ``pend_keys`` / ``pend_vals`` the runs added since (each sorted unique, but they may
+    repeat keys of each other and of ``keys``); ``dirty`` says that a slice with entries
+    here has become dense since the last consolidation.
+    """
+
+    def __init__(self, lo: int, keys: I64, vals: F64) -> None:
+        self.lo = lo
+        self.keys = keys
+        self.vals = vals
+        self.pend_keys: list[I64] = []
+        self.pend_vals: list[F64] = []
+        self.pend_n = 0
+        self.dirty = False
+
+    @property
+    def nbytes(self) -> int:
+        n = self.keys.nbytes + self.vals.nbytes
+        n += sum(a.nbytes for a in self.pend_keys) + sum(a.nbytes for a in self.pend_vals)
+        return int(n)
+
+
+def _segment_starts(sorted_ids: I64) -> I64:
+    """Start positions of the runs of equal values in a sorted array (empty for empty)."""
+    if sorted_ids.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    change = np.flatnonzero(sorted_ids[1:] != sorted_ids[:-1]) + 1
+    return np.concatenate((np.zeros(1, dtype=np.int64), change.astype(np.int64)))
+
+
+def _ranges(starts: I64, ends: I64) -> I64:
+    """Concatenation of ``arange(starts[i], ends[i])``."""
+    lens = ends - starts
+    total = int(lens.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.cumsum(lens) - lens
+    return np.arange(total, dtype=np.int64) + np.repeat(starts - offsets, lens)
+
+
+def _take_rows(rows: Any, idx: I64) -> Any:
+    """The replicate row data of the rows ``idx`` (``rows`` as from ``row_data``)."""
+    if rows is None:
+        return None
+    return type(rows)(**{k: v[idx] for k, v in vars(rows).items()})
+
+
+class SliceHistogram:
+    """Weight per (slice value, cell) with a trailing replicate axis, stored per slice either
+    sparsely (few rows) or densely (many rows); mergeable by addition and picklable.
+
+    Logically a dense array ``(n_slices, n_cells, n_state)`` of zeros that grows as slice
+    codes appear; see the module docstring for the storage layout.
+
+    Parameters
+    ----------
+    n_cells:
+        Cells per slice (e.g. ``2 * n_bins``: ``cell = label * n_bins + bin``).
+    replication:
+        The resampling scheme (fixes ``n_state`` and how a row spreads over the slots).
+    start_dense:
+        Store every slice densely from its first row (for the overall slice).
+    promote_ratio:
+        A sparse slice becomes dense when its entries take more than this fraction of the
+        bytes of a dense row.
+    page_bytes:
+        Target size of a page of sparse entries (bounds the transient memory of a
+        consolidation).
+    min_pending:
+        Pending entries a page may collect before it is consolidated, at least.
+    """
+
+    def __init__(
+        self,
+        n_cells: int,
+        replication: Replication,
+        *,
+        start_dense: bool = False,
+        promote_ratio: float = 0.5,
+        page_bytes: int = 16 << 20,
+        min_pending: int = 1 << 16,
+    ) -> None:
+        if n_cells < 1:
+            raise ValueError(f"n_cells must be positive, got {n_cells}.")
+        self.n_cells = int(n_cells)
+        self.replication = replication
+        self.n_state = int(replication.n_state)
+        self.start_dense = bool(start_dense)
+        acc = type(replication).accumulate
+        if acc is Jackknife.accumulate:
+            self._mode = "jack"
+        elif acc is Replication.accumulate:
+            self._mode = "single"
+        elif acc is PoissonBootstrap.accumulate:
+            self._mode = "boot"
+        else:
+            self._mode = "generic"
+        self._slot = self._mode in ("jack", "single")
+        ns = self.n_state
+        # Key range per slice; value width of an entry.
+        self._stride = self.n_cells * ns if self._slot else self.n_cells
+        width = 1 if self._slot else ns
+        entry_bytes = 8 * (1 + width)
+        dense_row_bytes = 8 * self.n_cells * ns
+        self._thresh = max(1, int(promote_ratio * dense_row_bytes / entry_bytes))
+        self._page_max = max(4 * self._thresh, int(page_bytes) // entry_bytes, 16)
+        self._min_pending = max(1, int(min_pending))
+        self.n_slices = 0
+        self._dense_of = np.zeros(0, dtype=np.int64)
+        self._dense = np.zeros((0, self.n_cells, ns))
+        self._n_dense = 0
+        self._pages: list[_Page] = [_Page(0, *self._empty_entries())]
+        self._page_lo = np.zeros(1, dtype=np.int64)
+
+    # ------------------------------------------------------------------ helpers
+    def _empty_entries(self) -> tuple[I64, F64]:
+        vals = np.zeros(0) if self._slot else np.zeros((0, self.n_state))
+        return np.zeros(0, dtype=np.int64), vals
+
+    def _grow_slices(self, n: int) -> None:
+        if n > self._dense_of.size:
+            cap = max(n, 2 * self._dense_of.size, 4)
+            extra = np.full(cap - self._dense_of.size, -1, dtype=np.int64)
+            self._dense_of = np.concatenate((self._dense_of, extra))
+        self.n_slices = max(self.n_slices, n)
+
+    def _promote(self, slices: I64) -> None:
+        """Make the given slices dense (their sparse entries move at the next consolidation)."""
+        s = np.unique(slices)
+        s = s[self._dense_of[s] < 0]
+        if s.size == 0:
+            return
+        need = self._n_dense + s.size
+        cap = self._dense.shape[0]
+        if need > cap:
+            new = np.zeros((max(need, 2 * cap), self.n_cells, self.n_state))
+            new[: self._n_dense] = self._dense[: self._n_dense]
+            self._dense = new
+        self._dense_of[s] = np.arange(self._n_dense, need, dtype=np.int64)
+        self._n_dense = need
+        pages = np.searchsorted(self._page_lo, s, side="right") - 1
+        for p in np.unique(pages):
+            page = self._pages[int(p)]
+            if page.keys.size or page.pend_n:
+                page.dirty = True
+
+    def _slots(self, rows: Any, n: int) -> I64 | None:
+        if self._mode == "jack":
+            b: I64 = rows.bucket
+            return b
+        return None
+
+    def _scatter_flat(self, flat: I64, w: F64) -> None:
+        """Add ``w`` at flat positions of the dense block (slot mode)."""
+        if flat.size == 0:
+            return
+        view = self._dense.reshape(-1)
+        lo, hi = int(flat.min()), int(flat.max())
+        span = hi - lo + 1
+        if span <= 4 * flat.size + 65_536:
+            view[lo : hi + 1] += np.bincount(flat - lo, weights=w, minlength=span)
+        else:
+            np.add.at(view, flat, w)
+
+    def _scatter_entries(self, keys: I64, vals: F64, unique: bool) -> None:
+        """Add sparse entries (full keys) of dense slices into their dense rows."""
+        if keys.size == 0:
+            return
+        drow = self._dense_of[keys // self._stride]
+        local = keys % self._stride
+        if self._slot:
+            self._scatter_flat(drow * self._stride + local, vals)
+        else:
+            view = self._dense.reshape(-1, self.n_state)
+            flat = drow * self.n_cells + local
+            if unique:
+                view[flat] += vals
+            else:
+                np.add.at(view, flat, vals)
+
+    def _reduce(self, key: I64, w: F64, rows: Any) -> tuple[I64, F64]:
+        """Sorted unique keys and the summed entry values of one batch of rows."""
+        if self._mode == "generic":
+            uk, inv = np.unique(key, return_inverse=True)
+            uv = np.zeros((uk.size, self.n_state))
+            self.replication.accumulate(uv, inv.reshape(-1).astype(np.int64), w, rows)
+            return uk.astype(np.int64, copy=False), uv
+        order = np.argsort(key)
+        sk = key[order]
+        starts = _segment_starts(sk)
+        ws = w[order]
+        if self._slot:
+            uv = ws if starts.size == sk.size else np.add.reduceat(ws, starts)
+            return sk[starts], uv
+        full = np.empty((key.size, self.n_state))
+        full[:, 0] = ws
+        np.multiply(rows.mult[order], ws[:, None], out=full[:, 1:])
+        red = full if starts.size == sk.size else np.add.reduceat(full, starts, axis=0)
+        return sk[starts], red
+
+    # ------------------------------------------------------------------ add
+    def add(self, slices: I64, cells: I64, w: F64, rows: Any) -> None:
+        """Add the rows' weights ``w`` at (``slices``, ``cells``), spread over the slots.
+
+        Same effect as ``replication.accumulate(dense.reshape(-1, n_state),
+        slices * n_cells + cells, w, rows)`` on the logical dense array. ``rows`` is
+        ``replication.row_data(hashes)`` for exactly these rows.
+        """
+        slices = np.asarray(slices, dtype=np.int64)
+        cells = np.asarray(cells, dtype=np.int64)
+        w = np.asarray(w, dtype=np.float64)
+        n = slices.shape[0]
+        if n == 0:
+            return
+        if cells.shape[0] != n or w.shape[0] != n:
+            raise ValueError("slices, cells and w must have the same length.")
+        if int(slices.min()) < 0:
+            raise ValueError("Slice codes must be non-negative.")
+        self._grow_slices(int(slices.max()) + 1)
+        d = self._dense_of[slices]
+        if self.start_dense:
+            new = d < 0
+            if new.any():
+                self._promote(slices[new])
+                d = self._dense_of[slices]
+        dm = d >= 0
+        n_dense = int(np.count_nonzero(dm))
+        if n_dense == n:
+            self._add_dense(d, cells, w, rows)
+            return
+        if n_dense:
+            idx = np.flatnonzero(dm)
+            self._add_dense(d[idx], cells[idx], w[idx], _take_rows(rows, idx))
+            idx = np.flatnonzero(~dm)
+            slices, cells, w, rows = slices[idx], cells[idx], w[idx], _take_rows(rows, idx)
+        self._add_sparse(slices, cells, w, rows)
+
+    def _add_dense(self, d: I64, cells: I64, w: F64, rows: Any) -> None:
+        flat = d * self.n_cells + cells
+        if self._slot:
+            slot = self._slots(rows, d.size)
+            if slot is not None:
+                flat = flat * self.n_state + slot
+            self._scatter_flat(flat, w)
+        elif self._mode == "boot":
+            uk, uv = self._reduce(flat, w, rows)
+            self._dense.reshape(-1, self.n_state)[uk] += uv
+        else:
+            self.replication.accumulate(self._dense.reshape(-1, self.n_state), flat, w, rows)
+
+    def _add_sparse(self, slices: I64, cells: I64, w: F64, rows: Any) -> None:
+        key = slices * self.n_cells + cells
+        if self._slot:
+            slot = self._slots(rows, slices.size)
+            if slot is not None:
+                key = key * self.n_state + slot
+        uk, uv = self._reduce(key, w, rows)
+        self._insert_run(uk, uv, unique=True)
+
+    def _insert_run(self, keys: I64, vals: F64, unique: bool) -> None:
+        """Add a run of sparse entries (sorted keys; unique if ``unique``)."""
+        if keys.size == 0:
+            return
+        sl = keys // self._stride
+        starts = _segment_starts(sl)
+        counts = np.diff(np.append(starts, keys.size))
+        big = counts > self._thresh
+        if big.any():
+            self._promote(sl[starts[big]])
+        to_dense = self._dense_of[sl] >= 0
+        if to_dense.any():
+            self._scatter_entries(keys[to_dense], vals[to_dense], unique)
+            keep = ~to_dense
+            keys, vals = keys[keep], vals[keep]
+            if keys.size == 0:
+                return
+        cuts = np.searchsorted(keys, self._page_lo[1:] * self._stride)
+        bounds = np.concatenate(([0], cuts, [keys.size]))
+        todo: list[int] = []
+        for p in np.flatnonzero(bounds[1:] > bounds[:-1]):
+            a, b = int(bounds[p]), int(bounds[p + 1])
+            page = self._pages[int(p)]
+            whole = a == 0 and b == keys.size
+            page.pend_keys.append(keys if whole else keys[a:b].copy())
+            page.pend_vals.append(vals if whole else vals[a:b].copy())
+            page.pend_n += b - a
+            if page.pend_n >= max(page.keys.size // 2, self._min_pending):
+                todo.append(int(p))
+        for p in reversed(todo):
+            self._consolidate(p)
+
+    # ------------------------------------------------------------------ consolidation
+    def _consolidate(self, pi: int) -> None:
+        page = self._pages[pi]
+        if page.pend_n:
+            keys = np.concatenate([page.keys, *page.pend_keys])
+            vals = np.concatenate([page.vals, *page.pend_vals])
+            page.pend_keys, page.pend_vals, page.pend_n = [], [], 0
+            order = np.argsort(keys)
+            keys, vals = keys[order], vals[order]
+            del order
+            starts = _segment_starts(keys)
+            if starts.size < keys.size:
+                vals = np.add.reduceat(vals, starts, axis=0)
+                keys = keys[starts]
+            nz = vals != 0 if self._slot else (vals != 0).any(axis=1)
+        else:
+            keys, vals = page.keys, page.vals
+            nz = np.ones(keys.size, dtype=bool)
+        page.dirty = False
+        if keys.size:
+            sl = keys // self._stride
+            starts = _segment_starts(sl)
+            counts = np.add.reduceat(nz.astype(np.int64), starts) if starts.size else starts
+            big = counts > self._thresh
+            if big.any():
+                self._promote(sl[starts[big]])
+                page.dirty = False
+            isd = self._dense_of[sl] >= 0
+            to_dense = isd & nz
+            if to_dense.any():
+                self._scatter_entries(keys[to_dense], vals[to_dense], unique=True)
+            keep = nz & ~isd
+            if not keep.all():
+                keys, vals = keys[keep], vals[keep]
+        page.keys, page.vals = keys, vals
+        if keys.size > self._page_max:
+            self._split(pi)
+
+    def _split(self, pi: int) -> None:
+        page = self._pages[pi]
+        keys, vals = page.keys, page.vals
+        sl = keys // self._stride
+        n_parts = -(-keys.size // max(self._page_max // 2, 1))
+        targets = sl[(np.arange(1, n_parts) * keys.size) // n_parts]
+        bounds = np.unique(targets)
+        bounds = bounds[bounds > page.lo]
+        if bounds.size == 0:
+            return
+        cuts = np.concatenate(([0], np.searchsorted(sl, bounds), [keys.size]))
+        los = [page.lo, *(int(b) for b in bounds)]
+        new = [
+            _Page(lo, keys[a:b].copy(), vals[a:b].copy())
+            for lo, a, b in zip(los, cuts[:-1], cuts[1:], strict=True)
+        ]
+        self._pages[pi : pi + 1] = new
+        self._page_lo = np.array([p.lo for p in self._pages], dtype=np.int64)
+
+    def _flush(self) -> None:
+        """Consolidate every page (pending runs merged, entries of dense slices moved)."""
+        for pi in range(len(self._pages) - 1, -1, -1):
+            page = self._pages[pi]
+            if page.pend_n or page.dirty:
+                self._consolidate(pi)
+
+    # ------------------------------------------------------------------ merge & co
+    def merge(self, other: SliceHistogram, remap: I64) -> None:
+        """Add ``other``'s slice ``i`` into this histogram's slice ``remap[i]``.
+
+        ``remap`` may name slice codes not seen yet (they are created). Other's slices that
+        are dense become dense here too.
+        """
+        if other.n_cells != self.n_cells or other.n_state != self.n_state:
+            raise ValueError("Cannot merge histograms with different layouts.")
+        if other._mode != self._mode:
+            raise ValueError("Cannot merge histograms built with different replication schemes.")
+        remap = np.asarray(remap, dtype=np.int64)
+        if other.n_slices == 0:
+            return
+        if remap.size < other.n_slices:
+            raise ValueError(
+                f"remap has {remap.size} entries, the other histogram {other.n_slices} slices."
+            )
+        remap = remap[: other.n_slices]
+        if int(remap.min()) < 0:
+            raise ValueError("remap must hold non-negative slice codes.")
+        other._flush()
+        self._grow_slices(int(remap.max()) + 1)
+        injective = np.unique(remap).size == remap.size
+        od = other._dense_of[: other.n_slices]
+        src = np.flatnonzero(od >= 0)
+        if src.size:
+            tgt = remap[src]
+            self._promote(tgt)
+            rows_t, rows_s = self._dense_of[tgt], od[src]
+            if injective:
+                step = max(1, (32 << 20) // max(other._dense[0].nbytes, 1))
+                for a in range(0, src.size, step):
+                    self._dense[rows_t[a : a + step]] += other._dense[rows_s[a : a + step]]
+            else:
+                for t, s in zip(rows_t, rows_s, strict=True):
+                    self._dense[t] += other._dense[s]
+        stride = self._stride
+        for page in other._pages:
+            if page.keys.size == 0:
+                continue
+            sl = page.keys // stride
+            keys = page.keys + (remap[sl] - sl) * stride
+            vals = page.vals
+            order = np.argsort(keys)
+            keys, vals = keys[order], vals[order]
+            self._insert_run(keys, vals, unique=injective)
+
+    def compact(self) -> None:
+        """Consolidate all pending entries and drop spare capacity (e.g. before pickling)."""
+        self._flush()
+        if self._dense.shape[0] > self._n_dense:
+            self._dense = self._dense[: self._n_dense].copy()
+        if self._dense_of.size > self.n_slices:
+            self._dense_of = self._dense_of[: self.n_slices].copy()
+
+    def __getstate__(self) -> dict[str, Any]:
+        self.compact()
+        return self.__dict__.copy()
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the arrays (dense block with its capacity, sparse pages, index)."""
+        n = self._dense.nbytes + self._dense_of.nbytes + self._page_lo.nbytes
+        return int(n + sum(p.nbytes for p in self._pages))
+
+    @property
+    def n_dense(self) -> int:
+        """Number of slices stored densely."""
+        return self._n_dense
+
+    def is_dense(self, slices: I64) -> NDArray[np.bool_]:
+        """Whether each slice code is stored densely (codes never seen: False)."""
+        s = np.asarray(slices, dtype=np.int64)
+        out = np.zeros(s.shape, dtype=bool)
+        ok = (s >= 0) & (s < self.n_slices)
+        out[ok] = self._dense_of[s[ok]] >= 0
+        return out
+
+    def _decode(self, keys: I64) -> tuple[I64, I64, I64 | None]:
+        """Slice, cell and slot (slot mode) of full keys."""
+        sl = keys // self._stride
+        local = keys % self._stride
+        if self._slot:
+            return sl, local // self.n_state, local % self.n_state
+        return sl, local, None
+
+    def dense(self, order: I64) -> F64:
+        """Dense copy ``(len(order), n_cells, n_state)`` of the slices in ``order``.
+
+        Codes never seen (or out of range) give zeros.
+        """
+        self._flush()
+        order = np.asarray(order, dtype=np.int64).reshape(-1)
+        uniq, inv = np.unique(order, return_inverse=True)
+        out = np.zeros((uniq.size, self.n_cells, self.n_state))
+        ok = (uniq >= 0) & (uniq < self.n_slices)
+        d = np.full(uniq.size, -1, dtype=np.int64)
+        d[ok] = self._dense_of[uniq[ok]]
+        dm = d >= 0
+        out[dm] = self._dense[d[dm]]
+        pos_of = np.full(self.n_slices, -1, dtype=np.int64)
+        sp = ok & ~dm
+        pos_of[uniq[sp]] = np.flatnonzero(sp)
+        flat = out.reshape(uniq.size, -1)
+        for page in self._pages:
+            if page.keys.size == 0:
+                continue
+            sl = page.keys // self._stride
+            p = pos_of[sl]
+            m = p >= 0
+            if not m.any():
+                continue
+            local = page.keys[m] % self._stride
+            if self._slot:
+                flat[p[m], local] = page.vals[m]
+            else:
+                out[p[m], local] = page.vals[m]
+        result: F64 = out[inv.reshape(-1)]
+        return result
+
+    def cell_totals(self) -> F64:
+        """Sum over all slices: ``(n_cells, n_state)``."""
+        self._flush()
+        tot = self._dense[: self._n_dense].sum(axis=0)
+        flat = tot.reshape(-1) if self._slot else tot
+        for page in self._pages:
+            if page.keys.size:
+                np.add.at(flat, page.keys % self._stride, page.vals)
+        return tot
+
+    # ------------------------------------------------------------------ ranking support
+    def _sparse_index(self, n_bins: int) -> tuple[I64, I64, I64, I64]:
+        """Per slice code: page, first and end entry, and number of occupied score bins.
+
+        Bins are ``cell % n_bins`` (cells ``label * n_bins + bin``); page ``-1`` for slices
+        without sparse entries.
+        """
+        v = self.n_slices
+        page_of = np.full(v, -1, dtype=np.int64)
+        start = np.zeros(v, dtype=np.int64)
+        end = np.zeros(v, dtype=np.int64)
+        k = np.zeros(v, dtype=np.int64)
+        for pi, page in enumerate(self._pages):
+            keys = page.keys
+            if keys.size == 0:
+                continue
+            sl = keys // self._stride
+            st = _segment_starts(sl)
+            us = sl[st]
+            page_of[us] = pi
+            start[us] = st
+            end[us] = np.append(st[1:], keys.size)
+            cellkey = keys // self.n_state if self._slot else keys  # s * n_cells + cell
+            cellkey = cellkey[_segment_starts(cellkey)]
+            sb = (cellkey // self.n_cells) * n_bins + (cellkey % self.n_cells) % n_bins
+            ub = np.unique(sb)
+            s_of = ub // n_bins
+            st2 = _segment_starts(s_of)
+            k[s_of[st2]] = np.diff(np.append(st2, ub.size))
+        return page_of, start, end, k
+
+    def _gather(
+        self,
+        slices: I64,
+        width: int,
+        full: bool,
+        n_bins: int,
+        index: tuple[I64, I64, I64, I64],
+    ) -> tuple[F64, I64 | None]:
+        """Compressed counts of a block of slices.
+
+        Returns ``C`` of shape ``(nb, 2, width, n_state)`` (label, level, slot) and the
+        occupied bin of each level ``(nb, width)`` (``n_bins`` for padding). With ``full``
+        the levels are all the bins (``width == n_bins``) and no bins are returned.
+        """
+        nb = slices.size
+        ns = self.n_state
+        c = np.zeros((nb, 2, width, ns))
+        occ = None if full else np.full((nb, width), n_bins, dtype=np.int64)
+        ok = (slices >= 0) & (slices < self.n_slices)
+        d = np.full(nb, -1, dtype=np.int64)
+        d[ok] = self._dense_of[slices[ok]]
+        dm = np.flatnonzero(d >= 0)
+        if dm.size:
+            if not full:
+                raise ValueError("dense slices are computed on all levels")
+            c[dm] = self._dense[d[dm]].reshape(dm.size, 2, n_bins, ns)
+        page_of, start, end, _ = index
+        p = np.full(nb, -1, dtype=np.int64)
+        p[ok] = page_of[slices[ok]]
+        keys_l: list[I64] = []
+        vals_l: list[F64] = []
+        li_l: list[I64] = []
+        for pg in np.unique(p[p >= 0]):
+            sel = np.flatnonzero(p == pg)
+            s = slices[sel]
+            a, b = start[s], end[s]
+            idx = _ranges(a, b)
+            page = self._pages[int(pg)]
+            keys_l.append(page.keys[idx])
+            vals_l.append(page.vals[idx])
+            li_l.append(np.repeat(sel, b - a))
+        if not keys_l:
+            return c, occ
+        keys = np.concatenate(keys_l)
+        vals = np.concatenate(vals_l)
+        li = np.concatenate(li_l)
+        _, cell, slot = self._decode(keys)
+        lab = cell // n_bins
+        b = cell % n_bins
+        if full:
+            rank = b
+        else:
+            assert occ is not None
+            pair = li * n_bins + b
+            u = np.unique(pair)
+            first = np.searchsorted(u, li * n_bins)
+            rank = np.searchsorted(u, pair) - first
+            ul = u // n_bins
+            occ[ul, np.arange(u.size) - np.searchsorted(u, ul * n_bins)] = u % n_bins
+        if slot is not None:
+            c[li, lab, rank, slot] = vals
+        else:
+            c[li, lab, rank] = vals
+        return c, occ
+
+
+_LADDER_RATIO = 1.25
+
+
+def _width_ladder(n_bins: int) -> I64:
+    """Level counts that compressed slices are padded to (geometric, ratio 1.25)."""
+    out = [1]
+    while out[-1] < n_bins:
+        out.append(max(out[-1] + 1, int(np.ceil(out[-1] * _LADDER_RATIO))))
+    out[-1] = min(out[-1], n_bins)
+    return np.array(out, dtype=np.int64)
+
+
+def ranking_metrics(
+    hist: SliceHistogram,
+    order: I64,
+    n_bins: int,
+    replication: Replication,
+    mixed: NDArray[np.bool_],
+    background: tuple[F64, F64] | None,
+    max_block_bytes: int = 64 << 20,
+) -> tuple[dict[str, F64], dict[str, F64]]:
+    """ROC / PR AUC (and the bias AUCs) of the slices in ``order`` from a histogram.
+
+    ``hist`` has ``n_cells == 2 * n_bins`` (``cell = label * n_bins + bin``). Returns
+    ``values`` (metric -> ``(R+1, len(order))``, point first, then replicates, as
+    ``replication.expand`` gives them) and ``bounds`` (metric -> ``(len(order),)``, the AUC
+    error bounds with ``mixed`` marking the bins that hold several distinct scores):
+    ``roc_auc`` and ``pr_auc``; with ``background`` (the overall positive and negative
+    histograms, each ``(R+1, n_bins)``) also ``subgroup_auc`` (the ROC AUC), ``bpsn_auc``
+    and ``bnsp_auc`` against the background = overall minus the slice, clamped at 0.
+
+    Slices are processed in blocks of similar size with working memory of about
+    ``max_block_bytes`` plus ``O(n_bins * (R+1))``. A sparse slice with ``k`` occupied bins
+    is computed on its ``k`` levels only: the background enters through the overall
+    cumulative sums gathered at those levels (the background between two occupied levels
+    is the overall weight there, as the slice has none), so it costs ``O(k * (R+1))``.
+    """
+    if hist.n_cells != 2 * n_bins:
+        raise ValueError(f"The histogram has {hist.n_cells} cells, expected 2 * {n_bins}.")
+    hist._flush()
+    order = np.asarray(order, dtype=np.int64).reshape(-1)
+    mixed = np.asarray(mixed, dtype=bool)
+    r1 = replication.n_replicates + 1
+    ns = hist.n_state
+    v = order.size
+    names = ["roc_auc", "pr_auc"] + (["bpsn_auc", "bnsp_auc"] if background is not None else [])
+    values = {m: np.full((r1, v), np.nan) for m in names}
+    bounds = {m: np.full(v, np.nan) for m in names}
+    index = hist._sparse_index(n_bins)
+    ok = (order >= 0) & (order < hist.n_slices)
+    is_dense = np.zeros(v, dtype=bool)
+    is_dense[ok] = hist._dense_of[order[ok]] >= 0
+    k = np.zeros(v, dtype=np.int64)
+    k[ok] = index[3][order[ok]]
+    full = is_dense | (2 * k > n_bins)
+    ladder = _width_ladder(n_bins)
+    width = np.where(full, n_bins, ladder[np.minimum(np.searchsorted(ladder, k), ladder.size - 1)])
+    mixed_ext = np.append(mixed, False)
+    prep = None
+    if background is not None:
+        all_pos = np.asarray(background[0], dtype=np.float64)
+        all_neg = np.asarray(background[1], dtype=np.float64)
+        zero = np.zeros((r1, 1))
+        prep = (
+            np.concatenate((all_pos, zero), axis=1),
+            np.concatenate((all_neg, zero), axis=1),
+            np.concatenate((zero, np.cumsum(all_pos, axis=1)), axis=1),
+            np.concatenate((zero, np.cumsum(all_neg, axis=1)), axis=1),
+        )
+    groups: dict[tuple[int, bool], list[int]] = {}
+    for i, (wd, fl) in enumerate(zip(width.tolist(), full.tolist(), strict=True)):
+        groups.setdefault((wd, fl), []).append(i)
+    for (wd, fl), members in sorted(groups.items()):
+        pos_idx = np.asarray(members, dtype=np.int64)
+        per_slice = 8 * wd * (2 * ns + 24 * r1)
+        step = max(1, int(max_block_bytes) // per_slice)
+        for a in range(0, pos_idx.size, step):
+            blk = pos_idx[a : a + step]
+            c, occ = hist._gather(order[blk], wd, fl, n_bins, index)
+            point, reps = replication.expand(c)
+            st = np.concatenate([point[None], np.moveaxis(reps, -1, 0)], axis=0)
+            del c, point, reps
+            pos, neg = st[:, :, 1, :], st[:, :, 0, :]  # (R+1, nb, width)
+            mx = mixed if occ is None else mixed_ext[occ]
+            values["roc_auc"][:, blk] = RK.roc_auc_from_counts(pos, neg)
+            values["pr_auc"][:, blk] = RK.average_precision_from_counts(pos, neg)
+            bounds["roc_auc"][blk] = RK.roc_auc_error_bound(pos[0], neg[0], mx)
+            bounds["pr_auc"][blk] = RK.average_precision_error_bound(pos[0], neg[0], mx)
+            if prep is None:
+                continue
+            pos_ext, neg_ext, cum_pos, cum_neg = prep
+            gp = gn = before_p = before_n = None
+            if occ is None:
+                bg_pos = pos_ext[:, None, :n_bins] - pos
+                bg_neg = neg_ext[:, None, :n_bins] - neg
+            else:
+                bg_pos = pos_ext[:, occ] - pos
+                bg_neg = neg_ext[:, occ] - neg
+                lo = np.minimum(occ + 1, n_bins)
+                hi = np.concatenate((occ[:, 1:], np.full((occ.shape[0], 1), n_bins)), axis=1)
+                gp = cum_pos[:, hi] - cum_pos[:, lo]
+                gn = cum_neg[:, hi] - cum_neg[:, lo]
+                before_p = cum_pos[:, occ[:, 0]]
+                before_n = cum_neg[:, occ[:, 0]]
+            np.maximum(bg_pos, 0.0, out=bg_pos)  # clamp float cancellation
+            np.maximum(bg_neg, 0.0, out=bg_neg)
+            values["bpsn_auc"][:, blk], bounds["bpsn_auc"][blk] = RK.bpsn_from_levels(
+                neg, bg_pos, gp, before_p, mx
+            )
+            values["bnsp_auc"][:, blk], bounds["bnsp_auc"][blk] = RK.bnsp_from_levels(
+                pos, bg_neg, gn, before_n, mx
+            )
+    out_v: dict[str, F64] = {"roc_auc": values["roc_auc"], "pr_auc": values["pr_auc"]}
+    out_b: dict[str, F64] = {"roc_auc": bounds["roc_auc"], "pr_auc": bounds["pr_auc"]}
+    if background is not None:
+        out_v["subgroup_auc"] = out_v["roc_auc"]
+        out_b["subgroup_auc"] = out_b["roc_auc"]
+        for m in ("bpsn_auc", "bnsp_auc"):
+            out_v[m] = values[m]
+            out_b[m] = bounds[m]
+    return out_v, out_b
