@@ -9,6 +9,7 @@ runs the same reader on Spark executors. See ``docs/architecture.md``, "Adding a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -59,3 +60,49 @@ class LocalEngine:
                 else:
                     bar.update(position=source.bytes_read())
         return EngineRun(st, reader.seen, source.description)
+
+
+EngineFactory = Callable[..., Engine]
+
+
+@dataclass(frozen=True)
+class _Registered:
+    factory: EngineFactory
+    handles: Callable[[Any], bool] | None
+
+
+_ENGINES: dict[str, _Registered] = {"local": _Registered(LocalEngine, None)}
+
+
+def register_engine(
+    name: str, factory: EngineFactory, *, handles: Callable[[Any], bool] | None = None
+) -> None:
+    """Make ``engine=name`` select ``factory()``. ``handles(obj)`` says whether a data
+    object, or an object passed as ``engine`` (e.g. a SparkSession), belongs to this
+    engine: such data selects it, and such an object is passed as ``factory(obj)``."""
+    _ENGINES[name] = _Registered(factory, handles)
+
+
+def engine_names() -> list[str]:
+    return list(_ENGINES)
+
+
+def resolve_engine(engine: Any, data: Any, *, func: str = "evaluate") -> Engine:
+    """The engine object for the ``engine`` argument and the type of ``data``."""
+    if isinstance(engine, Engine):
+        return engine
+    for reg in _ENGINES.values():
+        if reg.handles is not None and not isinstance(engine, str) and reg.handles(engine):
+            return reg.factory(engine)
+    if engine == "local":
+        for reg in _ENGINES.values():
+            if reg.handles is not None and reg.handles(data):
+                return reg.factory()
+    if isinstance(engine, str) and engine in _ENGINES:
+        return _ENGINES[engine].factory()
+    from .._util.validation import param_error
+
+    names = ", ".join(repr(n) for n in _ENGINES)
+    raise param_error(
+        "engine", f"one of {{{names}}}, an engine object or a session of one", engine, func=func
+    )

@@ -21,95 +21,20 @@ metric. See ``docs/architecture.md``, "Adding a metric family".
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
-
-import numpy as np
-from numpy.typing import NDArray
+from typing import TYPE_CHECKING, ClassVar
 
 from .catalogue import MetricInfo, PlotInfo
+from .layout import ArraySpec, Block, GlobalArray, RowArray, SliceArray, Task
+from .registry import families, register_family, register_task, tasks
 
 if TYPE_CHECKING:
     from .plan import Plan
     from .state import Chunk, StateView
 
-F64 = NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class SliceArray:
-    """A state array per slice value: ``shape`` per value, then the replicate axis.
-
-    Merged by addition. ``storage="histogram"`` stores it as a
-    :class:`~assay.core.histogram.SliceHistogram` (sparse for small slices, dense for large
-    ones; the ``shape`` must then be 1-D: the number of cells).
-    """
-
-    name: str
-    shape: tuple[int, ...]
-    storage: Literal["dense", "histogram"] = "dense"
-
-
-@dataclass(frozen=True)
-class GlobalArray:
-    """An array over all rows (no slices, no replicates), merged by ``reduce``."""
-
-    name: str
-    shape: tuple[int, ...]
-    reduce: Literal["sum", "min", "max"]
-
-    @property
-    def fill(self) -> float:
-        return {"sum": 0.0, "min": np.inf, "max": -np.inf}[self.reduce]
-
-
-@dataclass(frozen=True)
-class RowArray:
-    """Values per row, kept as they are and merged by concatenation (O(rows) memory).
-
-    When any family declares one, the state also keeps each row's slice code per spec
-    (``RowArray`` named ``code{spec}``), remapped on merge.
-    """
-
-    name: str
-    dtype: str = "float64"
-
-
-ArraySpec = SliceArray | GlobalArray | RowArray
-
-
-@dataclass(frozen=True)
-class Task:
-    """What a task's labels and scores are, so the reader can check and convert them.
-
-    ``labels``: ``"binary"`` (0/1, booleans, strings with ``positive_label``, or class
-    values with ``classes``, one-vs-rest) or ``"numeric"`` (any finite number).
-    ``scores``: ``"probability"`` (in [0, 1], or logits with ``score_type="logit"``) or
-    ``"numeric"`` (any finite number, e.g. a regression prediction).
-    ``thresholds``: whether decision thresholds apply.
-    """
-
-    name: str
-    labels: Literal["binary", "numeric"]
-    scores: Literal["probability", "numeric"]
-    thresholds: bool
-    description: str = ""
-
-
-@dataclass
-class Block:
-    """Metric values of one family for one head (scored output) and one slice spec.
-
-    ``values[metric]`` has shape ``(R+1, V)`` or ``(R+1, V, K)`` for per-threshold
-    metrics: point estimate first, then the replicates; ``V`` slice values in display
-    order. ``bounds[metric]`` ``(V,)`` optionally bounds the numerical error of a value
-    (the ``max_error`` column).
-    """
-
-    head: int
-    spec: int
-    values: dict[str, F64] = field(default_factory=dict)
-    bounds: dict[str, F64] = field(default_factory=dict)
+__all__ = [
+    "ArraySpec", "Block", "GlobalArray", "MetricFamily", "RowArray", "SliceArray", "Task",
+    "families", "register_family", "register_task", "tasks",
+]  # fmt: skip
 
 
 class MetricFamily:
@@ -147,40 +72,3 @@ class MetricFamily:
     def finalize(self, view: StateView) -> list[Block]:
         """Metric values per (head, spec) from the merged state."""
         raise NotImplementedError
-
-
-_FAMILIES: dict[str, type[MetricFamily]] = {}
-_TASKS: dict[str, Task] = {}
-
-
-def register_family(cls: type[MetricFamily]) -> type[MetricFamily]:
-    """Class decorator: add a family (and its catalogue entries) to the platform."""
-    from .catalogue import register
-
-    if not cls.name:
-        raise ValueError(f"Metric family {cls.__qualname__} must set a 'name'.")
-    old = _FAMILIES.get(cls.name)
-    if old is not None and old.__qualname__ != cls.__qualname__:
-        raise ValueError(f"A metric family named {cls.name!r} is already registered.")
-    register(*cls.metrics, *cls.plots)
-    _FAMILIES[cls.name] = cls
-    return cls
-
-
-def register_task(task: Task) -> Task:
-    """Add a task (what its labels and scores are) to the platform."""
-    old = _TASKS.get(task.name)
-    if old is not None and old != task:
-        raise ValueError(f"A task named {task.name!r} is already registered differently.")
-    _TASKS[task.name] = task
-    return task
-
-
-def families() -> list[type[MetricFamily]]:
-    """Registered families in run order."""
-    return sorted(_FAMILIES.values(), key=lambda c: (c.order, c.name))
-
-
-def tasks() -> dict[str, Task]:
-    """Registered tasks by name."""
-    return dict(_TASKS)

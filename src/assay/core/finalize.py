@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import catalogue
-from .family import Block
+from .layout import Block
 from .plan import Plan
 from .replicates import Replication
 from .result import EvalResult, SliceInfo

@@ -33,7 +33,7 @@ stored in one of two forms:
 A sparse slice is *promoted* to dense as soon as its entries would take more than
 ``promote_ratio`` (default 1/2) of a dense row: checked for each run (a slice that receives
 many distinct cells in one call, e.g. the overall slice, is dense after its first chunk) and
-at each consolidation. With ``start_dense=True`` every slice is dense from its first row
+at each consolidation. With ``dense=True`` every slice is dense from its first row
 (use it for the overall slice). A slice with ``r`` rows thus costs at most
 ``min(16 r, n_cells * n_state * 8)`` bytes in slot mode and
 ``min(r, n_cells) * (n_state + 1) * 8`` bytes in vector mode (plus pending runs, bounded by
@@ -124,8 +124,9 @@ class SliceHistogram:
         Cells per slice (e.g. ``2 * n_bins``: ``cell = label * n_bins + bin``).
     replication:
         The resampling scheme (fixes ``n_state`` and how a row spreads over the slots).
-    start_dense:
-        Store every slice densely from its first row (for the overall slice).
+    dense:
+        Store every slice densely from its first row (for the overall slice, whose one
+        value receives every row). ``start_dense`` is an alias.
     promote_ratio:
         A sparse slice becomes dense when its entries take more than this fraction of the
         bytes of a dense row.
@@ -141,6 +142,7 @@ class SliceHistogram:
         n_cells: int,
         replication: Replication,
         *,
+        dense: bool = False,
         start_dense: bool = False,
         promote_ratio: float = 0.5,
         page_bytes: int = 16 << 20,
@@ -151,7 +153,7 @@ class SliceHistogram:
         self.n_cells = int(n_cells)
         self.replication = replication
         self.n_state = int(replication.n_state)
-        self.start_dense = bool(start_dense)
+        self.start_dense = bool(dense or start_dense)
         acc = type(replication).accumulate
         if acc is Jackknife.accumulate:
             self._mode = "jack"
@@ -272,14 +274,18 @@ class SliceHistogram:
         slices * n_cells + cells, w, rows)`` on the logical dense array. ``rows`` is
         ``replication.row_data(hashes)`` for exactly these rows.
         """
-        slices = np.asarray(slices, dtype=np.int64)
+        slices = np.asarray(slices, dtype=np.int64).reshape(-1)
+        n = slices.shape[0]
         cells = np.asarray(cells, dtype=np.int64)
         w = np.asarray(w, dtype=np.float64)
-        n = slices.shape[0]
+        if cells.ndim == 0:
+            cells = np.full(n, int(cells), dtype=np.int64)
+        if w.ndim == 0:
+            w = np.full(n, float(w))
+        if cells.shape != (n,) or w.shape != (n,):
+            raise ValueError("slices, cells and w must have the same length.")
         if n == 0:
             return
-        if cells.shape[0] != n or w.shape[0] != n:
-            raise ValueError("slices, cells and w must have the same length.")
         if int(slices.min()) < 0:
             raise ValueError("Slice codes must be non-negative.")
         self._grow_slices(int(slices.max()) + 1)
@@ -343,17 +349,17 @@ class SliceHistogram:
         cuts = np.searchsorted(keys, self._page_lo[1:] * self._stride)
         bounds = np.concatenate(([0], cuts, [keys.size]))
         todo: list[int] = []
-        for p in np.flatnonzero(bounds[1:] > bounds[:-1]):
+        for p in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
             a, b = int(bounds[p]), int(bounds[p + 1])
-            page = self._pages[int(p)]
+            page = self._pages[p]
             whole = a == 0 and b == keys.size
             page.pend_keys.append(keys if whole else keys[a:b].copy())
             page.pend_vals.append(vals if whole else vals[a:b].copy())
             page.pend_n += b - a
             if page.pend_n >= max(page.keys.size // 2, self._min_pending):
-                todo.append(int(p))
-        for p in reversed(todo):
-            self._consolidate(p)
+                todo.append(p)
+        for pi in reversed(todo):
+            self._consolidate(pi)
 
     # ------------------------------------------------------------------ consolidation
     def _consolidate(self, pi: int) -> None:

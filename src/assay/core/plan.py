@@ -25,7 +25,8 @@ from .._util.validation import (
     param_error,
     param_type_error,
 )
-from .family import MetricFamily, Task, families, tasks
+from .layout import FamilyInstance, Task
+from .registry import families, tasks
 from .replicates import Replication, make_replication
 from .slicing import OVERALL, SliceSpec, parse_slices, slice_name
 
@@ -94,7 +95,7 @@ class Plan:
         self.heads: list[Head] = []
         self.head_cols: list[tuple[str, list[str], int | None]] = []
         self.pairs: list[tuple[int, int]] = []
-        self.families: list[MetricFamily] = []
+        self.families: list[FamilyInstance] = []
 
     @classmethod
     def build(cls, args: Mapping[str, Any], *, func: str = "evaluate") -> Plan:

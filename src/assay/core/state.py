@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
-from .family import GlobalArray, RowArray, SliceArray
+from .layout import GlobalArray, RowArray, SliceArray
 from .replicates import Replication
 from .slicing import SliceSpec
 

@@ -12,6 +12,7 @@ See ``docs/datasets.md``.
 from __future__ import annotations
 
 from ._base import DATA_HOME_ENV, REGISTRY, ChecksumError, RemoteFile, fetch_file, get_data_home
+from ._blog import load_blog_feedback
 from ._images import ImageDataset, load_fashion_mnist, load_mnist, load_notmnist
 from ._tabular import load_adult, load_bank_marketing, load_compas, load_german
 
@@ -25,6 +26,7 @@ __all__ = [
     "get_data_home",
     "load_adult",
     "load_bank_marketing",
+    "load_blog_feedback",
     "load_compas",
     "load_fashion_mnist",
     "load_german",

@@ -1,9 +1,28 @@
-"""Execution engines for :func:`assay.evaluate` beyond the local, single-process one.
+"""Engines that run an evaluation plan elsewhere than in this process.
 
-* :func:`~assay.engines.spark.evaluate_spark`: distributed evaluation on Apache Spark
-  (needs ``assay[spark]``; PySpark is only imported when a Spark evaluation runs).
+``spark``: Apache Spark (``assay[spark]``), see :mod:`assay.engines.spark`. Importing this
+package registers the engine names (``engine="spark"``) without importing PySpark.
 """
 
-from .spark import evaluate_spark, spark_session
+from __future__ import annotations
 
-__all__ = ["evaluate_spark", "spark_session"]
+from typing import Any
+
+from ..core.engine import Engine, register_engine
+
+
+def _is_pyspark(obj: Any) -> bool:
+    return type(obj).__module__.startswith("pyspark.")
+
+
+def _spark_engine(spark: Any = None) -> Engine:
+    from .spark import SparkEngine
+
+    return SparkEngine(spark=spark)
+
+
+register_engine("spark", _spark_engine, handles=_is_pyspark)
+
+from .spark import SparkEngine, evaluate_spark, spark_session  # noqa: E402
+
+__all__ = ["SparkEngine", "evaluate_spark", "spark_session"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from ..core.engine import Engine, LocalEngine
+from ..core.engine import Engine, resolve_engine
 from ..core.finalize import finalize
 from ..core.plan import DEFAULT_MAX_SLICES, Plan, ScoresArg
 from ..core.result import EvalResult
@@ -110,25 +110,6 @@ def evaluate(
     args = dict(locals())
     del args["data"], args["engine"], args["progress"]
     plan = Plan.build(args, func="evaluate")
-    eng = resolve_engine(engine, data)
+    eng = resolve_engine(engine, data, func="evaluate")
     run = eng.run(plan, data, progress=progress)
     return finalize(run.state.plan, run.state, source=run.source, seen=run.seen)
-
-
-def resolve_engine(engine: Any, data: Any) -> Engine:
-    """The engine object for the ``engine`` argument (and the type of ``data``)."""
-    if isinstance(engine, Engine):
-        return engine
-    is_spark_df = type(data).__module__.startswith("pyspark.")
-    is_session = type(engine).__module__.startswith("pyspark.")
-    if engine == "spark" or is_spark_df or is_session:
-        from ..engines.spark import SparkEngine
-
-        return SparkEngine(spark=engine if is_session else None)
-    if engine == "local":
-        return LocalEngine()
-    from .._util.validation import param_error
-
-    raise param_error(
-        "engine", "'local', 'spark', a SparkSession or an engine object", engine, func="evaluate"
-    )
