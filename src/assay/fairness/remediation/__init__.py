@@ -3,7 +3,9 @@
 * Losses (functions and ``nn.Module``\\ s): :func:`absolute_correlation_loss`,
   :func:`mmd_loss` (Gaussian or Laplacian kernel), :func:`adjusted_mmd_loss`, and the
   counterfactual pairing losses :func:`pairwise_mse_loss`,
-  :func:`pairwise_absolute_difference_loss`, :func:`pairwise_cosine_loss`.
+  :func:`pairwise_absolute_difference_loss`, :func:`pairwise_cosine_loss`. The MinDiff
+  losses' functions are in :mod:`.functional`, their modules (and the registry of loss
+  names) in :mod:`.losses`.
 * Training: :class:`MinDiffModel` (wraps any model; adds ``loss_weight * mindiff_loss``),
   :func:`mindiff_train_step`, :func:`fit_mindiff`, :class:`CounterfactualModel`,
   :func:`counterfactual_logit_pairing_loss`; a Lightning module in
@@ -40,17 +42,19 @@ from .data import (  # noqa: E402
     build_mindiff_sets,
     pack_mindiff_batch,
 )
+from .functional import (  # noqa: E402
+    absolute_correlation_loss,
+    adjusted_mmd_loss,
+    gaussian_kernel,
+    laplacian_kernel,
+    mmd_loss,
+)
 from .losses import (  # noqa: E402
     MINDIFF_LOSSES,
     AbsoluteCorrelationLoss,
     AdjustedMMDLoss,
     MMDLoss,
-    absolute_correlation_loss,
-    adjusted_mmd_loss,
-    gaussian_kernel,
     get_mindiff_loss,
-    laplacian_kernel,
-    mmd_loss,
 )
 from .model import MinDiffModel, fit_mindiff, make_mlp, mindiff_train_step  # noqa: E402
 

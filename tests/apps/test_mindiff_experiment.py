@@ -1,4 +1,4 @@
-"""The MinDiff experiment module on synthetic data (and on real data when it is present)."""
+"""The MinDiff experiment (assay.apps.mindiff_experiment): synthetic data, and real data if present."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from assay.fairness.remediation.experiment import (  # noqa: E402
+from assay.apps.mindiff_experiment import (  # noqa: E402
     TabularTask,
     TaskSpec,
     evaluate_experiment,
@@ -15,6 +15,7 @@ from assay.fairness.remediation.experiment import (  # noqa: E402
     load_task,
     preprocess,
     run_experiment,
+    stratified_split,
     summarize,
 )
 
@@ -112,3 +113,27 @@ def test_load_task_on_real_data_when_present():
     assert {"African-American", "Caucasian"} <= set(task.group_train.tolist())
     # standardised on the training split
     assert abs(float(task.x_train[:, 0].mean())) < 1e-5
+
+
+def test_stratified_split_keeps_the_shares_and_is_seeded():
+    y = np.array([0] * 70 + [1] * 30)
+    train, test = stratified_split(y, 0.3, seed=3)
+    assert sorted([*train, *test]) == list(range(100))
+    assert (y[test] == 1).sum() == 9 and (y[test] == 0).sum() == 21
+    assert list(test) == sorted(test)
+    again_train, again_test = stratified_split(y, 0.3, seed=3)
+    np.testing.assert_array_equal(test, again_test)
+    np.testing.assert_array_equal(train, again_train)
+
+
+def test_the_documented_command_line_entry_point_runs():
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "assay.apps.mindiff_experiment", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "--dataset" in out.stdout and "--weights" in out.stdout

@@ -12,7 +12,7 @@ pytest.importorskip("torch")
 
 @pytest.fixture(scope="module")
 def demo_run(data_home, tmp_path_factory):
-    from assay.demo import run_demo
+    from assay.apps.demo import run_demo
 
     out = tmp_path_factory.mktemp("demo")
     return run_demo("compas", out_dir=out, data_home=str(data_home), epochs=3, progress=False, echo=False)
@@ -52,7 +52,7 @@ def test_headline_gap_matches_numpy_on_the_predictions(demo_run):
 
 
 def test_demo_is_reproducible(demo_run, data_home, tmp_path):
-    from assay.demo import run_demo
+    from assay.apps.demo import run_demo
 
     again = run_demo("compas", out_dir=tmp_path, data_home=str(data_home), epochs=3, progress=False, echo=False)
     np.testing.assert_array_equal(again.predictions["mindiff"], demo_run.predictions["mindiff"])

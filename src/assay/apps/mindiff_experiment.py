@@ -21,8 +21,11 @@ Two tasks are set up as in the MinDiff literature:
 
 Run it from the command line::
 
-    python -m assay.fairness.remediation.experiment --dataset adult
-    python -m assay.fairness.remediation.experiment --dataset compas --weights 0.5 1.5 4
+    python -m assay.apps.mindiff_experiment --dataset adult
+    python -m assay.apps.mindiff_experiment --dataset compas --weights 0.5 1.5 4
+
+It uses only public names of the library: :mod:`assay.datasets`,
+:mod:`assay.fairness.remediation` and :func:`assay.evaluate`.
 """
 
 from __future__ import annotations
@@ -38,15 +41,22 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
-from assay._util.validation import check_choice, check_int
+from assay.fairness.remediation import (
+    MinDiffLoader,
+    MinDiffModel,
+    build_mindiff_sets,
+    fit_mindiff,
+    make_mlp,
+    mmd_loss,
+)
 
-from .data import MinDiffLoader, build_mindiff_sets
-from .model import MinDiffModel, fit_mindiff, make_mlp
+from ._common import check_choice, check_int
 
 __all__ = [
     "TASKS",
     "ExperimentResult",
     "TabularTask",
+    "TaskSpec",
     "evaluate_experiment",
     "format_summary",
     "load_task",
@@ -54,6 +64,7 @@ __all__ = [
     "preprocess",
     "run_experiment",
     "score_mmd",
+    "stratified_split",
     "summarize",
     "train_mlp",
 ]
@@ -172,9 +183,16 @@ def preprocess(
     return np.hstack(blocks_tr), np.hstack(blocks_te), names
 
 
-def _stratified_split(
+def stratified_split(
     y: NDArray[Any], test_fraction: float, seed: int
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """A seeded split of row indices that keeps the share of each value of ``y``.
+
+    Within each value of ``y`` the rows are shuffled with ``numpy.random.default_rng(seed)``
+    and ``round(count * test_fraction)`` of them go to the test split. Returns the sorted
+    ``(train, test)`` indices. This is the COMPAS split of :func:`load_task`, and the demo
+    uses it to find the raw columns of the same test rows.
+    """
     rng = np.random.default_rng(seed)
     train_idx, test_idx = [], []
     for value in np.unique(y):
@@ -216,7 +234,7 @@ def load_task(
     else:
         table = datasets.load_compas(data_home=data_home, download=download)
         full = {c: _column(table, c) for c in cols}
-        tr_idx, te_idx = _stratified_split(full["label"], test_fraction, seed)
+        tr_idx, te_idx = stratified_split(full["label"], test_fraction, seed)
         train = {c: v[tr_idx] for c, v in full.items()}
         test = {c: v[te_idx] for c, v in full.items()}
     x_train, x_test, names = preprocess(train, test, spec.categorical, spec.numeric)
@@ -482,8 +500,6 @@ def summarize(
 
 def score_mmd(scores: NDArray[Any], sensitive: NDArray[Any]) -> float:
     """Gaussian MMD (kernel length 0.1) between the scores of two groups, in float64."""
-    from .losses import mmd_loss
-
     s = torch.as_tensor(np.asarray(sensitive, dtype=np.float64))
     with torch.no_grad():
         return float(mmd_loss(torch.as_tensor(np.asarray(scores, dtype=np.float64)), s))

@@ -12,7 +12,10 @@ End to end on a real data set from the data home (Adult by default, COMPAS as an
    (JSON), and print the headline numbers: the gap before and after, with intervals, and
    accuracy and AUC.
 
-Everything is seeded: two runs with the same arguments give the same numbers.
+Everything is seeded: two runs with the same arguments give the same numbers. The demo uses
+only public names of the library (:func:`assay.evaluate`, :class:`assay.EvalResult` and its
+report methods, :mod:`assay.datasets`, :mod:`assay.fairness.remediation`) and the task set-up
+of :mod:`assay.apps.mindiff_experiment`.
 """
 
 from __future__ import annotations
@@ -25,10 +28,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._util.optional import require
-from ._util.progress import Progress
-from ._util.validation import check_choice, check_int
-from .evaluation import EvalResult, evaluate
+import assay
+
+from ._common import Progress, check_choice, check_int, require_torch
 
 #: Default MinDiff settings per data set (loss and weight chosen on the training data
 #: sweep recorded in docs/mindiff.md).
@@ -46,8 +48,8 @@ class DemoResult:
     """What the demo produced: both evaluations, the headline numbers and the files."""
 
     dataset: str
-    baseline: EvalResult
-    mindiff: EvalResult
+    baseline: assay.EvalResult
+    mindiff: assay.EvalResult
     headline: dict[str, Any]
     files: dict[str, Path]
     seconds: float
@@ -56,8 +58,9 @@ class DemoResult:
 
 def _slice_columns(name: str, data_home: str | None, seed: int) -> dict[str, NDArray[Any]]:
     """Raw columns of the held-out rows to slice on, in the order of the task's test split."""
-    from . import datasets
-    from .fairness.remediation.experiment import _stratified_split
+    from assay import datasets
+
+    from .mindiff_experiment import stratified_split
 
     if name == "adult":
         t = datasets.load_adult(split="test", data_home=data_home)
@@ -65,7 +68,7 @@ def _slice_columns(name: str, data_home: str | None, seed: int) -> dict[str, NDA
     else:
         full = datasets.load_compas(data_home=data_home)
         label = np.asarray(full.column("label").to_numpy(zero_copy_only=False))
-        _, te = _stratified_split(label, 0.3, seed)
+        _, te = stratified_split(label, 0.3, seed)
         t = full.take(te)
         age = np.asarray(t.column("age").to_numpy(zero_copy_only=False))
     bins = np.array([25, 35, 45, 55, 65])
@@ -87,8 +90,8 @@ def _train(
     progress: bool,
     desc: str,
 ) -> Any:
-    torch = require("torch", "torch", purpose="the demo")
-    from .fairness.remediation import (
+    torch = require_torch("the demo")
+    from assay.fairness.remediation import (
         MinDiffLoader,
         MinDiffModel,
         build_mindiff_sets,
@@ -146,9 +149,8 @@ def run_demo(
 ) -> DemoResult:
     """Run the end-to-end demonstration and write its report; see the module docstring."""
     check_choice("dataset", dataset, ["adult", "compas"], func="run_demo")
-    require("torch", "torch", purpose="the demo")
-    from .fairness.remediation.experiment import load_task, predict_proba
-    from .report import model_card, render_html
+    require_torch("the demo")
+    from .mindiff_experiment import load_task, predict_proba
 
     cfg = dict(DEFAULTS[dataset])
     loss = loss or cfg["loss"]
@@ -172,7 +174,7 @@ def run_demo(
         f"{spec.sensitive}={spec.nonsensitive_value})"
     )
     nets = {}
-    torch = require("torch", "torch", purpose="the demo")
+    torch = require_torch("the demo")
     threads = torch.get_num_threads()
     # A 2x64 MLP on batches of 256 is too small to gain from intra-op threads; on a busy
     # 2-core machine they cost 10-50x in synchronisation. Train on one thread.
@@ -196,7 +198,7 @@ def run_demo(
         seed=seed,
         progress=progress,
     )
-    results = {name: evaluate(table, scores={name: name}, **kw) for name in nets}
+    results = {name: assay.evaluate(table, scores={name: name}, **kw) for name in nets}
     base, fixed = results["baseline"], results["mindiff"]
 
     files = {
@@ -208,19 +210,19 @@ def run_demo(
     }
     names = ("baseline", f"MinDiff ({loss}, weight {loss_weight:g})")
     sample = {k: v for k, v in table.items()}
-    render_html(base, files["report"], other=fixed, names=names, sample=sample,
-                title=f"{_DISPLAY[dataset]}: baseline vs MinDiff")  # fmt: skip
+    base.to_html(files["report"], other=fixed, names=names, sample=sample,
+                 title=f"{_DISPLAY[dataset]}: baseline vs MinDiff")  # fmt: skip
     desc = (
         f"A 2x64 MLP trained on {dataset} ({epochs} epochs, Adam, batch 256, seed {seed}); "
         f"MinDiff with the {loss} loss (weight {loss_weight:g}) on the "
         f"{'positives' if spec.label_value == 1 else 'negatives'} of "
         f"{spec.sensitive}={spec.sensitive_value} vs {baseline_slice}. Held-out split."
     )
-    model_card(base, files["model_card"], other=fixed, names=names,
-               title=f"{_DISPLAY[dataset]} income model" if dataset == "adult" else "COMPAS recidivism model",
-               description=desc)  # fmt: skip
-    model_card(base, files["model_card_json"], format="json", other=fixed, names=names,
-               description=desc)  # fmt: skip
+    base.to_model_card(files["model_card"], other=fixed, names=names,
+                       title=f"{_DISPLAY[dataset]} income model" if dataset == "adult" else "COMPAS recidivism model",
+                       description=desc)  # fmt: skip
+    base.to_model_card(files["model_card_json"], format="json", other=fixed, names=names,
+                       description=desc)  # fmt: skip
     base.to_json(files["baseline"])
     fixed.to_json(files["mindiff"])
 
