@@ -20,11 +20,11 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
     pytest.skip("Spark needs Java", allow_module_level=True)
 
 import assay
-from assay.engines.spark import _FAN_IN, SparkEngine, _tree_levels, evaluate_spark, spark_session
-from assay.evaluation import ROW_CONTENT, EvalResult, EvalState
 from assay.core.engine import LocalEngine
 from assay.core.finalize import finalize
 from assay.core.plan import Plan
+from assay.engines.spark import _FAN_IN, SparkEngine, _tree_levels, evaluate_spark, spark_session
+from assay.evaluation import ROW_CONTENT, EvalResult, EvalState
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")
 
@@ -318,7 +318,7 @@ def test_parquet_path_and_state(spark: Any, df: Any, parquet: Path, table: pa.Ta
     assert from_path.source.startswith("Parquet ")
     assert_same(evaluate_spark(df, **kw), from_path)
     # add the Spark rows into a state that already holds other rows (engines return states)
-    cfg = Plan.build(_defaults(**kw, row_key=ROW_CONTENT))
+    cfg = Plan.build(_defaults(**kw, row_key=ROW_CONTENT), func="evaluate")
     first = table.slice(0, 1000)
     local_run = LocalEngine().run(cfg, first)
     assert isinstance(local_run.state, EvalState)

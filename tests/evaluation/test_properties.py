@@ -103,7 +103,7 @@ def test_merging_states_equals_one_pass(d, split):
     from assay.core.state import EvalState
 
     cfg = Plan.build(dict(label="y", scores="s", slices=["g", ("g", "h")], thresholds=[0.5],
-                          row_key=ROW_CONTENT, chunk_size=1000))  # fmt: skip
+                          row_key=ROW_CONTENT, chunk_size=1000), func="evaluate")  # fmt: skip
     t = pa.table(d)
     split = min(split, t.num_rows)
     parts = [t.slice(0, split), t.slice(split)]

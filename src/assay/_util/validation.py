@@ -12,12 +12,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 
-def param_error(param: str, expected: str, got: Any, *, func: str = "evaluate") -> ValueError:
+def param_error(param: str, expected: str, got: Any, *, func: str) -> ValueError:
     """Build the standard ``ValueError`` for a parameter with a bad value."""
     return ValueError(f"The {param!r} parameter of {func} must be {expected}. Got {got!r} instead.")
 
 
-def param_type_error(param: str, expected: str, got: Any, *, func: str = "evaluate") -> TypeError:
+def param_type_error(param: str, expected: str, got: Any, *, func: str) -> TypeError:
     """Build the standard ``TypeError`` for a parameter of the wrong type."""
     return TypeError(
         f"The {param!r} parameter of {func} must be {expected}. "
@@ -25,7 +25,7 @@ def param_type_error(param: str, expected: str, got: Any, *, func: str = "evalua
     )
 
 
-def check_choice(param: str, value: Any, choices: Sequence[Any], *, func: str = "evaluate") -> Any:
+def check_choice(param: str, value: Any, choices: Sequence[Any], *, func: str) -> Any:
     """Return ``value`` if it is one of ``choices``; raise the standard error otherwise."""
     if value not in choices:
         listed = ", ".join(repr(c) for c in choices)
@@ -34,7 +34,7 @@ def check_choice(param: str, value: Any, choices: Sequence[Any], *, func: str = 
 
 
 def check_int(
-    param: str, value: Any, *, minimum: int | None = None, func: str = "evaluate"
+    param: str, value: Any, *, minimum: int | None = None, func: str
 ) -> int:
     """Return ``value`` as ``int`` if it is an integer at least ``minimum``."""
     if isinstance(value, bool) or not isinstance(value, int | _np_integer()):
@@ -45,7 +45,7 @@ def check_int(
     return number
 
 
-def check_fraction(param: str, value: Any, *, func: str = "evaluate") -> float:
+def check_fraction(param: str, value: Any, *, func: str) -> float:
     """Return ``value`` if it is a float strictly between 0 and 1."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise param_type_error(param, "a float in the open interval (0, 1)", value, func=func)

@@ -57,6 +57,10 @@ class MetricInfo:
     size
         The metric is the size of the slice (the row count): reported for withheld
         slices too, never compared with the baseline.
+    card
+        Listed by default in the model card besides the ``default`` entries (the card's
+        tables have room for more metrics than the report has charts: precision,
+        accuracy, the bias AUCs, the means).
     """
 
     name: str
@@ -74,6 +78,7 @@ class MetricInfo:
     default: bool = False
     size: bool = False
     task_ranges: tuple[tuple[str, float, float], ...] = ()
+    card: bool = False
 
     def bounds(self, task: str) -> tuple[float, float]:
         """The metric's range for ``task``."""

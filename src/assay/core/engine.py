@@ -87,8 +87,10 @@ def engine_names() -> list[str]:
     return list(_ENGINES)
 
 
-def resolve_engine(engine: Any, data: Any, *, func: str = "evaluate") -> Engine:
-    """The engine object for the ``engine`` argument and the type of ``data``."""
+def resolve_engine(engine: Any, data: Any, *, func: str) -> Engine:
+    """The engine object for the ``engine`` argument and the type of ``data``: a
+    registered name, an :class:`Engine`, or an object a registered engine handles (a
+    ``SparkSession``)."""
     if isinstance(engine, Engine):
         return engine
     for reg in _ENGINES.values():
@@ -103,6 +105,4 @@ def resolve_engine(engine: Any, data: Any, *, func: str = "evaluate") -> Engine:
     from .._util.validation import param_error
 
     names = ", ".join(repr(n) for n in _ENGINES)
-    raise param_error(
-        "engine", f"one of {{{names}}}, an engine object or a session of one", engine, func=func
-    )
+    raise param_error("engine", f"one of {{{names}}}", engine, func=func)

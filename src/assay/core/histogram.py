@@ -177,6 +177,7 @@ class SliceHistogram:
         self._dense_of = np.zeros(0, dtype=np.int64)
         self._dense = np.zeros((0, self.n_cells, ns))
         self._n_dense = 0
+        self._identity = True  # dense row of slice s is row s (for s < _n_dense)
         self._pages: list[_Page] = [_Page(0, *self._empty_entries())]
         self._page_lo = np.zeros(1, dtype=np.int64)
 
@@ -204,7 +205,9 @@ class SliceHistogram:
             new = np.zeros((max(need, 2 * cap), self.n_cells, self.n_state))
             new[: self._n_dense] = self._dense[: self._n_dense]
             self._dense = new
-        self._dense_of[s] = np.arange(self._n_dense, need, dtype=np.int64)
+        new_rows = np.arange(self._n_dense, need, dtype=np.int64)
+        self._identity = self._identity and bool(np.array_equal(s, new_rows))
+        self._dense_of[s] = new_rows
         self._n_dense = need
         pages = np.searchsorted(self._page_lo, s, side="right") - 1
         for p in np.unique(pages):
@@ -289,12 +292,13 @@ class SliceHistogram:
         if int(slices.min()) < 0:
             raise ValueError("Slice codes must be non-negative.")
         self._grow_slices(int(slices.max()) + 1)
+        if self.start_dense and self._n_dense < self.n_slices:
+            self._promote(slices[self._dense_of[slices] < 0])
+        if self._identity and self._n_dense == self.n_slices:
+            # every slice dense, slice s in dense row s: no lookup (e.g. the overall slice)
+            self._add_dense(slices, cells, w, rows)
+            return
         d = self._dense_of[slices]
-        if self.start_dense:
-            new = d < 0
-            if new.any():
-                self._promote(slices[new])
-                d = self._dense_of[slices]
         dm = d >= 0
         n_dense = int(np.count_nonzero(dm))
         if n_dense == n:
@@ -308,13 +312,18 @@ class SliceHistogram:
         self._add_sparse(slices, cells, w, rows)
 
     def _add_dense(self, d: I64, cells: I64, w: F64, rows: Any) -> None:
-        flat = d * self.n_cells + cells
+        one = self._n_dense == 1  # then d == 0
         if self._slot:
+            flat = cells * self.n_state if self.n_state > 1 else cells.copy()
             slot = self._slots(rows, d.size)
             if slot is not None:
-                flat = flat * self.n_state + slot
+                flat += slot
+            if not one:
+                flat += d * self._stride
             self._scatter_flat(flat, w)
-        elif self._mode == "boot":
+            return
+        flat = cells.copy() if one else d * self.n_cells + cells
+        if self._mode == "boot":
             uk, uv = self._reduce(flat, w, rows)
             self._dense.reshape(-1, self.n_state)[uk] += uv
         else:

@@ -98,7 +98,7 @@ class Plan:
         self.families: list[FamilyInstance] = []
 
     @classmethod
-    def build(cls, args: Mapping[str, Any], *, func: str = "evaluate") -> Plan:
+    def build(cls, args: Mapping[str, Any], *, func: str) -> Plan:
         """Validate ``args`` (the keyword arguments of :func:`assay.evaluate`, without
         ``data`` and ``engine``); error messages name ``func``."""
         self = cls()

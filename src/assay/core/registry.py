@@ -2,40 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, TypeVar
 
-from .catalogue import MetricInfo, PlotInfo, register
-from .layout import FamilyInstance, Task
+from .catalogue import register
+from .layout import Task
 
 
-class FamilyClass(Protocol):
-    """A metric family class, as the registry and the plan see it."""
-
-    name: str
-    tasks: tuple[str, ...]
-    order: int
-    metrics: tuple[MetricInfo, ...]
-    plots: tuple[PlotInfo, ...]
-    __qualname__: str
-
-    def __call__(self, plan: Any) -> FamilyInstance: ...
-
-    def applies(self, plan: Any) -> bool: ...
+#: A metric family class (a subclass of :class:`assay.core.family.MetricFamily`); kept
+#: untyped here so that the registry does not import the base class.
+FamilyClass = Any
+T = TypeVar("T")
 
 
 _FAMILIES: dict[str, FamilyClass] = {}
 _TASKS: dict[str, Task] = {}
 
 
-def register_family(cls: FamilyClass) -> FamilyClass:
+def register_family(cls: T) -> T:
     """Class decorator: add a family (and its catalogue entries) to the platform."""
-    if not cls.name:
-        raise ValueError(f"Metric family {cls.__qualname__} must set a 'name'.")
-    old = _FAMILIES.get(cls.name)
-    if old is not None and old.__qualname__ != cls.__qualname__:
-        raise ValueError(f"A metric family named {cls.name!r} is already registered.")
-    register(*cls.metrics, *cls.plots)
-    _FAMILIES[cls.name] = cls
+    fam: Any = cls
+    if not fam.name:
+        raise ValueError(f"Metric family {fam.__qualname__} must set a 'name'.")
+    old = _FAMILIES.get(fam.name)
+    if old is not None and old.__qualname__ != fam.__qualname__:
+        raise ValueError(f"A metric family named {fam.name!r} is already registered.")
+    register(*fam.metrics, *fam.plots)
+    _FAMILIES[fam.name] = fam
     return cls
 
 

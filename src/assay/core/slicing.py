@@ -14,6 +14,7 @@ The whole data set is always evaluated as the slice ``overall``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -75,7 +76,7 @@ def slice_name(spec: SliceSpec, key: tuple[Any, ...]) -> str:
     return ", ".join(f"{c}={format_value(v)}" for c, v in zip(spec.columns, key, strict=True))
 
 
-def parse_slice(s: SliceLike, *, func: str = "evaluate") -> SliceSpec:
+def parse_slice(s: SliceLike, *, func: str) -> SliceSpec:
     """Turn one slice shorthand into a :class:`SliceSpec`."""
     if isinstance(s, SliceSpec):
         return s
@@ -113,7 +114,7 @@ def parse_slice(s: SliceLike, *, func: str = "evaluate") -> SliceSpec:
 
 
 def parse_slices(
-    slices: SliceLike | Sequence[SliceLike] | None, *, func: str = "evaluate"
+    slices: SliceLike | Sequence[SliceLike] | None, *, func: str
 ) -> list[SliceSpec]:
     """Parse the ``slices`` argument; the overall slice always comes first."""
     if slices is None:
@@ -170,8 +171,10 @@ def bins(
             raise param_error("edges", "at least two increasing finite numbers", edges, func="bins")
     if e.size == 1:
         e = np.array([e[0], e[0]])
-    fmt = lambda v: f"{v:.{digits}g}"  # noqa: E731
-    labels = [f"[{fmt(a)}, {fmt(b)})" for a, b in zip(e[:-1], e[1:], strict=True)]
+    def fmt(v: float) -> str:
+        return f"{v:.{digits}g}"
+
+    labels = [f"[{fmt(a)}, {fmt(b)})" for a, b in itertools.pairwise(e)]
     labels[-1] = labels[-1][:-1] + "]"
     idx = np.clip(np.searchsorted(e, x, side="right") - 1, 0, len(labels) - 1)
     out = np.array(labels, dtype=object)[idx]

@@ -28,6 +28,7 @@ the executors.
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import pickle
@@ -48,6 +49,7 @@ from ..core.plan import ROW_CONTENT, Plan
 from ..core.reader import ChunkReader
 from ..core.result import EvalResult
 from ..core.state import EvalState
+from ..evaluation.evaluate import evaluate
 from ..io.tables import TableSource
 
 if TYPE_CHECKING:
@@ -139,11 +141,28 @@ def evaluate_spark(
     master: str | None = None,
     **kwargs: Any,
 ) -> EvalResult:
-    """:func:`assay.evaluate` on Apache Spark: ``evaluate(data, engine=SparkEngine(spark,
-    master), **kwargs)``, the same arguments and the same :class:`EvalResult`."""
-    from ..evaluation import evaluate
+    """:func:`assay.evaluate` on Apache Spark: the same arguments and the same result.
 
+    ``evaluate_spark(data, spark=s, master=m, **kw)`` is
+    ``evaluate(data, engine=SparkEngine(spark=s, master=m), **kw)``; ``spark`` is the session
+    to read a path with and ``master`` the master URL of a new session (see
+    :class:`SparkEngine`). Its signature is :func:`assay.evaluate`'s (derived from it, so the
+    parameter list exists once).
+    """
     return evaluate(data, engine=SparkEngine(spark=spark, master=master), **kwargs)
+
+
+def _spark_signature() -> inspect.Signature:
+    base = inspect.signature(evaluate)
+    params = [p for name, p in base.parameters.items() if name != "engine"]
+    params += [
+        inspect.Parameter("spark", inspect.Parameter.KEYWORD_ONLY, default=None),
+        inspect.Parameter("master", inspect.Parameter.KEYWORD_ONLY, default=None),
+    ]
+    return base.replace(parameters=params)
+
+
+evaluate_spark.__signature__ = _spark_signature()  # type: ignore[attr-defined]
 
 
 def spark_session(master: str | None = None) -> SparkSession:
@@ -206,7 +225,7 @@ def _is_spark_dataframe(data: Any) -> bool:
 
 
 def _as_dataframe(
-    data: Any, spark: SparkSession | None, master: str | None, func: str = "evaluate"
+    data: Any, spark: SparkSession | None, master: str | None, func: str
 ) -> tuple[DataFrame, str]:
     if _is_spark_dataframe(data):
         return data, "Spark DataFrame"

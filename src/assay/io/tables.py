@@ -43,7 +43,7 @@ class TableSource:
         return self._open(list(columns), chunk_size, dict(types or {}))
 
 
-def open_source(data: Any, *, func: str = "evaluate") -> TableSource:
+def open_source(data: Any, *, func: str) -> TableSource:
     """Wrap ``data`` in a :class:`TableSource`."""
     if isinstance(data, str | os.PathLike):
         return _open_path(Path(data), func=func)
