@@ -69,6 +69,11 @@ class MetricFamily:
         """Add one chunk of valid rows to the family's arrays."""
         raise NotImplementedError
 
-    def finalize(self, view: StateView) -> list[Block]:
-        """Metric values per (head, spec) from the merged state."""
+    def finalize(self, view: StateView, si: int) -> list[Block]:
+        """Metric values of slice spec ``si`` (one block per head) from the merged state.
+
+        The view presents the slice values of ``si`` being finalized in
+        ``view.order(si)`` (the core finalizes large specs in blocks of slice values, so
+        that memory stays bounded); other specs in full.
+        """
         raise NotImplementedError

@@ -12,25 +12,20 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 from numpy.typing import NDArray
 
 from . import catalogue
 from .layout import Block
 from .plan import Plan
 from .replicates import Replication
-from .result import EvalResult, SliceInfo
+from .result import COLUMNS, RESULT_SCHEMA, EvalResult, SliceInfo
 from .slicing import format_value, slice_name
 from .state import EvalState, StateView
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
-#: Columns of the tidy table, in order (types in :data:`assay.core.result.COLUMNS`).
-_COLS = (
-    "model", "class", "feature", "slice", "metric", "threshold", "value", "lower",
-    "upper", "count", "withheld", "max_error", "diff", "diff_lower", "diff_upper",
-    "ratio", "ratio_lower", "ratio_upper", "significant",
-)  # fmt: skip
 
 
 def safe_div(num: F64, den: F64) -> F64:
@@ -86,18 +81,32 @@ def build_slices(state: EvalState, orders: list[I64], min_slice_size: int) -> li
     return out
 
 
-def compute_blocks(state: EvalState, orders: list[I64]) -> list[Block]:
-    """Every family's metric values, one block per (spec, head), in family order."""
-    view = StateView(state, orders)
-    merged: dict[tuple[int, int], Block] = {}
-    for fam in state.plan.families:
-        for bl in fam.finalize(view):
-            key = (bl.spec, bl.head)
-            if key not in merged:
-                merged[key] = Block(bl.head, bl.spec)
-            merged[key].values.update(bl.values)
-            merged[key].bounds.update(bl.bounds)
-    return [merged[k] for k in sorted(merged)]
+#: Working memory of one block of slice values in the finalize (large specs are
+#: finalized in blocks, so memory stays bounded whatever the number of slice values).
+BLOCK_BYTES = 64 << 20
+
+
+def _value_bytes(state: EvalState, spec: int) -> int:
+    """Rough finalize working memory per slice value of ``spec``."""
+    plan = state.plan
+    table = state.tables[spec]
+    reps = plan.replication.n_replicates + 1
+    cells = sum(table.inner_size.values())
+    out_cells = 64 * len(plan.heads) * (len(plan.thresholds) + 1)
+    return 8 * reps * (cells + out_cells)
+
+
+def compute_blocks(view: StateView, spec: int) -> list[Block]:
+    """Every family's metric values for the slice values ``view.order(spec)``: one block
+    per head, metrics in family order."""
+    merged: dict[int, Block] = {}
+    for fam in view.plan.families:
+        for bl in fam.finalize(view, spec):
+            if bl.head not in merged:
+                merged[bl.head] = Block(bl.head, spec)
+            merged[bl.head].values.update(bl.values)
+            merged[bl.head].bounds.update(bl.bounds)
+    return [merged[h] for h in sorted(merged)]
 
 
 def finalize(plan: Plan, state: EvalState, *, source: str, seen: int) -> EvalResult:
@@ -121,15 +130,19 @@ def finalize(plan: Plan, state: EvalState, *, source: str, seen: int) -> EvalRes
     )
 
 
-def assemble(state: EvalState) -> tuple[dict[str, NDArray[Any]], list[SliceInfo]]:
-    """Finalize ``state`` into columns of the tidy metric table and the slice list."""
+def assemble(state: EvalState) -> tuple[pa.Table, list[SliceInfo]]:
+    """Finalize ``state`` into the tidy metric table and the slice list.
+
+    Specs are finalized in blocks of at most :data:`BLOCK_BYTES` of working memory, and
+    each block becomes Arrow record batches at once.
+    """
     plan = state.plan
     rep = plan.replication
     orders = slice_orders(state)
     slices = build_slices(state, orders, plan.min_slice_size)
-    blocks = compute_blocks(state, orders)
     thresholds = np.asarray(plan.thresholds, dtype=np.float64)
     baseline = plan.baseline
+    view = StateView(state, orders)
 
     base_pos: tuple[int, int] | None = None
     offset = 0
@@ -145,33 +158,53 @@ def assemble(state: EvalState) -> tuple[dict[str, NDArray[Any]], list[SliceInfo]
             f"(one of {names[:10]}{'...' if len(names) > 10 else ''}). Got {baseline!r} instead."
         )
     slice_offsets = np.cumsum([0] + [len(o) for o in orders])
-    cols: dict[str, list[NDArray[Any]]] = {c: [] for c in _COLS}
-    base_blocks = {bl.head: bl for bl in blocks if bl.spec == base_pos[0]}
-    base_withheld = slices[slice_offsets[base_pos[0]] + base_pos[1]].withheld
-    for bl in blocks:
-        head = plan.heads[bl.head]
-        if len(orders[bl.spec]) == 0:
+    bsi, bj = base_pos
+    base_view = view.restrict(bsi, orders[bsi][bj : bj + 1])
+    base_blocks = {bl.head: bl for bl in compute_blocks(base_view, bsi)}
+    base_withheld = slices[slice_offsets[bsi] + bj].withheld
+    batches: list[pa.RecordBatch] = []
+    for si, order in enumerate(orders):
+        if len(order) == 0:
             continue
-        infos = slices[slice_offsets[bl.spec] : slice_offsets[bl.spec + 1]]
-        counts = np.array([s.count for s in infos], dtype=np.int64)
-        withheld = np.array([s.withheld for s in infos], dtype=bool)
-        for name, arr in bl.values.items():
-            info = catalogue.metric(name)
-            if info is None:
-                raise RuntimeError(
-                    f"Metric {name!r} is not in the metric catalogue; its family must "
-                    "declare a MetricInfo for it."
-                )
-            base_arr = None
-            base_block = base_blocks.get(bl.head)
-            if base_block is not None and name in base_block.values:
-                base_arr = base_block.values[name][:, base_pos[1]]
-            _emit(
-                cols, rep, plan.confidence, plan.task.name, head.model, head.cls, infos, info, arr,
-                thresholds, counts, withheld, bl.bounds.get(name), base_arr, base_withheld,
-            )  # fmt: skip
-    table = {c: np.concatenate(v) if v else np.array([]) for c, v in cols.items()}
-    return table, slices
+        step = max(1, BLOCK_BYTES // max(1, _value_bytes(state, si)))
+        for a in range(0, len(order), step):
+            codes = order[a : a + step]
+            blocks = compute_blocks(view.restrict(si, codes), si)
+            infos = slices[slice_offsets[si] + a : slice_offsets[si] + a + len(codes)]
+            counts = np.array([s.count for s in infos], dtype=np.int64)
+            withheld = np.array([s.withheld for s in infos], dtype=bool)
+            cols: dict[str, list[NDArray[Any]]] = {c: [] for c in COLUMNS}
+            for bl in blocks:
+                head = plan.heads[bl.head]
+                base_block = base_blocks.get(bl.head)
+                for name, arr in bl.values.items():
+                    info = catalogue.metric(name)
+                    if info is None:
+                        raise RuntimeError(
+                            f"Metric {name!r} is not in the metric catalogue; its family must "
+                            "declare a MetricInfo for it."
+                        )
+                    base_arr = None
+                    if base_block is not None and name in base_block.values:
+                        base_arr = base_block.values[name][:, 0]
+                    _emit(
+                        cols, rep, plan.confidence, plan.task.name, head.model, head.cls,
+                        infos, info, arr, thresholds, counts, withheld, bl.bounds.get(name),
+                        base_arr, base_withheld,
+                    )  # fmt: skip
+            if cols["model"]:
+                batches.append(_batch(cols))
+    if not batches:
+        return pa.Table.from_batches([], schema=RESULT_SCHEMA), slices
+    return pa.Table.from_batches(batches, schema=RESULT_SCHEMA), slices
+
+
+def _batch(cols: dict[str, list[NDArray[Any]]]) -> pa.RecordBatch:
+    arrays = []
+    for name, typ in COLUMNS.items():
+        v = np.concatenate(cols[name])
+        arrays.append(pa.array(v, type=typ, from_pandas=v.dtype == object))
+    return pa.RecordBatch.from_arrays(arrays, schema=RESULT_SCHEMA)
 
 
 def _emit(

@@ -94,6 +94,13 @@ def _segment_starts(sorted_ids: I64) -> I64:
     return np.concatenate((np.zeros(1, dtype=np.int64), change.astype(np.int64)))
 
 
+def _segment_ids(starts: I64, n: int) -> I64:
+    """Segment number of each of ``n`` sorted positions, given the segment starts."""
+    flags = np.zeros(n, dtype=np.int64)
+    flags[starts[1:]] = 1
+    return np.cumsum(flags)
+
+
 def _ranges(starts: I64, ends: I64) -> I64:
     """Concatenation of ``arange(starts[i], ends[i])``."""
     lens = ends - starts
@@ -104,11 +111,56 @@ def _ranges(starts: I64, ends: I64) -> I64:
     return np.arange(total, dtype=np.int64) + np.repeat(starts - offsets, lens)
 
 
+def _sort_keys(keys: I64, runs: bool = False) -> tuple[I64, I64]:
+    """Stable sort: the permutation and the sorted keys (equal keys keep array order).
+
+    Packs ``(key - min) << b | position`` into one int64 and sorts values, several times
+    faster than ``np.argsort``; ``runs`` says the input is a concatenation of sorted runs
+    (a stable value sort exploits them). Falls back to a stable argsort when the key range
+    does not fit.
+    """
+    n = keys.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), keys
+    lo = int(keys.min())
+    bits = max(1, (n - 1).bit_length())
+    if int(keys.max()) - lo < (1 << (62 - bits)):
+        comp = keys - lo
+        comp <<= bits
+        comp |= np.arange(n, dtype=np.int64)
+        comp.sort(kind="stable" if runs else "quicksort")
+        perm = comp & ((1 << bits) - 1)
+        comp >>= bits
+        comp += lo
+        return perm, comp
+    perm = np.argsort(keys, kind="stable")
+    return perm, keys[perm]
+
+
 def _take_rows(rows: Any, idx: I64) -> Any:
     """The replicate row data of the rows ``idx`` (``rows`` as from ``row_data``)."""
     if rows is None:
         return None
     return type(rows)(**{k: v[idx] for k, v in vars(rows).items()})
+
+
+def _bincount(idx: I64, w: F64, n: int) -> F64:
+    out: F64 = np.bincount(idx, weights=w, minlength=n).astype(np.float64, copy=False)
+    return out
+
+
+def _sequential_sums(seg: I64, vals: F64, n_seg: int) -> F64:
+    """Per-segment sums of ``vals`` (rows), added one after the other in array order.
+
+    ``np.bincount`` adds sequentially (``np.add.reduceat`` does not), so sums over the same
+    values in the same order are bit-identical to the dense state's running sums.
+    """
+    if vals.ndim == 1:
+        return _bincount(seg, vals, n_seg)
+    out = np.empty((n_seg, vals.shape[1]))
+    for j in range(vals.shape[1]):
+        out[:, j] = _bincount(seg, vals[:, j], n_seg)
+    return out
 
 
 class SliceHistogram:
@@ -194,7 +246,13 @@ class SliceHistogram:
         self.n_slices = max(self.n_slices, n)
 
     def _promote(self, slices: I64) -> None:
-        """Make the given slices dense (their sparse entries move at the next consolidation)."""
+        """Make the given slices dense, moving their sparse entries into the new rows.
+
+        The page's consolidated sums are added first, then its pending runs in the order
+        they arrived, so the row holds the same running sums as a dense state would. The
+        moved entries stay behind as stale copies until the page is next consolidated
+        (which drops entries of dense slices), so readers flush first.
+        """
         s = np.unique(slices)
         s = s[self._dense_of[s] < 0]
         if s.size == 0:
@@ -210,64 +268,62 @@ class SliceHistogram:
         self._dense_of[s] = new_rows
         self._n_dense = need
         pages = np.searchsorted(self._page_lo, s, side="right") - 1
-        for p in np.unique(pages):
-            page = self._pages[int(p)]
-            if page.keys.size or page.pend_n:
-                page.dirty = True
+        for p in np.unique(pages).tolist():
+            page = self._pages[p]
+            if page.keys.size == 0 and page.pend_n == 0:
+                continue
+            lo = s[pages == p] * self._stride
+            hi = lo + self._stride
+            runs = zip(page.pend_keys, page.pend_vals, strict=True)
+            for keys, vals in [(page.keys, page.vals), *runs]:
+                idx = _ranges(np.searchsorted(keys, lo), np.searchsorted(keys, hi))
+                if idx.size:
+                    page.dirty = True
+                    self._scatter_entries(keys[idx], vals[idx])
 
-    def _slots(self, rows: Any, n: int) -> I64 | None:
+    def _slots(self, rows: Any) -> I64 | None:
         if self._mode == "jack":
             b: I64 = rows.bucket
             return b
         return None
 
-    def _scatter_flat(self, flat: I64, w: F64) -> None:
-        """Add ``w`` at flat positions of the dense block (slot mode)."""
-        if flat.size == 0:
-            return
-        view = self._dense.reshape(-1)
-        lo, hi = int(flat.min()), int(flat.max())
-        span = hi - lo + 1
-        if span <= 4 * flat.size + 65_536:
-            view[lo : hi + 1] += np.bincount(flat - lo, weights=w, minlength=span)
-        else:
-            np.add.at(view, flat, w)
-
-    def _scatter_entries(self, keys: I64, vals: F64, unique: bool) -> None:
-        """Add sparse entries (full keys) of dense slices into their dense rows."""
+    def _scatter_entries(self, keys: I64, vals: F64) -> None:
+        """Add sparse entries (full keys, unique) of dense slices into their dense rows."""
         if keys.size == 0:
             return
         drow = self._dense_of[keys // self._stride]
         local = keys % self._stride
         if self._slot:
-            self._scatter_flat(drow * self._stride + local, vals)
+            self._dense.reshape(-1)[drow * self._stride + local] += vals
         else:
-            view = self._dense.reshape(-1, self.n_state)
-            flat = drow * self.n_cells + local
-            if unique:
-                view[flat] += vals
-            else:
-                np.add.at(view, flat, vals)
+            self._dense.reshape(-1, self.n_state)[drow * self.n_cells + local] += vals
 
     def _reduce(self, key: I64, w: F64, rows: Any) -> tuple[I64, F64]:
-        """Sorted unique keys and the summed entry values of one batch of rows."""
+        """Sorted unique keys and the summed entry values of one batch of rows.
+
+        The sums are those ``replication.accumulate`` forms for the batch (bit for bit):
+        sequential in row order for one slot per row; for the bootstrap the same stable
+        sort and ``reduceat`` as :meth:`PoissonBootstrap.accumulate`.
+        """
         if self._mode == "generic":
             uk, inv = np.unique(key, return_inverse=True)
             uv = np.zeros((uk.size, self.n_state))
             self.replication.accumulate(uv, inv.reshape(-1).astype(np.int64), w, rows)
             return uk.astype(np.int64, copy=False), uv
-        order = np.argsort(key)
-        sk = key[order]
+        order, sk = _sort_keys(key)
         starts = _segment_starts(sk)
-        ws = w[order]
-        if self._slot:
-            uv = ws if starts.size == sk.size else np.add.reduceat(ws, starts)
-            return sk[starts], uv
-        full = np.empty((key.size, self.n_state))
-        full[:, 0] = ws
-        np.multiply(rows.mult[order], ws[:, None], out=full[:, 1:])
-        red = full if starts.size == sk.size else np.add.reduceat(full, starts, axis=0)
-        return sk[starts], red
+        if self._mode == "boot":
+            ws = w[order]
+            full = np.empty((key.size, self.n_state))
+            full[:, 0] = ws
+            np.multiply(rows.mult[order], ws[:, None], out=full[:, 1:])
+            red: F64 = np.add.reduceat(full, starts, axis=0)
+            return sk[starts], red
+        if starts.size == sk.size:
+            return sk, w[order] + 0.0  # as bincount: 0.0 + w (no negative zeros)
+        inv = np.empty(key.size, dtype=np.int64)
+        inv[order] = _segment_ids(starts, key.size)
+        return sk[starts], _bincount(inv, w, starts.size)
 
     # ------------------------------------------------------------------ add
     def add(self, slices: I64, cells: I64, w: F64, rows: Any) -> None:
@@ -275,7 +331,8 @@ class SliceHistogram:
 
         Same effect as ``replication.accumulate(dense.reshape(-1, n_state),
         slices * n_cells + cells, w, rows)`` on the logical dense array. ``rows`` is
-        ``replication.row_data(hashes)`` for exactly these rows.
+        ``replication.row_data(hashes)`` for exactly these rows. ``cells`` and ``w`` may
+        be scalars.
         """
         slices = np.asarray(slices, dtype=np.int64).reshape(-1)
         n = slices.shape[0]
@@ -315,12 +372,19 @@ class SliceHistogram:
         one = self._n_dense == 1  # then d == 0
         if self._slot:
             flat = cells * self.n_state if self.n_state > 1 else cells.copy()
-            slot = self._slots(rows, d.size)
+            slot = self._slots(rows)
             if slot is not None:
                 flat += slot
             if not one:
                 flat += d * self._stride
-            self._scatter_flat(flat, w)
+            view = self._dense.reshape(-1)
+            lo, hi = int(flat.min()), int(flat.max())
+            span = hi - lo + 1
+            if span <= 4 * flat.size + 65_536:
+                view[lo : hi + 1] += _bincount(flat - lo, w, span)
+            else:
+                uk, uv = self._reduce(flat, w, rows)
+                view[uk] += uv
             return
         flat = cells.copy() if one else d * self.n_cells + cells
         if self._mode == "boot":
@@ -332,14 +396,14 @@ class SliceHistogram:
     def _add_sparse(self, slices: I64, cells: I64, w: F64, rows: Any) -> None:
         key = slices * self.n_cells + cells
         if self._slot:
-            slot = self._slots(rows, slices.size)
+            slot = self._slots(rows)
             if slot is not None:
                 key = key * self.n_state + slot
         uk, uv = self._reduce(key, w, rows)
-        self._insert_run(uk, uv, unique=True)
+        self._insert_run(uk, uv)
 
-    def _insert_run(self, keys: I64, vals: F64, unique: bool) -> None:
-        """Add a run of sparse entries (sorted keys; unique if ``unique``)."""
+    def _insert_run(self, keys: I64, vals: F64) -> None:
+        """Add a run of sparse entries (sorted unique keys) after everything added so far."""
         if keys.size == 0:
             return
         sl = keys // self._stride
@@ -350,7 +414,7 @@ class SliceHistogram:
             self._promote(sl[starts[big]])
         to_dense = self._dense_of[sl] >= 0
         if to_dense.any():
-            self._scatter_entries(keys[to_dense], vals[to_dense], unique)
+            self._scatter_entries(keys[to_dense], vals[to_dense])
             keep = ~to_dense
             keys, vals = keys[keep], vals[keep]
             if keys.size == 0:
@@ -365,47 +429,48 @@ class SliceHistogram:
             page.pend_keys.append(keys if whole else keys[a:b].copy())
             page.pend_vals.append(vals if whole else vals[a:b].copy())
             page.pend_n += b - a
-            if page.pend_n >= max(page.keys.size // 2, self._min_pending):
+            if page.pend_n >= max(page.keys.size, self._min_pending):
                 todo.append(p)
         for pi in reversed(todo):
             self._consolidate(pi)
 
     # ------------------------------------------------------------------ consolidation
     def _consolidate(self, pi: int) -> None:
+        """Merge a page's pending runs into its entries; promote and drop dense slices."""
         page = self._pages[pi]
         if page.pend_n:
-            keys = np.concatenate([page.keys, *page.pend_keys])
-            vals = np.concatenate([page.vals, *page.pend_vals])
+            parts_k = [page.keys, *page.pend_keys]
+            parts_v = [page.vals, *page.pend_vals]
+            keys = np.concatenate(parts_k)
+            vals = np.concatenate(parts_v)
             page.pend_keys, page.pend_vals, page.pend_n = [], [], 0
-            order = np.argsort(keys)
-            keys, vals = keys[order], vals[order]
+            del parts_k, parts_v
+            # by key, then by arrival (consolidated sums first, then the runs in order)
+            order, keys = _sort_keys(keys, runs=True)
+            vals = vals[order]
             del order
             starts = _segment_starts(keys)
             if starts.size < keys.size:
-                vals = np.add.reduceat(vals, starts, axis=0)
+                vals = _sequential_sums(_segment_ids(starts, keys.size), vals, starts.size)
                 keys = keys[starts]
             nz = vals != 0 if self._slot else (vals != 0).any(axis=1)
-        else:
-            keys, vals = page.keys, page.vals
-            nz = np.ones(keys.size, dtype=bool)
-        page.dirty = False
-        if keys.size:
-            sl = keys // self._stride
+            if not nz.all():
+                keys, vals = keys[nz], vals[nz]
+            page.keys, page.vals = keys, vals
+        if page.keys.size:
+            sl = page.keys // self._stride
+            isd = self._dense_of[sl] >= 0  # stale copies of entries already moved
             starts = _segment_starts(sl)
-            counts = np.add.reduceat(nz.astype(np.int64), starts) if starts.size else starts
-            big = counts > self._thresh
+            counts = np.diff(np.append(starts, sl.size))
+            big = (counts > self._thresh) & ~isd[starts]
             if big.any():
                 self._promote(sl[starts[big]])
-                page.dirty = False
-            isd = self._dense_of[sl] >= 0
-            to_dense = isd & nz
-            if to_dense.any():
-                self._scatter_entries(keys[to_dense], vals[to_dense], unique=True)
-            keep = nz & ~isd
-            if not keep.all():
-                keys, vals = keys[keep], vals[keep]
-        page.keys, page.vals = keys, vals
-        if keys.size > self._page_max:
+                isd = self._dense_of[sl] >= 0
+            if isd.any():
+                keep = ~isd
+                page.keys, page.vals = page.keys[keep], page.vals[keep]
+        page.dirty = False
+        if page.keys.size > self._page_max:
             self._split(pi)
 
     def _split(self, pi: int) -> None:
@@ -428,7 +493,7 @@ class SliceHistogram:
         self._page_lo = np.array([p.lo for p in self._pages], dtype=np.int64)
 
     def _flush(self) -> None:
-        """Consolidate every page (pending runs merged, entries of dense slices moved)."""
+        """Consolidate every page (pending runs merged, stale entries of dense slices dropped)."""
         for pi in range(len(self._pages) - 1, -1, -1):
             page = self._pages[pi]
             if page.pend_n or page.dirty:
@@ -438,14 +503,15 @@ class SliceHistogram:
     def merge(self, other: SliceHistogram, remap: I64) -> None:
         """Add ``other``'s slice ``i`` into this histogram's slice ``remap[i]``.
 
-        ``remap`` may name slice codes not seen yet (they are created). Other's slices that
-        are dense become dense here too.
+        ``remap`` may name slice codes not seen yet (they are created). Slices that are
+        dense in ``other`` become dense here too. The sums are ours plus theirs, as the
+        dense state's ``mine[remap] += theirs``.
         """
         if other.n_cells != self.n_cells or other.n_state != self.n_state:
             raise ValueError("Cannot merge histograms with different layouts.")
         if other._mode != self._mode:
             raise ValueError("Cannot merge histograms built with different replication schemes.")
-        remap = np.asarray(remap, dtype=np.int64)
+        remap = np.asarray(remap, dtype=np.int64).reshape(-1)
         if other.n_slices == 0:
             return
         if remap.size < other.n_slices:
@@ -469,7 +535,7 @@ class SliceHistogram:
                 for a in range(0, src.size, step):
                     self._dense[rows_t[a : a + step]] += other._dense[rows_s[a : a + step]]
             else:
-                for t, s in zip(rows_t, rows_s, strict=True):
+                for t, s in zip(rows_t.tolist(), rows_s.tolist(), strict=True):
                     self._dense[t] += other._dense[s]
         stride = self._stride
         for page in other._pages:
@@ -477,10 +543,14 @@ class SliceHistogram:
                 continue
             sl = page.keys // stride
             keys = page.keys + (remap[sl] - sl) * stride
-            vals = page.vals
-            order = np.argsort(keys)
-            keys, vals = keys[order], vals[order]
-            self._insert_run(keys, vals, unique=injective)
+            order, keys = _sort_keys(keys)
+            vals = page.vals[order]
+            if not injective:
+                starts = _segment_starts(keys)
+                if starts.size < keys.size:
+                    vals = _sequential_sums(_segment_ids(starts, keys.size), vals, starts.size)
+                    keys = keys[starts]
+            self._insert_run(keys, vals)
 
     def compact(self) -> None:
         """Consolidate all pending entries and drop spare capacity (e.g. before pickling)."""

@@ -42,6 +42,7 @@ COLUMNS: dict[str, pa.DataType] = {
     "ratio_upper": pa.float64(),
     "significant": pa.bool_(),
 }
+RESULT_SCHEMA = pa.schema(list(COLUMNS.items()))
 
 
 @dataclass

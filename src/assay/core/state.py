@@ -357,7 +357,7 @@ class EvalState:
 
     def exact_rows(self) -> dict[str, NDArray[Any]]:
         """The stored rows, concatenated."""
-        out = {k: np.concatenate(v) for k, v in self.rows.items()}
+        out = {k: v[0] if len(v) == 1 else np.concatenate(v) for k, v in self.rows.items()}
         self.rows = {k: [v] for k, v in out.items()}
         return out
 
@@ -414,27 +414,44 @@ class EvalState:
 class StateView:
     """Read access to a merged state for :meth:`MetricFamily.finalize`.
 
-    Slice values of spec ``i`` are presented in ``orders[i]`` (display) order.
+    Slice values of spec ``i`` are presented in ``order(i)`` (display) order; while a
+    block of one spec's values is finalized, ``order`` of that spec is the block.
     """
 
-    def __init__(self, state: EvalState, orders: list[I64]) -> None:
+    def __init__(
+        self, state: EvalState, orders: list[I64], block: tuple[int, I64] | None = None
+    ) -> None:
         self.state = state
         self.plan = state.plan
         self.replication = state.plan.replication
         self.orders = orders
-        self._rows: dict[str, NDArray[Any]] | None = None
+        self.block = block
 
     @property
     def n_specs(self) -> int:
         return len(self.state.tables)
+
+    def order(self, spec: int) -> I64:
+        """Slice codes of ``spec`` being finalized, in display order."""
+        if self.block is not None and self.block[0] == spec:
+            return self.block[1]
+        return self.orders[spec]
+
+    def restrict(self, spec: int, codes: I64) -> StateView:
+        """A view whose ``order(spec)`` is ``codes``."""
+        return StateView(self.state, self.orders, (spec, codes))
 
     def table(self, spec: int) -> SpecTable:
         return self.state.tables[spec]
 
     def stack(self, spec: int, name: str) -> F64:
         """Slice array ``name`` of ``spec`` as ``(R+1, V, *shape)``: point, then replicates."""
-        a = self.state.tables[spec].view(name)[self.orders[spec]]
-        return stack_replicates(self.replication, a)
+        table = self.state.tables[spec]
+        order = self.order(spec)
+        hist = table.hists.get(name)
+        if hist is not None:
+            return stack_replicates(self.replication, hist.dense(order))
+        return stack_replicates(self.replication, table.view(name)[order])
 
     def histogram(self, spec: int, name: str) -> SliceHistogram:
         return self.state.tables[spec].hists[name]
@@ -445,9 +462,7 @@ class StateView:
 
     def rows(self) -> dict[str, NDArray[Any]]:
         """The row arrays, concatenated (empty when no family keeps rows)."""
-        if self._rows is None:
-            self._rows = self.state.exact_rows() if self.state.rows else {}
-        return self._rows
+        return self.state.exact_rows() if self.state.rows else {}
 
 
 def stack_replicates(rep: Replication, a: F64) -> F64:

@@ -20,7 +20,7 @@ _G = "Calibration"
 MEAN_LABEL = MetricInfo(
     "mean_label", "Mean label",
     "Weighted mean of the label: the share of positive labels (base rate) for binary labels.",
-    family="calibration", group=_G, task_ranges=(("classification", 0.0, 1.0),),
+    family="calibration", group=_G, task_ranges=(("classification", 0.0, 1.0),), card=True,
 )  # fmt: skip
 
 
@@ -36,12 +36,12 @@ class Calibration(MetricFamily):
         ),
         MetricInfo(
             "mean_score", "Mean score", "Average predicted score.", family="calibration",
-            group=_G, lower=0.0, upper=1.0,
+            group=_G, lower=0.0, upper=1.0, card=True,
         ),
         MEAN_LABEL,
         MetricInfo(
             "calibration", "Calibration", "Mean score / mean label; 1 is calibrated on average.",
-            family="calibration", group=_G, better="target", target=1.0, gap="ratio",
+            family="calibration", group=_G, better="target", target=1.0, gap="ratio", card=True,
         ),
         MetricInfo(
             "ece", "Expected calibration error",
@@ -80,19 +80,18 @@ class Calibration(MetricFamily):
                 tc.add(name, cb + nc, tc.sel(ws[h]))
                 tc.add(name, cb + 2 * nc, tc.sel(wy[h]))
 
-    def finalize(self, view: StateView) -> list[Block]:
+    def finalize(self, view: StateView, si: int) -> list[Block]:
         out = []
-        for si in range(view.n_specs):
-            for h in range(len(self.plan.heads)):
-                cal = view.stack(si, f"cal{h}")  # (R+1, V, 3, NC)
-                wsum, ssum, ysum = cal[:, :, 0, :], cal[:, :, 1, :], cal[:, :, 2, :]
-                wt = wsum.sum(axis=-1)
-                vals = {
-                    "weighted_example_count": wt,
-                    "mean_score": M.safe_div(ssum.sum(axis=-1), wt),
-                    "mean_label": M.safe_div(ysum.sum(axis=-1), wt),
-                    "calibration": M.safe_div(ssum.sum(axis=-1), ysum.sum(axis=-1)),
-                    "ece": M.expected_calibration_error(wsum, ssum, ysum),
-                }
-                out.append(Block(h, si, vals))
+        for h in range(len(self.plan.heads)):
+            cal = view.stack(si, f"cal{h}")  # (R+1, V, 3, NC)
+            wsum, ssum, ysum = cal[:, :, 0, :], cal[:, :, 1, :], cal[:, :, 2, :]
+            wt = wsum.sum(axis=-1)
+            vals = {
+                "weighted_example_count": wt,
+                "mean_score": M.safe_div(ssum.sum(axis=-1), wt),
+                "mean_label": M.safe_div(ysum.sum(axis=-1), wt),
+                "calibration": M.safe_div(ssum.sum(axis=-1), ysum.sum(axis=-1)),
+                "ece": M.expected_calibration_error(wsum, ssum, ysum),
+            }
+            out.append(Block(h, si, vals))
         return out

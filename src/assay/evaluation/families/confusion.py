@@ -11,7 +11,15 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.catalogue import MetricInfo
-from ...core.family import ArraySpec, Block, MetricFamily, SliceArray, Task, register_family, register_task
+from ...core.family import (
+    ArraySpec,
+    Block,
+    MetricFamily,
+    SliceArray,
+    Task,
+    register_family,
+    register_task,
+)
 from ...core.state import Chunk, StateView
 from .. import metrics as M
 
@@ -25,10 +33,17 @@ CLASSIFICATION = register_task(
 _G = "At the threshold"
 
 
-def _rate(name: str, label: str, definition: str, better: str | None, default: bool = False) -> MetricInfo:
+def _rate(
+    name: str,
+    label: str,
+    definition: str,
+    better: str | None,
+    default: bool = False,
+    card: bool = False,
+) -> MetricInfo:
     return MetricInfo(
         name, label, definition, family="confusion", group=_G, per_threshold=True,
-        lower=0.0, upper=1.0, better=better, default=default,  # type: ignore[arg-type]
+        lower=0.0, upper=1.0, better=better, default=default, card=card,  # type: ignore[arg-type]
     )  # fmt: skip
 
 
@@ -63,9 +78,9 @@ class Confusion(MetricFamily):
               "FP / (TP + FP): share of flagged rows that are negative.", "lower"),
         _rate("false_omission_rate", "False omission rate",
               "FN / (FN + TN): share of rows not flagged that are positive.", "lower"),
-        _rate("precision", "Precision", "TP / (TP + FP).", "higher"),
+        _rate("precision", "Precision", "TP / (TP + FP).", "higher", card=True),
         _rate("recall", "Recall", "TP / (TP + FN).", "higher"),
-        _rate("accuracy", "Accuracy", "(TP + TN) / all rows.", "higher"),
+        _rate("accuracy", "Accuracy", "(TP + TN) / all rows.", "higher", card=True),
     )  # fmt: skip
 
     def layout(self) -> list[ArraySpec]:
@@ -84,12 +99,11 @@ class Confusion(MetricFamily):
                 yk = tc.sel(chunk.y[h]).astype(np.int64)
                 tc.add(f"thr{h}", yk * k1 + tc.sel(tb), tc.w)
 
-    def finalize(self, view: StateView) -> list[Block]:
+    def finalize(self, view: StateView, si: int) -> list[Block]:
         out = []
-        for si in range(view.n_specs):
-            for h in range(len(self.plan.heads)):
-                thr = view.stack(si, f"thr{h}")  # (R+1, V, 2, K+1)
-                conf = M.confusion_at_thresholds(thr[:, :, 1, :], thr[:, :, 0, :])
-                vals = M.threshold_metrics(conf["tp"], conf["fp"], conf["tn"], conf["fn"])
-                out.append(Block(h, si, vals))
+        for h in range(len(self.plan.heads)):
+            thr = view.stack(si, f"thr{h}")  # (R+1, V, 2, K+1)
+            conf = M.confusion_at_thresholds(thr[:, :, 1, :], thr[:, :, 0, :])
+            vals = M.threshold_metrics(conf["tp"], conf["fp"], conf["tn"], conf["fn"])
+            out.append(Block(h, si, vals))
         return out

@@ -31,10 +31,9 @@ class Counts(MetricFamily):
     def update(self, chunk: Chunk) -> None:
         return None
 
-    def finalize(self, view: StateView) -> list[Block]:
+    def finalize(self, view: StateView, si: int) -> list[Block]:
         out = []
-        for si in range(view.n_specs):
-            n = view.stack(si, "n")
-            for h in range(len(self.plan.heads)):
-                out.append(Block(h, si, {"example_count": n}))
+        n = view.stack(si, "n")
+        for h in range(len(self.plan.heads)):
+            out.append(Block(h, si, {"example_count": n}))
         return out

@@ -80,21 +80,20 @@ class Flips(MetricFamily):
                 tc.add(name, s_ + 2 * k1, act)
                 tc.add(name, e_ + 2 * k1, act)
 
-    def finalize(self, view: StateView) -> list[Block]:
+    def finalize(self, view: StateView, si: int) -> list[Block]:
         out = []
-        for si in range(view.n_specs):
-            tot = view.stack(si, "wsum")[..., None]  # (R+1, V, 1)
-            for p, (_a, b) in enumerate(self.plan.pairs):
-                fl = view.stack(si, f"flip{p}")  # (R+1, V, 2, 4, K+1)
-                cs = np.cumsum(fl, axis=-1)[..., :-1]  # thresholds j = 0..K-1
-                flipped = cs[..., 0, :] - cs[..., 1, :]  # (R+1, V, 2, K)
-                rows = cs[..., 2, :] - cs[..., 3, :]
-                flipped = np.where(rows > 0.5, flipped, 0.0)
-                p2n, n2p = flipped[..., 0, :], flipped[..., 1, :]
-                vals = {
-                    "flip_rate": M.safe_div(p2n + n2p, tot),
-                    "flip_rate_pos_to_neg": M.safe_div(p2n, tot),
-                    "flip_rate_neg_to_pos": M.safe_div(n2p, tot),
-                }
-                out.append(Block(b, si, vals))
+        tot = view.stack(si, "wsum")[..., None]  # (R+1, V, 1)
+        for p, (_a, b) in enumerate(self.plan.pairs):
+            fl = view.stack(si, f"flip{p}")  # (R+1, V, 2, 4, K+1)
+            cs = np.cumsum(fl, axis=-1)[..., :-1]  # thresholds j = 0..K-1
+            flipped = cs[..., 0, :] - cs[..., 1, :]  # (R+1, V, 2, K)
+            rows = cs[..., 2, :] - cs[..., 3, :]
+            flipped = np.where(rows > 0.5, flipped, 0.0)
+            p2n, n2p = flipped[..., 0, :], flipped[..., 1, :]
+            vals = {
+                "flip_rate": M.safe_div(p2n + n2p, tot),
+                "flip_rate_pos_to_neg": M.safe_div(p2n, tot),
+                "flip_rate_neg_to_pos": M.safe_div(n2p, tot),
+            }
+            out.append(Block(b, si, vals))
         return out

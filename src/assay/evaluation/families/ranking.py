@@ -34,10 +34,12 @@ F64 = NDArray[np.float64]
 _G = "Ranking (threshold-free)"
 
 
-def _auc(name: str, label: str, definition: str, default: bool = False) -> MetricInfo:
+def _auc(
+    name: str, label: str, definition: str, default: bool = False, card: bool = False
+) -> MetricInfo:
     return MetricInfo(
         name, label, definition, family="ranking", group=_G, lower=0.0, upper=1.0,
-        better="higher", default=default,
+        better="higher", default=default, card=card,
     )  # fmt: skip
 
 
@@ -52,10 +54,12 @@ class Ranking(MetricFamily):
         _auc("subgroup_auc", "Subgroup AUC", "ROC AUC within the slice."),
         _auc("bpsn_auc", "BPSN AUC",
              "Background Positive, Subgroup Negative: AUC of the slice's negatives against the "
-             "other rows' positives. Low values: the slice's negatives get high scores."),
+             "other rows' positives. Low values: the slice's negatives get high scores.",
+             card=True),
         _auc("bnsp_auc", "BNSP AUC",
              "Background Negative, Subgroup Positive: AUC of the slice's positives against the "
-             "other rows' negatives. Low values: the slice's positives get low scores."),
+             "other rows' negatives. Low values: the slice's positives get low scores.",
+             card=True),
     )  # fmt: skip
 
     @property
@@ -92,77 +96,72 @@ class Ranking(MetricFamily):
                 yk = tc.sel(chunk.y[h]).astype(np.int64)
                 tc.add(f"hist{h}", yk * nb + tc.sel(hb), tc.w)
 
-    def finalize(self, view: StateView) -> list[Block]:
+    def finalize(self, view: StateView, si: int) -> list[Block]:
         if self.exact:
-            return self._finalize_exact(view)
+            return self._finalize_exact(view, si)
         nb = self.plan.auc_bins
         out = []
-        overall: list[F64] = []
-        for si in range(view.n_specs):
-            has_cols = bool(view.table(si).spec.columns)
-            for h in range(len(self.plan.heads)):
-                hist = _hist_stack(view, si, f"hist{h}", nb)  # (R+1, V, 2, NB)
-                pos, neg = hist[:, :, 1, :], hist[:, :, 0, :]
-                if si == 0:
-                    overall.append(hist)
-                vals: dict[str, F64] = {}
-                bounds: dict[str, F64] = {}
-                vals["roc_auc"] = M.roc_auc_from_counts(pos, neg)
-                vals["pr_auc"] = M.average_precision_from_counts(pos, neg)
-                mixed = view.globals[f"bin_max{h}"] > view.globals[f"bin_min{h}"]
-                bounds["roc_auc"] = M.roc_auc_error_bound(pos[0], neg[0], mixed)
-                bounds["pr_auc"] = M.average_precision_error_bound(pos[0], neg[0], mixed)
-                if has_cols:
-                    allh = overall[h]
-                    bg_pos = allh[:, :, 1, :] - pos
-                    bg_neg = allh[:, :, 0, :] - neg
-                    np.maximum(bg_pos, 0.0, out=bg_pos)  # clamp float cancellation
-                    np.maximum(bg_neg, 0.0, out=bg_neg)
-                    vals["subgroup_auc"] = vals["roc_auc"]
-                    bounds["subgroup_auc"] = bounds["roc_auc"]
-                    vals["bpsn_auc"] = M.roc_auc_from_counts(bg_pos, neg)
-                    vals["bnsp_auc"] = M.roc_auc_from_counts(pos, bg_neg)
-                    bounds["bpsn_auc"] = M.roc_auc_error_bound(bg_pos[0], neg[0], mixed)
-                    bounds["bnsp_auc"] = M.roc_auc_error_bound(pos[0], bg_neg[0], mixed)
-                out.append(Block(h, si, vals, bounds))
+        has_cols = bool(view.table(si).spec.columns)
+        for h in range(len(self.plan.heads)):
+            hist = _hist_stack(view, si, f"hist{h}", nb)  # (R+1, V, 2, NB)
+            pos, neg = hist[:, :, 1, :], hist[:, :, 0, :]
+            vals: dict[str, F64] = {}
+            bounds: dict[str, F64] = {}
+            vals["roc_auc"] = M.roc_auc_from_counts(pos, neg)
+            vals["pr_auc"] = M.average_precision_from_counts(pos, neg)
+            mixed = view.globals[f"bin_max{h}"] > view.globals[f"bin_min{h}"]
+            bounds["roc_auc"] = M.roc_auc_error_bound(pos[0], neg[0], mixed)
+            bounds["pr_auc"] = M.average_precision_error_bound(pos[0], neg[0], mixed)
+            if has_cols:
+                allh = _hist_stack(view, 0, f"hist{h}", nb)  # the overall slice (spec 0)
+                bg_pos = allh[:, :, 1, :] - pos
+                bg_neg = allh[:, :, 0, :] - neg
+                np.maximum(bg_pos, 0.0, out=bg_pos)  # clamp float cancellation
+                np.maximum(bg_neg, 0.0, out=bg_neg)
+                vals["subgroup_auc"] = vals["roc_auc"]
+                bounds["subgroup_auc"] = bounds["roc_auc"]
+                vals["bpsn_auc"] = M.roc_auc_from_counts(bg_pos, neg)
+                vals["bnsp_auc"] = M.roc_auc_from_counts(pos, bg_neg)
+                bounds["bpsn_auc"] = M.roc_auc_error_bound(bg_pos[0], neg[0], mixed)
+                bounds["bnsp_auc"] = M.roc_auc_error_bound(pos[0], bg_neg[0], mixed)
+            out.append(Block(h, si, vals, bounds))
         return out
 
-    def _finalize_exact(self, view: StateView) -> list[Block]:
+    def _finalize_exact(self, view: StateView, si: int) -> list[Block]:
         rows = view.rows()
         rep = view.replication
         out = []
-        for si in range(view.n_specs):
-            order = view.orders[si]
-            spec_is_overall = not view.table(si).spec.columns
-            codes = rows.get(f"code{si}", np.zeros(0, dtype=np.int32))
-            for h in range(len(self.plan.heads)):
-                s, y = rows.get(f"rank_s{h}"), rows.get(f"rank_y{h}")
-                w, hsh = rows.get("w"), rows.get("hash")
-                n_rep = rep.n_replicates + 1
-                names = ["roc_auc", "pr_auc"] + ([] if spec_is_overall else ["bpsn_auc", "bnsp_auc"])
-                vals = {m: np.full((n_rep, order.size), np.nan) for m in names}
-                if s is not None and w is not None and hsh is not None and y is not None:
-                    for j, v in enumerate(order):
-                        m = codes == v
-                        pos, neg = _exact_counts(rep, s[m], y[m], w[m], hsh[m])
-                        vals["roc_auc"][:, j] = M.roc_auc_from_counts(pos, neg)
-                        vals["pr_auc"][:, j] = M.average_precision_from_counts(pos, neg)
-                        if not spec_is_overall:
-                            # BPSN: subgroup negatives vs background positives; BNSP the reverse.
-                            bg = ~m
-                            sel = (m & (y == 0)) | (bg & (y == 1))
-                            pos_b, neg_b = _exact_counts(rep, s[sel], y[sel], w[sel], hsh[sel])
-                            vals["bpsn_auc"][:, j] = M.roc_auc_from_counts(pos_b, neg_b)
-                            sel = (m & (y == 1)) | (bg & (y == 0))
-                            pos_b, neg_b = _exact_counts(rep, s[sel], y[sel], w[sel], hsh[sel])
-                            vals["bnsp_auc"][:, j] = M.roc_auc_from_counts(pos_b, neg_b)
-                bounds = {m: np.zeros(order.size) for m in names}
-                if not spec_is_overall:
-                    vals = {"roc_auc": vals["roc_auc"], "pr_auc": vals["pr_auc"],
-                            "subgroup_auc": vals["roc_auc"], "bpsn_auc": vals["bpsn_auc"],
-                            "bnsp_auc": vals["bnsp_auc"]}  # fmt: skip
-                    bounds["subgroup_auc"] = bounds["roc_auc"]
-                out.append(Block(h, si, vals, bounds))
+        order = view.order(si)
+        spec_is_overall = not view.table(si).spec.columns
+        codes = rows.get(f"code{si}", np.zeros(0, dtype=np.int32))
+        for h in range(len(self.plan.heads)):
+            s, y = rows.get(f"rank_s{h}"), rows.get(f"rank_y{h}")
+            w, hsh = rows.get("w"), rows.get("hash")
+            n_rep = rep.n_replicates + 1
+            names = ["roc_auc", "pr_auc"] + ([] if spec_is_overall else ["bpsn_auc", "bnsp_auc"])
+            vals = {m: np.full((n_rep, order.size), np.nan) for m in names}
+            if s is not None and w is not None and hsh is not None and y is not None:
+                for j, v in enumerate(order):
+                    m = codes == v
+                    pos, neg = _exact_counts(rep, s[m], y[m], w[m], hsh[m])
+                    vals["roc_auc"][:, j] = M.roc_auc_from_counts(pos, neg)
+                    vals["pr_auc"][:, j] = M.average_precision_from_counts(pos, neg)
+                    if not spec_is_overall:
+                        # BPSN: subgroup negatives vs background positives; BNSP the reverse.
+                        bg = ~m
+                        sel = (m & (y == 0)) | (bg & (y == 1))
+                        pos_b, neg_b = _exact_counts(rep, s[sel], y[sel], w[sel], hsh[sel])
+                        vals["bpsn_auc"][:, j] = M.roc_auc_from_counts(pos_b, neg_b)
+                        sel = (m & (y == 1)) | (bg & (y == 0))
+                        pos_b, neg_b = _exact_counts(rep, s[sel], y[sel], w[sel], hsh[sel])
+                        vals["bnsp_auc"][:, j] = M.roc_auc_from_counts(pos_b, neg_b)
+            bounds = {m: np.zeros(order.size) for m in names}
+            if not spec_is_overall:
+                vals = {"roc_auc": vals["roc_auc"], "pr_auc": vals["pr_auc"],
+                        "subgroup_auc": vals["roc_auc"], "bpsn_auc": vals["bpsn_auc"],
+                        "bnsp_auc": vals["bnsp_auc"]}  # fmt: skip
+                bounds["subgroup_auc"] = bounds["roc_auc"]
+            out.append(Block(h, si, vals, bounds))
         return out
 
 

@@ -66,7 +66,7 @@ class Regression(MetricFamily):
         MEAN_LABEL,
         MetricInfo(
             "mean_prediction", "Mean prediction", "Weighted mean of the prediction.",
-            family="regression", group=_G,
+            family="regression", group=_G, card=True,
         ),
     )  # fmt: skip
     plots = (
@@ -98,23 +98,22 @@ class Regression(MetricFamily):
                 for i, v in enumerate(parts):
                     tc.add(f"reg{h}", i, tc.w if i == 0 else tc.sel(v))
 
-    def finalize(self, view: StateView) -> list[Block]:
+    def finalize(self, view: StateView, si: int) -> list[Block]:
         out = []
-        for si in range(view.n_specs):
-            for h in range(len(self.plan.heads)):
-                r = view.stack(si, f"reg{h}")  # (R+1, V, 6)
-                sw, swy, swy2, swp, sse, sae = (r[..., i] for i in range(6))
-                mse = M.safe_div(sse, sw)
-                sst = swy2 - M.safe_div(swy * swy, sw)
-                # SST is a difference of sums: treat a relative residue as zero variance.
-                sst = np.where(sst <= 1e-12 * np.maximum(swy2, 1e-300), 0.0, sst)
-                vals = {
-                    "mean_squared_error": mse,
-                    "root_mean_squared_error": np.sqrt(mse),
-                    "mean_absolute_error": M.safe_div(sae, sw),
-                    "r2": 1.0 - M.safe_div(sse, sst),
-                    "mean_label": M.safe_div(swy, sw),
-                    "mean_prediction": M.safe_div(swp, sw),
-                }
-                out.append(Block(h, si, vals))
+        for h in range(len(self.plan.heads)):
+            r = view.stack(si, f"reg{h}")  # (R+1, V, 6)
+            sw, swy, swy2, swp, sse, sae = (r[..., i] for i in range(6))
+            mse = M.safe_div(sse, sw)
+            sst = swy2 - M.safe_div(swy * swy, sw)
+            # SST is a difference of sums: treat a relative residue as zero variance.
+            sst = np.where(sst <= 1e-12 * np.maximum(swy2, 1e-300), 0.0, sst)
+            vals = {
+                "mean_squared_error": mse,
+                "root_mean_squared_error": np.sqrt(mse),
+                "mean_absolute_error": M.safe_div(sae, sw),
+                "r2": 1.0 - M.safe_div(sse, sst),
+                "mean_label": M.safe_div(swy, sw),
+                "mean_prediction": M.safe_div(swp, sw),
+            }
+            out.append(Block(h, si, vals))
         return out
