@@ -75,6 +75,10 @@ def _build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    sub.add_parser(
+        "metrics", help="list the metric catalogue (Markdown)",
+        description="Print every metric of the catalogue: family, definition, range, direction.",
+    )  # fmt: skip
     rep = sub.add_parser("report", help="build the HTML report from saved results")
     rep.add_argument("result", help="result JSON written by evaluate --out or to_json()")
     rep.add_argument("other", nargs="?", default=None, help="a second result to compare with")
@@ -178,6 +182,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_demo(args)
         if args.command == "report":
             return _cmd_report(args)
+        if args.command == "metrics":
+            import assay  # noqa: F401  (registers the built-in families)
+
+            from .core import catalogue
+
+            print(catalogue.markdown())
+            return 0
     except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
         print(f"assay {args.command}: error: {exc}", file=sys.stderr)
         return 2

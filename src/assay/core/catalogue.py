@@ -127,14 +127,16 @@ class PlotInfo:
 class _Catalogue:
     metrics: dict[str, MetricInfo] = field(default_factory=dict)
     plots: dict[str, PlotInfo] = field(default_factory=dict)
+    rank: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 _CATALOGUE = _Catalogue()
 
 
-def register(*entries: MetricInfo | PlotInfo) -> None:
+def register(*entries: MetricInfo | PlotInfo, order: int = 100) -> None:
     """Add entries to the catalogue. Re-registering an identical entry is a no-op; a
-    different entry under a registered name raises ``ValueError``."""
+    different entry under a registered name raises ``ValueError``. Entries are listed by
+    ``order`` (their family's run order), then in registration order."""
     for e in entries:
         table: dict[str, Any] = (
             _CATALOGUE.metrics if isinstance(e, MetricInfo) else _CATALOGUE.plots
@@ -146,7 +148,10 @@ def register(*entries: MetricInfo | PlotInfo) -> None:
                 f"The metric catalogue already has an entry {key!r} (from family "
                 f"{old.family!r}); choose another name."
             )
-        table[key] = e
+        if old is None:
+            table[key] = e
+            rank_key = ("m:" if isinstance(e, MetricInfo) else "p:") + key
+            _CATALOGUE.rank[rank_key] = (order, len(_CATALOGUE.rank))
 
 
 def metric(name: str) -> MetricInfo | None:
@@ -155,13 +160,13 @@ def metric(name: str) -> MetricInfo | None:
 
 
 def metrics() -> list[MetricInfo]:
-    """Every metric entry, in registration order (the order of the report's controls)."""
-    return list(_CATALOGUE.metrics.values())
+    """Every metric entry, by family order (the order of the report's controls)."""
+    return sorted(_CATALOGUE.metrics.values(), key=lambda e: _CATALOGUE.rank["m:" + e.name])
 
 
 def plots() -> list[PlotInfo]:
-    """Every plot entry, in registration order."""
-    return list(_CATALOGUE.plots.values())
+    """Every plot entry, by family order."""
+    return sorted(_CATALOGUE.plots.values(), key=lambda e: _CATALOGUE.rank["p:" + e.id])
 
 
 def label(name: str) -> str:
@@ -180,3 +185,54 @@ def per_threshold(name: str) -> bool:
     """Whether ``name`` has a value per threshold (``False`` when unknown)."""
     e = metric(name)
     return False if e is None else e.per_threshold
+
+
+def markdown() -> str:
+    """The catalogue as Markdown (``docs/metrics.md`` is this text; ``assay metrics``
+    prints it)."""
+
+    def rng(e: MetricInfo) -> str:
+        def f(v: float) -> str:
+            return "" if not math.isfinite(v) else f"{v:g}"
+
+        parts = []
+        if math.isfinite(e.lower) or math.isfinite(e.upper):
+            parts.append(f"[{f(e.lower) or '-inf'}, {f(e.upper) or 'inf'}]")
+        for t, lo, hi in e.task_ranges:
+            parts.append(f"{t}: [{f(lo) or '-inf'}, {f(hi) or 'inf'}]")
+        return "; ".join(parts) or "any"
+
+    def better(e: MetricInfo) -> str:
+        if e.better == "target":
+            return f"closer to {e.target:g}"
+        return e.better or ""
+
+    lines = [
+        "# Metrics",
+        "",
+        "Generated from the metric catalogue (`assay.core.catalogue`; `assay metrics` prints "
+        "it). The result, its JSON, the report and the model card read the same entries.",
+        "",
+    ]
+    by_family: dict[str, list[MetricInfo]] = {}
+    for e in metrics():
+        by_family.setdefault(e.family, []).append(e)
+    for fam, entries in by_family.items():
+        lines += [f"## Family `{fam}`", ""]
+        lines += ["| metric | name | definition | per threshold | range | better | gap |"]
+        lines += ["|---|---|---|---|---|---|---|"]
+        for e in entries:
+            lines.append(
+                f"| `{e.name}` | {e.label} | {e.definition.replace('|', chr(92) + '|')} | "
+                f"{'yes' if e.per_threshold else ''} | {rng(e)} | {better(e)} | "
+                f"{'' if e.gap == 'none' else e.gap} |"
+            )
+        lines.append("")
+    if plots():
+        lines += ["## Plots", "", "| plot | family | x | y | shows |", "|---|---|---|---|---|"]
+        for p in plots():
+            lines.append(
+                f"| `{p.id}` | {p.family} | `{p.x}` | `{p.y}` | {p.help.replace('|', chr(92) + '|')} |"
+            )
+        lines.append("")
+    return "\n".join(lines)

@@ -26,7 +26,7 @@ def register_family(cls: T) -> T:
     old = _FAMILIES.get(fam.name)
     if old is not None and old.__qualname__ != fam.__qualname__:
         raise ValueError(f"A metric family named {fam.name!r} is already registered.")
-    register(*fam.metrics, *fam.plots)
+    register(*fam.metrics, *fam.plots, order=fam.order)
     _FAMILIES[fam.name] = fam
     return cls
 
