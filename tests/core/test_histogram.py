@@ -76,9 +76,15 @@ def _reference(rep: Replication, n_slices: int, n_cells: int, *parts: Any) -> F6
 
 
 def _close(a: F64, b: F64) -> None:
+    """Equal up to summation order; exact zeros stay exact zeros (and only those)."""
     np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
-    # exact zeros stay exact zeros (and only those)
     assert np.array_equal(a == 0, b == 0)
+
+
+def _same(a: F64, b: F64) -> None:
+    """Bit for bit: the same rows added in the same chunks and merge order."""
+    np.testing.assert_array_equal(a, b)
+    assert not np.signbit(a).any()
 
 
 # ---------------------------------------------------------------------- accumulation
@@ -94,7 +100,7 @@ def test_add_matches_dense_accumulate(rep: Replication, kwargs: dict[str, Any]) 
     parts = [data.part(a, b) for a, b in itertools.pairwise(chunks)]
     for p in parts:
         h.add(*p)
-    _close(h.dense(np.arange(v)), _reference(rep, v, nc, *parts))
+    _same(h.dense(np.arange(v)), _reference(rep, v, nc, *parts))
     if kwargs.get("start_dense"):
         assert h.n_dense == len(np.unique(data.slices))
     elif kwargs is SMALL:
@@ -135,7 +141,7 @@ def test_promotion_midway(rep: Replication) -> None:
         if n == 2000:
             assert not was_dense
             assert h.is_dense(np.array([0]))[0]
-    _close(h.dense(np.arange(3)), _reference(rep, 3, nc, *parts))
+    _same(h.dense(np.arange(3)), _reference(rep, 3, nc, *parts))
 
 
 @pytest.mark.parametrize("rep", REPS, ids=REP_IDS)
@@ -158,8 +164,12 @@ def test_merge_with_remap_equals_single(rep: Replication) -> None:
     single.add(remap[bs], bc, bw, br)
     ref = _reference(rep, n_all, nc, a.part(0, a.n), (remap[bs], bc, bw, br))
     _close(ha.dense(np.arange(n_all)), ref)
-    _close(single.dense(np.arange(n_all)), ref)
+    _same(single.dense(np.arange(n_all)), ref)
     assert ha.n_slices == n_all
+    # the dense state's merge: mine[remap] += theirs
+    mine = _reference(rep, n_all, nc, a.part(0, a.n))
+    mine[remap] += _reference(rep, v, nc, b.part(0, 1000), b.part(1000, b.n))
+    _same(ha.dense(np.arange(n_all)), mine)
 
 
 @pytest.mark.parametrize("rep", REPS, ids=REP_IDS)
@@ -170,6 +180,7 @@ def test_merge_tree_any_partition(rep: Replication) -> None:
     rng = np.random.default_rng(2)
     part_of = rng.integers(0, 5, data.n)
     hs = []
+    dense_root = np.zeros((v, nc, rep.n_state))
     for p in range(5):
         idx = np.flatnonzero(part_of == p)
         s, c, w, rows = data.slices[idx], data.cells[idx], data.w[idx], _subset(data.rows, idx)
@@ -182,10 +193,12 @@ def test_merge_tree_any_partition(rep: Replication) -> None:
         h.add(local[s], c, w, rows)
         h.compact()
         hs.append((pickle.loads(pickle.dumps(h)), glob))
+        dense_root[glob] += _reference(rep, glob.size, nc, (local[s], c, w, rows))
     root = SliceHistogram(nc, rep)
     for h, glob in hs:
         root.merge(h, glob)
     _close(root.dense(np.arange(v)), _reference(rep, v, nc, data.part(0, data.n)))
+    _same(root.dense(np.arange(v)), dense_root)
 
 
 @pytest.mark.parametrize("rep", REPS, ids=REP_IDS)
@@ -202,9 +215,11 @@ def test_merge_dense_into_sparse_and_back(rep: Replication) -> None:
     x.merge(h_big, np.array([0]))
     assert x.is_dense(np.array([0]))[0]
     _close(x.dense(np.array([0])), ref)
+    _same(x.dense(np.array([0])), h_small.dense(np.array([0])) + h_big.dense(np.array([0])))
     y = pickle.loads(pickle.dumps(h_big))
     y.merge(h_small, np.array([0]))
     _close(y.dense(np.array([0])), ref)
+    _same(y.dense(np.array([0])), h_big.dense(np.array([0])) + h_small.dense(np.array([0])))
 
 
 def test_merge_non_injective_remap() -> None:
@@ -398,11 +413,13 @@ def test_ranking_metrics_match_reference(rep: Replication, block: int) -> None:
     s[(s == 5) & (cells < n_bins)] = v  # only negatives
     s[(s == 6) & (cells >= n_bins)] = v + 1  # only positives
     h = SliceHistogram(2 * n_bins, rep, **SMALL)
+    parts = []
     for a in range(0, s.size, 7000):
         idx = np.arange(a, min(a + 7000, s.size))
         h.add(s[idx], cells[idx], w[idx], _subset(rows, idx))
+        parts.append((np.zeros(idx.size, dtype=np.int64), cells[idx], w[idx], _subset(rows, idx)))
     assert 0 < h.n_dense < v
-    overall = _reference(rep, 1, 2 * n_bins, (np.zeros_like(s), cells, w, rows))[0]
+    overall = _reference(rep, 1, 2 * n_bins, *parts)[0]
     mixed = rng.random(n_bins) < 0.5
     order = np.array([*rng.permutation(v + 2), v + 3, 2], dtype=np.int64)  # unseen, repeat
     dense = h.dense(order)
@@ -480,13 +497,16 @@ def test_hypothesis_against_dense(
     w = np.where(rng.random(n) < 0.2, 0.0, rng.random(n))
     rows = _rows(rep, 0, n, seed % 1000)
     h = SliceHistogram(2 * n_bins, rep, start_dense=dense_first, page_bytes=256, min_pending=4)
+    parts = []
     for a in range(0, n, chunk):
         idx = np.arange(a, min(a + chunk, n))
         h.add(s[idx], cells[idx], w[idx], _subset(rows, idx))
-    ref = _reference(rep, n_slices, 2 * n_bins, (s, cells, w, rows))
+        parts.append((s[idx], cells[idx], w[idx], _subset(rows, idx)))
+    ref = _reference(rep, n_slices, 2 * n_bins, *parts)
     order = np.arange(n_slices)
-    _close(h.dense(order), ref)
-    overall = _reference(rep, 1, 2 * n_bins, (np.zeros_like(s), cells, w, rows))[0]
+    _same(h.dense(order), ref)
+    # the overall slice, accumulated from the same chunks (as the evaluation state does)
+    overall = _reference(rep, 1, 2 * n_bins, *[(0 * p[0], *p[1:]) for p in parts])[0]
     mixed = rng.random(n_bins) < 0.5
     want = _reference_metrics(rep, ref, n_bins, mixed, overall)
     got = ranking_metrics(h, order, n_bins, rep, mixed, _background(rep, overall, n_bins),

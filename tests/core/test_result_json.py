@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import assay
+from assay.core import catalogue
 from assay.core.result import COLUMNS, SCHEMA_VERSION
 
 
@@ -59,3 +60,36 @@ def test_tidy_frame(result):
     assert set(df.slice) == {s.slice for s in result.slices}
     sf = result.slices_frame()
     assert list(sf.columns) == ["feature", "slice", "key", "count", "weighted_count", "withheld", "reason"]
+
+
+def test_reads_a_result_written_by_the_previous_version():
+    """``data/result_v1_0.1.0.json`` was written by assay before the metric-family platform
+    (commit 177ad83) from the data below; this version reads it and computes the same."""
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "result_v1_0.1.0.json"
+    old = assay.EvalResult.from_json(path)
+    rng = np.random.default_rng(42)
+    n = 300
+    y = rng.integers(0, 2, n)
+    s = np.round(rng.beta(2 + y, 3 - y), 3)
+    d = {"y": y, "s": s, "s2": np.round(np.clip(s + rng.normal(0, .1, n), 0, 1), 3),
+         "g": rng.choice(["a", "b"], n)}  # fmt: skip
+    new = assay.evaluate(d, label="y", scores=["s", "s2"], slices="g", thresholds=[0.3, 0.5],
+                         min_slice_size=5)  # fmt: skip
+    assert set(old.metrics) == set(new.metrics)
+    for m in old.metrics:
+        for sl in ("overall", "g=a", "g=b"):
+            for model in ("s", "s2"):
+                ts = old.thresholds if catalogue.per_threshold(m) else [None]
+                for t in ts:
+                    try:
+                        a = old.value(m, slice=sl, threshold=t, model=model)
+                    except ValueError:
+                        continue  # e.g. flip rates exist for the second model only
+                    b = new.value(m, slice=sl, threshold=t, model=model)
+                    for k in ("value", "lower", "upper", "diff", "diff_lower", "diff_upper"):
+                        x, z = getattr(a, k), getattr(b, k)
+                        assert (np.isnan(x) and np.isnan(z)) or x == pytest.approx(z, rel=1e-9, abs=1e-12), (m, sl, model, t, k)
+    assert old.to_html().startswith("<!DOCTYPE html>")
+    assert "Model card" in old.to_model_card() or old.to_model_card()
