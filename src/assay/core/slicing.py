@@ -164,7 +164,8 @@ def bins(
     if edges is None:
         if not finite.any():
             raise param_error("values", "numbers with at least one finite value", values, func="bins")
-        e = np.unique(np.quantile(x[finite], np.linspace(0.0, 1.0, n_bins + 1)))
+        q = np.linspace(0.0, 1.0, n_bins + 1)
+        e = np.unique(np.quantile(x[finite], q, method="inverted_cdf"))  # edges are data values
     else:
         e = np.asarray(list(edges), dtype=np.float64)
         if e.ndim != 1 or e.size < 2 or not np.all(np.isfinite(e)) or np.any(np.diff(e) <= 0):
