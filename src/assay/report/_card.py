@@ -8,17 +8,31 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from ..core.result import EvalResult
-from ._metrics import metric_help, metric_name
-from ._payload import result_classes, threshold_free_metrics
+import numpy as np
 
-#: Metrics reported when ``metrics`` is not given (those the result has).
-DEFAULT_CARD_METRICS = (
-    "positive_rate", "fpr", "fnr", "precision", "accuracy",
-    "roc_auc", "bpsn_auc", "bnsp_auc", "mean_score", "mean_label", "calibration",
-)  # fmt: skip
-#: Metrics never listed among the gaps: sizes, not properties of the model.
-_NO_GAPS = {"example_count", "weighted_example_count", "tp", "fp", "tn", "fn"}
+from ..core import catalogue
+from ..core.result import EvalResult
+from ._catalog import has_gap, info, is_size, metric_help, metric_name, threshold_free_metrics
+from ._io import write_text_atomic
+from ._payload import result_classes
+
+
+def default_card_metrics(metrics: Sequence[str]) -> list[str]:
+    """The metrics a card reports when ``metrics`` is not given: the catalogue's
+    ``default`` and ``card`` entries among ``metrics``, in the result's order (for
+    classification positive rate, FPR, FNR, precision, accuracy, mean score, mean label,
+    calibration, ROC AUC, BPSN and BNSP AUC; for regression MSE, MAE, R^2, mean label and
+    mean prediction)."""
+    return [m for m in metrics if (e := info(m)) is not None and (e.default or e.card)]
+
+
+def __getattr__(name: str) -> Any:
+    # DEFAULT_CARD_METRICS: the catalogue's default and card entries (read when asked, so
+    # families registered later count too).
+    if name == "DEFAULT_CARD_METRICS":
+        return tuple(e.name for e in catalogue.metrics() if e.default or e.card)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 CARD_SCHEMA = "assay.ModelCard"
 CARD_VERSION = 1
@@ -57,11 +71,14 @@ def model_card(
     title, description
         Heading and free text (for example the model's intended use).
     metrics
-        Metrics to report (default: positive rate, FPR, FNR, precision, accuracy, ROC AUC,
-        BPSN AUC, BNSP AUC, mean score, mean label, calibration, where present).
+        Metrics to report (default: the catalogue's ``default`` and ``card`` entries the
+        result has; for classification positive rate, FPR, FNR, precision, accuracy, mean
+        score, mean label, calibration, ROC AUC, BPSN AUC and BNSP AUC; for regression
+        MSE, MAE, R^2, mean label and mean prediction).
     thresholds
-        Threshold(s) for the threshold metrics (default 0.5 when evaluated, else the
-        middle evaluated threshold).
+        Threshold(s) for the metrics that have one value per threshold (default 0.5 when
+        evaluated, else the middle evaluated threshold; none for a result without
+        thresholds, such as a regression result).
     top
         Gaps listed per metric.
     """
@@ -92,7 +109,7 @@ def model_card(
         else card_markdown(card)
     )
     if path is not None:
-        Path(path).write_text(text, encoding="utf-8")
+        write_text_atomic(path, text)
     return text
 
 
@@ -110,6 +127,8 @@ def num(x: Any) -> float | int | None:
 def _pick_thresholds(result: EvalResult, thresholds: float | Sequence[float] | None) -> list[float]:
     evaluated = [round(float(t), 9) for t in result.thresholds]
     if thresholds is None:
+        if not evaluated:
+            return []
         return [0.5 if 0.5 in evaluated else evaluated[len(evaluated) // 2]]
     items = [thresholds] if isinstance(thresholds, int | float) else list(thresholds)
     out = []
@@ -127,7 +146,7 @@ def _pick_thresholds(result: EvalResult, thresholds: float | Sequence[float] | N
 def _pick_metrics(results: Sequence[EvalResult], metrics: Sequence[str] | None) -> list[str]:
     available = list(dict.fromkeys(m for r in results for m in r.metrics))
     if metrics is None:
-        return [m for m in DEFAULT_CARD_METRICS if m in available]
+        return default_card_metrics(available)
     items = [metrics] if isinstance(metrics, str) else list(metrics)
     for m in items:
         if m not in available:
@@ -169,9 +188,17 @@ def _eval_section(r: EvalResult, thresholds: list[float]) -> dict[str, Any]:
         "confidence": num(cfg.get("confidence")),
         "baseline": str(cfg.get("baseline", "overall")),
         "min_slice_size": cfg.get("min_slice_size"),
-        "auc": cfg.get("auc"),
-        "auc_bins": cfg.get("auc_bins"),
+        # How the error-bounded (threshold-free ranking) metrics were computed: only for a
+        # result that has such metrics.
+        "auc": cfg.get("auc") if _has_error_bounds(r) else None,
+        "auc_bins": cfg.get("auc_bins") if _has_error_bounds(r) else None,
     }
+
+
+def _has_error_bounds(r: EvalResult) -> bool:
+    """Whether any metric of ``r`` carries a ``max_error`` bound (the histogram AUCs)."""
+    col = r.to_arrow().column("max_error").to_numpy(zero_copy_only=False)
+    return bool(np.isfinite(col.astype(np.float64)).any())
 
 
 def _row(
@@ -229,7 +256,7 @@ def _gaps(rows: list[dict[str, Any]], baseline: str, top: int) -> list[dict[str,
     """Per (model, class, metric, threshold): the ``top`` largest significant differences."""
     groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for row in rows:
-        if row["metric"] in _NO_GAPS or row["slice"] == baseline or row["withheld"]:
+        if not has_gap(row["metric"]) or row["slice"] == baseline or row["withheld"]:
             continue
         if not row["significant"] or row["diff"] is None:
             continue
@@ -432,8 +459,11 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[st
     return out
 
 
-def _thr_label(t: Any) -> str:
-    return "threshold-free" if t is None else f"threshold {t:g}"
+def _thr_suffix(t: Any, thresholded: bool) -> str:
+    """`` — threshold 0.5`` / `` — threshold-free``; nothing in a card without thresholds."""
+    if not thresholded:
+        return ""
+    return " — " + ("threshold-free" if t is None else f"threshold {t:g}")
 
 
 def card_markdown(card: dict[str, Any]) -> str:
@@ -484,13 +514,14 @@ def card_markdown(card: dict[str, Any]) -> str:
             + ", ".join(md(s) for s in ev["slice_specs"])
             + f" ({ev['n_slices']} slices, {ev['n_withheld']} withheld)"
         )
-        L.append(
-            "- Thresholds reported: "
-            + ", ".join(f"{t:g}" for t in ev["thresholds_reported"])
-            + " (evaluated: "
-            + ", ".join(f"{t:g}" for t in ev["thresholds_evaluated"])
-            + ")"
-        )
+        if ev["thresholds_evaluated"]:
+            L.append(
+                "- Thresholds reported: "
+                + ", ".join(f"{t:g}" for t in ev["thresholds_reported"])
+                + " (evaluated: "
+                + ", ".join(f"{t:g}" for t in ev["thresholds_evaluated"])
+                + ")"
+            )
         if ev["ci_method"]:
             conf = ev["confidence"] * 100 if ev["confidence"] is not None else float("nan")
             L.append(
@@ -536,7 +567,8 @@ def card_markdown(card: dict[str, Any]) -> str:
     else:
         L.append("Values without confidence intervals (the evaluation ran with ci=None).")
     L.append("")
-    L += _metric_tables(card["metrics"], card["slices"], defs)
+    thr = bool(card["evaluation"]["thresholds_evaluated"])
+    L += _metric_tables(card["metrics"], card["slices"], defs, thresholded=thr)
 
     L += ["## Largest gaps", ""]
     L.append(
@@ -544,7 +576,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"{conf_txt} interval excludes 0 (largest first)."
     )
     L.append("")
-    L += _gap_tables(card["largest_gaps"], defs)
+    L += _gap_tables(card["largest_gaps"], defs, thresholded=thr)
 
     if comp:
         a, b = names
@@ -554,9 +586,9 @@ def card_markdown(card: dict[str, Any]) -> str:
             f"no interval for the change; compare the two intervals."
         )
         L.append("")
-        L += _change_tables(comp["changes"], defs, a, b)
+        L += _change_tables(comp["changes"], defs, a, b, thresholded=thr)
         L += [f"## Largest gaps in {md(b)}", ""]
-        L += _gap_tables(comp["other"]["largest_gaps"], defs)
+        L += _gap_tables(comp["other"]["largest_gaps"], defs, thresholded=thr)
 
     L += ["## Caveats", ""]
     for c in card["caveats"]:
@@ -578,7 +610,11 @@ def _group(
 
 
 def _metric_tables(
-    rows: list[dict[str, Any]], slices: list[dict[str, Any]], defs: dict[str, Any]
+    rows: list[dict[str, Any]],
+    slices: list[dict[str, Any]],
+    defs: dict[str, Any],
+    *,
+    thresholded: bool = True,
 ) -> list[str]:
     L: list[str] = []
     by_model = _group(rows, ("model", "class"))
@@ -590,7 +626,7 @@ def _metric_tables(
             head = (
                 f"### {md(model)}"
                 + (f", class {md(cls)}" if cls is not None else "")
-                + f" — {_thr_label(t)}"
+                + _thr_suffix(t, thresholded)
             )
             L += [head, ""]
             metrics = list(dict.fromkeys(r["metric"] for r in trows))
@@ -602,7 +638,7 @@ def _metric_tables(
                     r = cell.get((s["slice"], m))
                     if r is None:
                         line.append("–")
-                    elif r["withheld"] and m != "example_count":
+                    elif r["withheld"] and not is_size(m):
                         line.append("withheld")
                     else:
                         line.append(
@@ -615,7 +651,9 @@ def _metric_tables(
     return L
 
 
-def _gap_tables(gaps: list[dict[str, Any]], defs: dict[str, Any]) -> list[str]:
+def _gap_tables(
+    gaps: list[dict[str, Any]], defs: dict[str, Any], *, thresholded: bool = True
+) -> list[str]:
     if not gaps:
         return ["No metric differs significantly from the baseline in any slice.", ""]
     L: list[str] = []
@@ -624,7 +662,7 @@ def _gap_tables(gaps: list[dict[str, Any]], defs: dict[str, Any]) -> list[str]:
     ).items():
         name = defs.get(metric, {}).get("name", metric)
         L += [
-            f"### {md(name)} — {_thr_label(t)}"
+            f"### {md(name)}{_thr_suffix(t, thresholded)}"
             + (f" ({md(model)}" + (f", class {md(cls)}" if cls is not None else "") + ")"),
             "",
         ]
@@ -645,7 +683,12 @@ def _gap_tables(gaps: list[dict[str, Any]], defs: dict[str, Any]) -> list[str]:
 
 
 def _change_tables(
-    changes: list[dict[str, Any]], defs: dict[str, Any], a: str, b: str
+    changes: list[dict[str, Any]],
+    defs: dict[str, Any],
+    a: str,
+    b: str,
+    *,
+    thresholded: bool = True,
 ) -> list[str]:
     L: list[str] = []
     for (ma, mb, cls, metric, t), rows in _group(
@@ -653,7 +696,8 @@ def _change_tables(
     ).items():
         name = defs.get(metric, {}).get("name", metric)
         L += [
-            f"### {md(name)} — {_thr_label(t)}" + (f", class {md(cls)}" if cls is not None else ""),
+            f"### {md(name)}{_thr_suffix(t, thresholded)}"
+            + (f", class {md(cls)}" if cls is not None else ""),
             "",
         ]
         body = [

@@ -9,15 +9,41 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..core import catalogue
 from ..core.result import EvalResult
-from ._payload import metric_catalog, num, result_payload, sample_payload, script_json
+from ._catalog import groups, has_gap, info, task
+from ._io import write_text_atomic
+from ._payload import (
+    group_catalog,
+    metric_catalog,
+    num,
+    plot_catalog,
+    result_payload,
+    sample_payload,
+    script_json,
+    threshold_free_metrics,
+)
 
-#: Metrics charted when ``metrics`` is not given (those the result has), then the
-#: calibration plot.
-DEFAULT_METRICS = ("positive_rate", "fpr", "fnr", "roc_auc")
-#: Name of the calibration plot in ``metrics`` (mean score against mean label per slice).
+#: Name of the calibration plot in ``metrics`` (mean score against mean label per slice);
+#: any plot id of the catalogue (``assay.core.catalogue.plots()``) works the same way,
+#: e.g. ``"prediction_plot"`` for regression results.
 CALIBRATION_PLOT = "calibration_plot"
-_CALIB_ID = "__calibration__"
+
+
+def default_metrics(metrics: Sequence[str]) -> list[str]:
+    """The metrics charted when ``metrics`` is not given: the catalogue's ``default``
+    entries among ``metrics`` (for classification positive rate, FPR, FNR and ROC AUC;
+    for regression MSE, MAE and R^2), in the result's order."""
+    return [m for m in metrics if (e := info(m)) is not None and e.default]
+
+
+def __getattr__(name: str) -> Any:
+    # DEFAULT_METRICS: the catalogue's default entries (read when asked, so families
+    # registered later count too).
+    if name == "DEFAULT_METRICS":
+        return tuple(e.name for e in catalogue.metrics() if e.default)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Nothing may be fetched: inline script and style only, images only as data: URLs.
 _CSP = (
@@ -83,9 +109,11 @@ def build_payload(
         compare = 1 if len(runs) > 1 else -1
 
     thresholds = sorted({round(float(t), 9) for r in results for t in r.thresholds})
+    thr_index: int | None = None
     if threshold is None:
-        first = [round(float(t), 9) for t in results[0].thresholds]
-        thr_value = 0.5 if 0.5 in first else first[len(first) // 2]
+        first = [round(float(t), 9) for t in results[0].thresholds] or thresholds
+        if first:
+            thr_index = thresholds.index(0.5 if 0.5 in first else first[len(first) // 2])
     else:
         thr_value = round(float(threshold), 9)
         if thr_value not in thresholds:
@@ -93,41 +121,34 @@ def build_payload(
                 f"The 'threshold' parameter of render_html must be one of the evaluated "
                 f"thresholds {thresholds}. Got {threshold!r} instead."
             )
+        thr_index = thresholds.index(thr_value)
     all_metrics = list(dict.fromkeys(m for r in results for m in r.metrics))
+    free = list(dict.fromkeys(m for r in results for m in threshold_free_metrics(r)))
+    plots = plot_catalog(all_metrics)
     if metrics is None:
-        chosen = [m for m in DEFAULT_METRICS if m in all_metrics]
-        if len(runs) > 1 and other is None and "flip_rate" in all_metrics:
-            chosen.append("flip_rate")
-        if "mean_score" in all_metrics and "mean_label" in all_metrics:
-            chosen.append(_CALIB_ID)
+        shown = [0] if compare < 0 else [0, compare]
+        chosen = _initial_metrics(
+            all_metrics, plots, [_run_values(payloads, runs, i) for i in shown]
+        )
     else:
-        if isinstance(metrics, str):
-            metrics = [metrics]
-        chosen = []
-        for m in metrics:
-            if m == CALIBRATION_PLOT:
-                chosen.append(_CALIB_ID)
-            elif m in all_metrics:
-                chosen.append(m)
-            else:
-                raise ValueError(
-                    f"The 'metrics' parameter of render_html must name metrics of the result "
-                    f"(or {CALIBRATION_PLOT!r}). Got {m!r}; available: {all_metrics}."
-                )
+        chosen = _named_metrics(metrics, all_metrics, plots)
     order = list(dict.fromkeys(s.slice for r in results for s in r.slices))
     from .._version import __version__
 
     return {
         "title": title if title is not None else _default_title(results, labels),
         "generator": f"assay {__version__}",
+        "task": task(results[0]),
         "results": payloads,
         "runs": runs,
         "thresholds": [num(t) for t in thresholds],
-        "metricsInfo": metric_catalog(all_metrics),
+        "metricsInfo": metric_catalog(all_metrics, free, task(results[0])),
+        "plots": plots,
+        "groups": group_catalog(all_metrics, plots),
         "sliceOrder": order,
         "initial": {
             "metrics": chosen,
-            "threshold": thresholds.index(thr_value),
+            "threshold": thr_index,
             "compare": compare,
         },
         "sample": (
@@ -136,10 +157,62 @@ def build_payload(
     }
 
 
+def _run_values(
+    payloads: Sequence[dict[str, Any]], runs: Sequence[dict[str, Any]], i: int
+) -> dict[str, Any]:
+    """The values of run ``i`` (one model of one result): ``{class: {metric: ...}}``."""
+    run = runs[i]
+    return payloads[run["result"]]["values"].get(run["model"], {})
+
+
+def _initial_metrics(
+    all_metrics: Sequence[str], plots: Sequence[dict[str, Any]], shown: Sequence[dict[str, Any]]
+) -> list[str]:
+    """The charts shown first: the catalogue's ``default`` metrics and plots; and every
+    group of metrics that neither covers gets its first metric with a gap, when a run shown
+    first has it (with two models in one result, the flip rate)."""
+    chosen = default_metrics(all_metrics)
+    default_plots = [p for p in plots if p["default"]]
+    covered = {m for p in default_plots for m in (p["x"], p["y"])}
+
+    def in_shown(m: str) -> bool:
+        return any(m in per_cls for values in shown for per_cls in values.values())
+
+    for _group, ms in groups(all_metrics):
+        if any(m in chosen or m in covered for m in ms):
+            continue
+        first = next((m for m in ms if has_gap(m) and in_shown(m)), None)
+        if first is not None:
+            chosen.append(first)
+    chosen = [m for m in all_metrics if m in chosen]
+    return chosen + [p["id"] for p in default_plots]
+
+
+def _named_metrics(
+    metrics: Sequence[str] | str, all_metrics: Sequence[str], plots: Sequence[dict[str, Any]]
+) -> list[str]:
+    """The page ids of the metrics and plots named in ``metrics`` (checked)."""
+    items = [metrics] if isinstance(metrics, str) else list(metrics)
+    by_name = {p["plot"]: p["id"] for p in plots}
+    chosen = []
+    for m in items:
+        if m in by_name:
+            chosen.append(by_name[m])
+        elif m in all_metrics:
+            chosen.append(m)
+        else:
+            raise ValueError(
+                f"The 'metrics' parameter of render_html must name metrics of the result "
+                f"(or its plots {list(by_name)}). Got {m!r}; available: {all_metrics}."
+            )
+    return list(dict.fromkeys(chosen))
+
+
 def _default_title(results: Sequence[EvalResult], labels: Sequence[str]) -> str:
+    kind = "Fairness" if all(task(r) == "classification" for r in results) else "Evaluation"
     if len(results) > 1:
-        return "Fairness report: " + " vs ".join(labels)
-    return "Fairness report: " + ", ".join(results[0].models)
+        return f"{kind} report: " + " vs ".join(labels)
+    return f"{kind} report: " + ", ".join(results[0].models)
 
 
 def html_fragment(payload: dict[str, Any]) -> str:
@@ -182,13 +255,17 @@ def render_html(
     threshold: float | None = None,
     sample_rows: int = 20,
 ) -> str:
-    """Write the interactive fairness report of ``result`` as one self-contained HTML file.
+    """Write the interactive report of ``result`` as one self-contained HTML file.
 
-    The page works offline in any browser: controls for the metrics, the threshold, the
+    The page works offline in any browser: controls for the metrics (grouped as the
+    metric catalogue groups them), the threshold (when the result has thresholds), the
     baseline slice, the model (and class), slice filters and sorting; a bar chart per
     metric with one bar per slice, confidence-interval whiskers, the difference from the
-    baseline in percent and a mark where it is significant; a calibration plot; a table
-    under each chart; withheld slices with the reason; and a drill-down per slice.
+    baseline in percent and a mark where it is significant; the catalogue's plots of one
+    metric against another per slice (calibration; mean prediction against mean label
+    for regression); a table under each chart; withheld slices with the reason; and a
+    drill-down per slice. Names, definitions, groups and plots all come from
+    :mod:`assay.core.catalogue`.
 
     Parameters
     ----------
@@ -208,10 +285,15 @@ def render_html(
     title
         Page title (default: built from the model names).
     metrics
-        Metrics charted at first (the reader can change them); ``"calibration_plot"`` adds
-        the calibration plot. Default: positive rate, FPR, FNR, ROC AUC and calibration.
+        Metrics charted at first (the reader can change them); a plot id of the catalogue
+        (``"calibration_plot"``, ``"prediction_plot"``) adds that plot. Default: the
+        catalogue's ``default`` metrics and plots the result has, plus the first metric
+        of any group neither covers (classification: positive rate, FPR, FNR, ROC AUC,
+        the calibration plot, and the flip rate with two models; regression: MSE, MAE,
+        R^2 and the prediction plot).
     threshold
-        Threshold shown at first (default 0.5 when evaluated, else the middle one).
+        Threshold shown at first (default 0.5 when evaluated, else the middle one); a
+        result without thresholds (regression) takes none.
     sample_rows
         Most rows of ``sample`` kept per slice.
     """
@@ -221,7 +303,7 @@ def render_html(
     )  # fmt: skip
     doc = html_document(payload)
     if path is not None:
-        Path(path).write_text(doc, encoding="utf-8")
+        write_text_atomic(path, doc)
     return doc
 
 

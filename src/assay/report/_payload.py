@@ -1,4 +1,5 @@
-"""The JSON payload the HTML report embeds: metric values per result, slices and a sample."""
+"""The JSON payload the HTML report embeds: metric values per result, slices and a sample;
+what each metric and plot is comes from the catalogue (:mod:`assay.report._catalog`)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,31 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ..core.catalogue import PlotInfo
 from ..core.result import EvalResult
 from ..core.slicing import format_value
 from ..io.tables import open_source
-from ._metrics import METRIC_INFO
+from ._catalog import (
+    groups,
+    metric_entry,
+    plot_css_class,
+    plot_page_id,
+    plots_for,
+    task,
+    threshold_free_metrics,
+)
+
+__all__ = [
+    "group_catalog",
+    "metric_catalog",
+    "num",
+    "plot_catalog",
+    "result_classes",
+    "result_payload",
+    "sample_payload",
+    "script_json",
+    "threshold_free_metrics",
+]
 
 #: Columns of the tidy table carried per (model, class, metric, threshold), aligned with
 #: the result's slices; short keys keep the page small.
@@ -38,18 +60,6 @@ def num(x: Any) -> float | int | None:
     if f.is_integer() and abs(f) < 1e15:
         return int(f)
     return float(f"{f:.7g}")
-
-
-def threshold_free_metrics(result: EvalResult) -> list[str]:
-    """Metrics whose rows carry no threshold (NaN in the ``threshold`` column)."""
-    tbl = result.to_arrow()
-    metric = tbl.column("metric").to_pylist()
-    thr = tbl.column("threshold").to_pylist()
-    has_thr: dict[str, bool] = {}
-    for m, t in zip(metric, thr, strict=True):
-        finite = t is not None and math.isfinite(t)
-        has_thr[m] = has_thr.get(m, False) or finite
-    return [m for m, h in has_thr.items() if not h]
 
 
 def result_classes(result: EvalResult) -> list[str | None]:
@@ -106,6 +116,7 @@ def result_payload(result: EvalResult, name: str) -> dict[str, Any]:
     classes = result_classes(result)
     return {
         "name": name,
+        "task": task(result),
         "source": str(result.source),
         "rows": int(result.n_rows),
         "dropped": int(result.n_dropped),
@@ -145,10 +156,49 @@ def _str(x: Any) -> str | None:
     return None if x is None else str(x)
 
 
-def metric_catalog(metrics: Sequence[str]) -> dict[str, dict[str, str]]:
-    """Display name and definition of each metric on the page."""
-    return {m: {"name": METRIC_INFO.get(m, (m, ""))[0], "help": METRIC_INFO.get(m, (m, ""))[1]}
-            for m in metrics}  # fmt: skip
+def metric_catalog(
+    metrics: Sequence[str], threshold_free: Sequence[str] = (), task: str = "classification"
+) -> dict[str, dict[str, Any]]:
+    """What the page needs to know of each metric, from the catalogue: display ``name``,
+    definition (``help``), ``group``, ``perThreshold``, ``better`` (and ``target``),
+    ``gap``, the range for ``task`` (``lower``, ``upper``), ``size``, ``default`` and
+    ``family``. A metric the catalogue does not know gets its id as its name and is per
+    threshold unless listed in ``threshold_free``."""
+    return {m: metric_entry(m, threshold_free, task) for m in metrics}
+
+
+def plot_catalog(metrics: Sequence[str]) -> list[dict[str, Any]]:
+    """The catalogue's plots whose x and y metrics are among ``metrics``, for the page:
+    ``id`` (the page id, e.g. ``__calibration__``), ``plot`` (the catalogue id), ``title``,
+    ``help``, ``x``, ``y``, ``xLabel``, ``yLabel``, ``table`` (the metrics tabulated under
+    it, those present), ``diagonal`` (legend of the y = x line, or ``None``), ``default``
+    and ``card`` (CSS class of its card)."""
+    have = set(metrics)
+    return [_plot_entry(p, have) for p in plots_for(metrics)]
+
+
+def _plot_entry(p: PlotInfo, have: set[str]) -> dict[str, Any]:
+    return {
+        "id": plot_page_id(p), "plot": p.id, "title": p.title, "help": p.help,
+        "x": p.x, "y": p.y, "xLabel": p.x_label, "yLabel": p.y_label,
+        "table": [m for m in p.table if m in have], "diagonal": p.diagonal,
+        "default": p.default, "card": plot_css_class(p),
+    }  # fmt: skip
+
+
+def group_catalog(metrics: Sequence[str], plots: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The metric controls: per catalogue group (see :func:`assay.report._catalog.groups`),
+    its ``title``, its ``metrics`` and its ``plots`` (page ids; a plot sits in the group of
+    its y metric)."""
+    grouped = groups(metrics)
+    where = {m: k for k, (_, ms) in enumerate(grouped) for m in ms}
+    in_group: list[list[str]] = [[] for _ in grouped]
+    for p in plots:
+        in_group[where[p["y"]]].append(p["id"])
+    return [
+        {"title": g, "metrics": ms, "plots": ps}
+        for (g, ms), ps in zip(grouped, in_group, strict=True)
+    ]
 
 
 # ------------------------------------------------------------------------ sample rows

@@ -4,6 +4,11 @@
  * values with setAttribute; nothing data-derived ever goes through innerHTML.
  * The script finds its own root (the element that contains it), so several reports can
  * share one page.
+ *
+ * The script names no metric: what each metric is (name, definition, group, threshold
+ * handling), how the metric controls are grouped and which plots exist (x and y metrics,
+ * axis labels, table, diagonal) all come from the catalogue, through D.metricsInfo,
+ * D.groups and D.plots.
  */
 (function () {
   "use strict";
@@ -15,7 +20,11 @@
   var SVGNS = "http://www.w3.org/2000/svg";
   /* Okabe-Ito: distinguishable with the common colour-vision deficiencies. */
   var COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00"];
-  var CALIB = "__calibration__";
+  /* Plots (one metric against another per slice), by page id (e.g. "__calibration__"). */
+  var PLOTS = {};
+  (D.plots || []).forEach(function (P) { PLOTS[P.id] = P; });
+  function isPlot(id) { return Object.prototype.hasOwnProperty.call(PLOTS, id); }
+  var HAS_THR = D.thresholds.length > 0;
 
   /* ------------------------------------------------------------------ DOM helpers */
   function setAttrs(e, a) {
@@ -79,6 +88,7 @@
   function truncate(t, n) { return t.length > n ? t.slice(0, n - 1) + "…" : t; }
   function metricName(m) { return (D.metricsInfo[m] || { name: m }).name; }
   function metricHelp(m) { return (D.metricsInfo[m] || { help: "" }).help; }
+  function metricGroup(m) { return (D.metricsInfo[m] || { group: "Other" }).group; }
 
   /* ------------------------------------------------------------------ data access */
   D.results.forEach(function (R) {
@@ -96,6 +106,14 @@
   });
   function isFree(m) {
     return D.results.some(function (R) { return R.thresholdFree.indexOf(m) >= 0; });
+  }
+  /* The metric controls, grouped as the catalogue groups them. */
+  var GROUPS = D.groups || [{ title: "Metrics", metrics: allMetrics, plots: [] }];
+  /* The chip of a card showing these metrics: the threshold, or "threshold-free" (or,
+   * when nothing was evaluated at thresholds, the metrics' group). */
+  function chipText(ms) {
+    if (!ms.every(isFree)) { return "threshold " + D.thresholds[state.thr]; }
+    return HAS_THR ? "threshold-free" : metricGroup(ms[0]);
   }
   function sliceInfo(name) {
     for (var i = 0; i < D.results.length; i++) {
@@ -437,8 +455,7 @@
   /* ------------------------------------------------------------------ cards */
   function metricCard(metric, runs) {
     var rows = rowsFor(metric);
-    var free = isFree(metric);
-    var sub = free ? "threshold-free" : "threshold " + D.thresholds[state.thr];
+    var sub = chipText([metric]);
     var bc = cell(state.run, metric, state.baseline);
     var anyMe = runs.some(function (ri) {
       var e = entry(ri, metric);
@@ -465,57 +482,68 @@
     return card;
   }
 
-  function calibrationCard(runs) {
-    var rows = rowsFor("mean_score");
+  /* A plot of one metric against another per slice (calibration: mean score against mean
+   * label), with both intervals, and a table of the plot's metrics under it. */
+  function plotCard(P, runs) {
+    var rows = rowsFor(P.y);
     var pts = [];
-    var vals = [];
+    var xs = [], ys = [];
     rows.forEach(function (n) {
       runs.forEach(function (ri, k) {
-        var sc = cell(ri, "mean_score", n), lb = cell(ri, "mean_label", n);
-        if (sc.missing || lb.missing || !isNum(sc.v) || !isNum(lb.v)) { return; }
-        pts.push({ n: n, ri: ri, k: k, sc: sc, lb: lb });
-        [sc.v, sc.lo, sc.hi, lb.v, lb.lo, lb.hi].forEach(function (v) { if (isNum(v)) { vals.push(v); } });
+        var cx = cell(ri, P.x, n), cy = cell(ri, P.y, n);
+        if (cx.missing || cy.missing || !isNum(cx.v) || !isNum(cy.v)) { return; }
+        pts.push({ n: n, ri: ri, k: k, px: cx, py: cy });
+        [cx.v, cx.lo, cx.hi].forEach(function (v) { if (isNum(v)) { xs.push(v); } });
+        [cy.v, cy.lo, cy.hi].forEach(function (v) { if (isNum(v)) { ys.push(v); } });
       });
     });
-    var card = h("section", { class: "card chart-card calibration-card", "data-metric": CALIB }, [
+    var card = h("section", { class: "card chart-card plot-card " + P.card, "data-metric": P.id, "data-plot": P.plot }, [
       h("header", { class: "card-head" }, [
-        h("h3", { class: "chart-title", text: "Calibration per slice" }),
-        h("span", { class: "chip", text: "threshold-free" })
+        h("h3", { class: "chart-title", text: P.title }),
+        h("span", { class: "chip", text: chipText([P.y, P.x]) })
       ]),
-      h("p", { class: "help", text: "Mean score against mean label (the observed positive rate) per slice. " +
-        "Points on the diagonal are calibrated on average; above it the model over-predicts." })
+      h("p", { class: "help", text: P.help })
     ]);
     if (!pts.length) {
-      add(card, h("p", { class: "muted", text: "No slice has both a mean score and a mean label." }));
+      add(card, h("p", { class: "muted", text: "No slice has both a " + metricName(P.x) + " and a " + metricName(P.y) + " value." }));
       return card;
     }
-    var ax = axis(Math.min.apply(null, vals), Math.max.apply(null, vals), 5);
-    var S = 360, L = 56, T = 16, WW = L + S + 200, HH = T + S + 46;
-    var x = function (v) { return L + (v - ax.lo) / (ax.hi - ax.lo) * S; };
-    var y = function (v) { return T + S - (v - ax.lo) / (ax.hi - ax.lo) * S; };
-    var svg = s("svg", { class: "chart", width: WW, height: HH, viewBox: "0 0 " + WW + " " + HH, role: "img", "aria-label": "Calibration per slice" });
+    /* With a diagonal (y = x) both axes share one scale; otherwise each has its own. */
+    var diag = typeof P.diagonal === "string" && P.diagonal.length > 0;
+    var both = xs.concat(ys);
+    var axX = diag ? axis(Math.min.apply(null, both), Math.max.apply(null, both), 5)
+      : axis(Math.min.apply(null, xs), Math.max.apply(null, xs), 5);
+    var axY = diag ? axX : axis(Math.min.apply(null, ys), Math.max.apply(null, ys), 5);
+    var S = 360, L = 64, T = 16, WW = L + S + 200, HH = T + S + 46;
+    var x = function (v) { return L + (v - axX.lo) / (axX.hi - axX.lo) * S; };
+    var y = function (v) { return T + S - (v - axY.lo) / (axY.hi - axY.lo) * S; };
+    var svg = s("svg", { class: "chart", width: WW, height: HH, viewBox: "0 0 " + WW + " " + HH, role: "img", "aria-label": P.title });
     var grid = s("g", { class: "grid" });
-    ax.ticks.forEach(function (t) {
+    axX.ticks.forEach(function (t) {
       add(grid, s("line", { x1: x(t), x2: x(t), y1: T, y2: T + S }));
+      add(grid, s("text", { class: "tick", x: x(t), y: T + S + 16, "text-anchor": "middle", text: axX.label(t) }));
+    });
+    axY.ticks.forEach(function (t) {
       add(grid, s("line", { x1: L, x2: L + S, y1: y(t), y2: y(t) }));
-      add(grid, s("text", { class: "tick", x: x(t), y: T + S + 16, "text-anchor": "middle", text: ax.label(t) }));
-      add(grid, s("text", { class: "tick", x: L - 6, y: y(t) + 4, "text-anchor": "end", text: ax.label(t) }));
+      add(grid, s("text", { class: "tick", x: L - 6, y: y(t) + 4, "text-anchor": "end", text: axY.label(t) }));
     });
     add(svg, grid);
-    add(svg, s("line", { class: "diagonal", x1: x(ax.lo), y1: y(ax.lo), x2: x(ax.hi), y2: y(ax.hi) }));
-    add(svg, s("text", { class: "axis-title", x: L + S / 2, y: T + S + 36, "text-anchor": "middle", text: "mean label (observed positive rate)" }));
-    add(svg, s("text", { class: "axis-title", x: 14, y: T + S / 2, "text-anchor": "middle", transform: "rotate(-90 14 " + (T + S / 2) + ")", text: "mean score" }));
+    if (diag) {
+      add(svg, s("line", { class: "diagonal", x1: x(axX.lo), y1: y(axX.lo), x2: x(axX.hi), y2: y(axX.hi) }));
+    }
+    add(svg, s("text", { class: "axis-title", x: L + S / 2, y: T + S + 36, "text-anchor": "middle", text: P.xLabel }));
+    add(svg, s("text", { class: "axis-title", x: 14, y: T + S / 2, "text-anchor": "middle", transform: "rotate(-90 14 " + (T + S / 2) + ")", text: P.yLabel }));
     var labelled = rows.length <= 12;
     pts.forEach(function (p) {
-      var cx = x(p.lb.v), cy = y(p.sc.v);
-      var g = s("g", { class: "point", "data-slice": p.n, "data-run": p.ri });
-      if (isNum(p.lb.lo) && isNum(p.lb.hi)) { add(g, s("line", { class: "whisker", x1: x(p.lb.lo), x2: x(p.lb.hi), y1: cy, y2: cy })); }
-      if (isNum(p.sc.lo) && isNum(p.sc.hi)) { add(g, s("line", { class: "whisker", x1: cx, x2: cx, y1: y(p.sc.lo), y2: y(p.sc.hi) })); }
+      var cx = x(p.px.v), cy = y(p.py.v);
+      var g = s("g", { class: "point", "data-slice": p.n, "data-run": p.ri, "data-x": p.px.v, "data-y": p.py.v });
+      if (isNum(p.px.lo) && isNum(p.px.hi)) { add(g, s("line", { class: "whisker", x1: x(p.px.lo), x2: x(p.px.hi), y1: cy, y2: cy })); }
+      if (isNum(p.py.lo) && isNum(p.py.hi)) { add(g, s("line", { class: "whisker", x1: cx, x2: cx, y1: y(p.py.lo), y2: y(p.py.hi) })); }
       var col = COLORS[p.ri % COLORS.length];
       var mark = p.k === 0
         ? s("circle", { cx: cx, cy: cy, r: p.n === state.baseline ? 6 : 4.5, fill: col, class: "dot" })
         : s("rect", { x: cx - 4, y: cy - 4, width: 8, height: 8, fill: col, class: "dot" });
-      add(mark, s("title", { text: D.runs[p.ri].label + " · " + p.n + ": mean label " + fmt(p.lb.v) + ", mean score " + fmt(p.sc.v) }));
+      add(mark, s("title", { text: D.runs[p.ri].label + " · " + p.n + ": " + metricName(P.x) + " " + fmt(p.px.v) + ", " + metricName(P.y) + " " + fmt(p.py.v) }));
       add(g, mark);
       if (labelled && p.k === 0) {
         add(g, s("text", { class: "plabel", x: cx + 8, y: cy - 6, text: truncate(p.n, 28) }));
@@ -534,25 +562,28 @@
     });
     var ky2 = ky + runs.length * 22 + 6;
     add(svg, s("line", { class: "whisker", x1: kx, x2: kx + 10, y1: ky2, y2: ky2 }));
-    add(svg, s("text", { class: "plabel", x: kx + 16, y: ky2 + 4, text: confLabel() + " CI of each mean" }));
-    add(svg, s("line", { class: "diagonal", x1: kx, x2: kx + 10, y1: ky2 + 22, y2: ky2 + 22 }));
-    add(svg, s("text", { class: "plabel", x: kx + 16, y: ky2 + 26, text: "calibrated: score = label" }));
-    add(svg, s("circle", { cx: kx + 5, cy: ky2 + 44, r: 6, fill: "none", stroke: "#59636e" }));
-    add(svg, s("text", { class: "plabel", x: kx + 16, y: ky2 + 48, text: "large dot: baseline slice" }));
+    add(svg, s("text", { class: "plabel", x: kx + 16, y: ky2 + 4, text: confLabel() + " CI of each value" }));
+    if (diag) {
+      ky2 += 22;
+      add(svg, s("line", { class: "diagonal", x1: kx, x2: kx + 10, y1: ky2, y2: ky2 }));
+      add(svg, s("text", { class: "plabel", x: kx + 16, y: ky2 + 4, text: truncate(P.diagonal, 30) }));
+    }
+    add(svg, s("circle", { cx: kx + 5, cy: ky2 + 22, r: 6, fill: "none", stroke: "#59636e" }));
+    add(svg, s("text", { class: "plabel", x: kx + 16, y: ky2 + 26, text: "large dot: baseline slice" }));
     add(card, h("div", { class: "chart-box" }, svg));
+    var tm = P.table && P.table.length ? P.table : [P.x, P.y];
     var headers = [{ label: "Slice" }, { label: "Rows", num: true }];
     runs.forEach(function (ri) {
       var p = runs.length > 1 ? D.runs[ri].label + " " : "";
-      headers.push({ label: p + "mean label", num: true }, { label: p + "mean score", num: true },
-        { label: p + "score / label", num: true }, { label: p + "ECE", num: true });
+      tm.forEach(function (m) { headers.push({ label: p + metricName(m), num: true, help: metricHelp(m) }); });
     });
     var body = rows.map(function (n) {
       var tds = [h("td", null, sliceButton(n)), h("td", { class: "num", text: sliceInfo(n).count.toLocaleString("en-US") })];
       runs.forEach(function (ri) {
-        ["mean_label", "mean_score", "calibration", "ece"].forEach(function (m) {
+        tm.forEach(function (m) {
           var c = cell(ri, m, n);
           var t = c.missing ? "–" : c.slice.withheld ? "withheld" : fmt(c.v) + (isNum(c.lo) ? " " + fmtCI(c.lo, c.hi) : "");
-          tds.push(h("td", { class: "num", text: t }));
+          tds.push(h("td", { class: "num", "data-metric": m, text: t }));
         });
       });
       return h("tr", { "data-slice": n }, tds);
@@ -608,7 +639,7 @@
         sl.withheld ? " · withheld: " + (sl.reason || "") : ""
       ])
     ]);
-    var metrics = state.metrics.filter(function (m) { return m !== CALIB; });
+    var metrics = state.metrics.filter(function (m) { return !isPlot(m); });
     if (metrics.length) {
       var headers = [{ label: "Metric" }];
       runs.forEach(function (ri) {
@@ -737,9 +768,11 @@
     if (allClasses.length > 1) {
       add(panel, group("Class", [select("ctl-class", allClasses.map(function (c) { return [c, c]; }), state.cls, function (v) { state.cls = v; renderMain(); })]));
     }
-    add(panel, group("Threshold", [select("ctl-threshold", D.thresholds.map(function (t, i) { return [i, String(t)]; }), state.thr, function (v) {
-      state.thr = +v; renderMain();
-    }), h("div", { class: "ctl-help", text: "A row is positive when its score is above the threshold." })]));
+    if (HAS_THR) {
+      add(panel, group("Threshold", [select("ctl-threshold", D.thresholds.map(function (t, i) { return [i, String(t)]; }), state.thr, function (v) {
+        state.thr = +v; renderMain();
+      }), h("div", { class: "ctl-help", text: "A row is positive when its score is above the threshold." })]));
+    }
     var baseOpts = PRIMARY.slices.filter(function (sl) { return !sl.withheld || sl.name === PRIMARY.baseline; }).map(function (sl) {
       return [sl.name, sl.name + (sl.name === PRIMARY.baseline ? "  (configured)" : "")];
     });
@@ -758,29 +791,25 @@
     add(panel, group("Sort", [select("ctl-sort", [["default", "as evaluated"], ["value", "by value"], ["diff", "by difference"], ["size", "by size"], ["name", "by name"]], state.sort, function (v) {
       state.sort = v; renderMain();
     }), checkbox("ctl-desc", "desc", "descending", state.desc, function (on) { state.desc = on; renderMain(); })]));
-    var thrM = allMetrics.filter(function (m) { return !isFree(m) && m.indexOf("flip_rate") !== 0; });
-    var freeM = allMetrics.filter(function (m) { return isFree(m); });
-    var flipM = allMetrics.filter(function (m) { return !isFree(m) && m.indexOf("flip_rate") === 0; });
-    function boxes(list) {
-      return list.map(function (m) {
-        return checkbox("ctl-metric", m, metricName(m), state.metrics.indexOf(m) >= 0, function (on) {
-          state.metrics = on ? state.metrics.concat([m]) : state.metrics.filter(function (x) { return x !== m; });
-          renderMain();
-        }, metricHelp(m));
+    function toggle(m) {
+      return function (on) {
+        state.metrics = on ? state.metrics.concat([m]) : state.metrics.filter(function (x) { return x !== m; });
+        renderMain();
+      };
+    }
+    var mk = [];
+    GROUPS.forEach(function (g) {
+      var ms = g.metrics.filter(function (m) { return allMetrics.indexOf(m) >= 0; });
+      var ps = g.plots.filter(isPlot);
+      if (!ms.length && !ps.length) { return; }
+      mk.push(h("div", { class: "ctl-sub", text: g.title }));
+      ps.forEach(function (pid) {
+        mk.push(checkbox("ctl-metric ctl-plot", pid, PLOTS[pid].title, state.metrics.indexOf(pid) >= 0, toggle(pid), PLOTS[pid].help));
       });
-    }
-    var mk = [h("div", { class: "ctl-sub", text: "At the threshold" })].concat(boxes(thrM));
-    if (freeM.length) {
-      mk.push(h("div", { class: "ctl-sub", text: "Threshold-free" }));
-      if (freeM.indexOf("mean_score") >= 0 && freeM.indexOf("mean_label") >= 0) {
-        mk.push(checkbox("ctl-metric", CALIB, "Calibration plot", state.metrics.indexOf(CALIB) >= 0, function (on) {
-          state.metrics = on ? state.metrics.concat([CALIB]) : state.metrics.filter(function (x) { return x !== CALIB; });
-          renderMain();
-        }, "Mean score against mean label per slice"));
-      }
-      mk = mk.concat(boxes(freeM));
-    }
-    if (flipM.length) { mk.push(h("div", { class: "ctl-sub", text: "Between models" })); mk = mk.concat(boxes(flipM)); }
+      ms.forEach(function (m) {
+        mk.push(checkbox("ctl-metric", m, metricName(m), state.metrics.indexOf(m) >= 0, toggle(m), metricHelp(m)));
+      });
+    });
     add(panel, group("Metrics", [h("div", { class: "ctl-metrics" }, mk)]));
   }
 
@@ -814,9 +843,11 @@
     if (!state.metrics.length) {
       add(main, h("p", { class: "card muted", text: "Choose one or more metrics on the left." }));
     }
-    allMetrics.concat([CALIB]).forEach(function (m) {
-      if (state.metrics.indexOf(m) < 0) { return; }
-      if (m === CALIB) { add(main, calibrationCard(runs)); } else { add(main, metricCard(m, runs)); }
+    allMetrics.forEach(function (m) {
+      if (state.metrics.indexOf(m) >= 0) { add(main, metricCard(m, runs)); }
+    });
+    (D.plots || []).forEach(function (P) {
+      if (state.metrics.indexOf(P.id) >= 0) { add(main, plotCard(P, runs)); }
     });
     add(main, slicesCard());
     add(main, h("footer", { class: "foot", text: "Generated by " + D.generator + ". Self-contained: this file loads nothing from the network." }));
