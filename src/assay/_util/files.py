@@ -1,4 +1,4 @@
-"""Atomic file writes for the report and the model card."""
+"""Atomic file writes (results, reports, model cards)."""
 
 from __future__ import annotations
 

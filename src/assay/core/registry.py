@@ -7,7 +7,6 @@ from typing import Any, TypeVar
 from .catalogue import register
 from .layout import Task
 
-
 #: A metric family class (a subclass of :class:`assay.core.family.MetricFamily`); kept
 #: untyped here so that the registry does not import the base class.
 FamilyClass = Any

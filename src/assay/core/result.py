@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from .._util.files import write_text_atomic
 from .._util.optional import require
 from . import catalogue
 
@@ -129,6 +130,9 @@ class EvalResult:
         self.n_rows = n_rows
         self.n_dropped = n_dropped
         self.source = source
+        #: Catalogue entries read with the result (``from_json``): what each metric is,
+        #: also for metrics this version's catalogue does not know.
+        self.catalogue_info: dict[str, dict[str, Any]] = {}
         self._index: dict[tuple[Any, ...], int] | None = None
 
     # ---------------------------------------------------------------- access
@@ -222,9 +226,10 @@ class EvalResult:
             "slices": [_jsonable(asdict(s)) for s in self.slices],
             "metrics": columns,
             "catalogue": {
-                m: info.to_dict()
+                m: info.to_dict() if (info := catalogue.metric(m)) is not None
+                else self.catalogue_info[m]
                 for m in self.metrics
-                if (info := catalogue.metric(m)) is not None
+                if catalogue.metric(m) is not None or m in self.catalogue_info
             },
         }
 
@@ -232,7 +237,7 @@ class EvalResult:
         """Serialize to JSON; also write it to ``path`` when given."""
         text = json.dumps(self.to_dict(), indent=indent, allow_nan=False)
         if path is not None:
-            Path(path).write_text(text)
+            write_text_atomic(path, text)
         return text
 
     @classmethod
@@ -258,7 +263,7 @@ class EvalResult:
             arrays[name] = pa.array(vals, type=t)
         slices = [SliceInfo(**s) for s in doc["slices"]]
         data = doc["data"]
-        return cls(
+        out = cls(
             pa.table(arrays),
             slices,
             config=doc["config"],
@@ -266,6 +271,10 @@ class EvalResult:
             n_dropped=data["dropped"],
             source=data["source"],
         )
+        info = doc.get("catalogue")
+        if isinstance(info, dict):
+            out.catalogue_info = {str(k): v for k, v in info.items() if isinstance(v, dict)}
+        return out
 
     # ---------------------------------------------------------------- report
     def to_html(self, path: str | Path | None = None, **kw: Any) -> str:

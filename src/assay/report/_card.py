@@ -10,10 +10,10 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .._util.files import write_text_atomic
 from ..core import catalogue
 from ..core.result import EvalResult
 from ._catalog import has_gap, info, is_size, metric_help, metric_name, threshold_free_metrics
-from ._io import write_text_atomic
 from ._payload import result_classes
 
 

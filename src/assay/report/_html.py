@@ -9,10 +9,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .._util.files import write_text_atomic
 from ..core import catalogue
 from ..core.result import EvalResult
 from ._catalog import groups, has_gap, info, task
-from ._io import write_text_atomic
 from ._payload import (
     group_catalog,
     metric_catalog,
