@@ -533,32 +533,53 @@ def test_ranking_module_matches_metrics() -> None:
     np.testing.assert_array_equal(RK.safe_div(pos, neg), M.safe_div(pos, neg))
 
 
-def test_bias_levels_equal_full_computation() -> None:
-    """BPSN/BNSP from occupied levels plus gaps equal the full-level AUCs."""
+def test_level_metrics_equal_full_computation() -> None:
+    """Metrics from occupied levels plus background gaps equal the full-level ones."""
     rng = np.random.default_rng(1)
-    nb = 50
+    nb, r = 50, 3
     occ = np.sort(rng.choice(nb, 7, replace=False))
-    pos = np.zeros((2, nb))
-    neg = np.zeros((2, nb))
-    pos[:, occ] = rng.random((2, 7))
-    neg[:, occ] = rng.random((2, 7)) * (rng.random(7) < 0.7)
-    bgp = rng.random((2, nb)) * (rng.random(nb) < 0.6)
-    bgn = rng.random((2, nb)) * (rng.random(nb) < 0.6)
+    pos = np.zeros((r, nb))
+    neg = np.zeros((r, nb))
+    pos[:, occ] = rng.random((r, 7)) * (rng.random(7) < 0.8)
+    neg[:, occ] = rng.random((r, 7)) * (rng.random(7) < 0.7)
+    bgp = rng.random((r, nb)) * (rng.random(nb) < 0.6)
+    bgn = rng.random((r, nb)) * (rng.random(nb) < 0.6)
     mixed = rng.random(nb) < 0.5
-    cp = np.concatenate((np.zeros((2, 1)), np.cumsum(bgp, axis=1)), axis=1)
-    cn = np.concatenate((np.zeros((2, 1)), np.cumsum(bgn, axis=1)), axis=1)
-    lo = occ + 1
-    hi = np.append(occ[1:], nb)
-    auc, bound = RK.bpsn_from_levels(
-        neg[:, occ], bgp[:, occ], cp[:, hi] - cp[:, lo], cp[:, occ[0]], mixed[occ]
-    )
-    np.testing.assert_allclose(auc, M.roc_auc_from_counts(bgp, neg), rtol=1e-13)
-    np.testing.assert_allclose(bound, M.roc_auc_error_bound(bgp[0], neg[0], mixed), rtol=1e-13)
-    auc, bound = RK.bnsp_from_levels(
-        pos[:, occ], bgn[:, occ], cn[:, hi] - cn[:, lo], cn[:, occ[0]], mixed[occ]
-    )
-    np.testing.assert_allclose(auc, M.roc_auc_from_counts(pos, bgn), rtol=1e-13)
-    np.testing.assert_allclose(bound, M.roc_auc_error_bound(pos[0], bgn[0], mixed), rtol=1e-13)
+    cp = np.concatenate((np.zeros((r, 1)), np.cumsum(bgp, axis=1)), axis=1)
+    cn = np.concatenate((np.zeros((r, 1)), np.cumsum(bgn, axis=1)), axis=1)
+    lo, hi = occ + 1, np.append(occ[1:], nb)
+    # levels first: (K, 1 slice, R)
+    lv = lambda a: a.T[:, None, :]  # noqa: E731
+    vals, bounds = RK.level_metrics(
+        lv(pos[:, occ]),
+        lv(neg[:, occ]),
+        mixed[occ][:, None],
+        (
+            lv(bgp[:, occ]), lv(cp[:, hi] - cp[:, lo]), cp[:, occ[0]][None],
+            lv(bgn[:, occ]), lv(cn[:, hi] - cn[:, lo]), cn[:, occ[0]][None],
+        ),
+    )  # fmt: skip
+    want = {
+        "roc_auc": (M.roc_auc_from_counts(pos, neg), M.roc_auc_error_bound(pos[0], neg[0], mixed)),
+        "pr_auc": (
+            M.average_precision_from_counts(pos, neg),
+            M.average_precision_error_bound(pos[0], neg[0], mixed),
+        ),
+        "bpsn_auc": (M.roc_auc_from_counts(bgp, neg), M.roc_auc_error_bound(bgp[0], neg[0], mixed)),
+        "bnsp_auc": (M.roc_auc_from_counts(pos, bgn), M.roc_auc_error_bound(pos[0], bgn[0], mixed)),
+    }
+    assert list(vals) == list(want)
+    for m, (v, b) in want.items():
+        np.testing.assert_allclose(vals[m][0], v, rtol=1e-13, err_msg=m)
+        np.testing.assert_allclose(bounds[m][0], b, rtol=1e-13, err_msg=m)
+
+
+def test_cumsum_levels_bit_identical() -> None:
+    rng = np.random.default_rng(2)
+    for shape in [(1, 3), (7, 2), (40, 30, 21), (5, 300)]:
+        a = rng.random(shape) * 10.0 ** rng.integers(-5, 5, shape)
+        np.testing.assert_array_equal(RK.cumsum_levels(a), np.cumsum(a, axis=0))
+        np.testing.assert_array_equal(RK.cumsum_levels(a, reverse=True), np.cumsum(a[::-1], axis=0))
 
 
 def test_input_checks() -> None:

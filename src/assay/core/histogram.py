@@ -3,8 +3,8 @@
 A :class:`SliceHistogram` holds what a dense array ``(V, n_cells, n_state)`` would hold,
 the weight per slice value, cell and replicate slot (see :mod:`.replicates`), but costs
 ``O(min(rows, n_cells) * n_state)`` per slice instead of ``O(n_cells * n_state)``: a slice
-column with 100,000 values of 100 rows each needs about 16 bytes per row, not 1.3 MB per
-value.
+column with 100,000 values of 100 rows each needs about 16 bytes per row (jackknife), not
+1.3 MB per value.
 
 Storage layout
 --------------
@@ -12,21 +12,21 @@ Every slice code ``s`` (``0 <= s < n_slices``, dense small ints assigned by the 
 stored in one of two forms:
 
 * **dense**: the row ``_dense[_dense_of[s]]`` of shape ``(n_cells, n_state)``, added to with
-  ``np.bincount`` / ``np.add.at`` like the dense state;
+  ``np.bincount`` like the dense state;
 * **sparse**: entries ``(key, value)`` with sorted unique keys. The unit of an entry depends
   on how the replication scheme spreads a row over the replicate axis:
 
   - *slot mode* (:class:`~.replicates.NoReplicates`, :class:`~.replicates.Jackknife`: a
     row adds to exactly one slot): ``key = (s * n_cells + cell) * n_state + slot`` and a
-    scalar value (``_vals`` has shape ``(E,)``), 16 bytes per entry;
+    scalar value (``vals`` has shape ``(E,)``), 16 bytes per entry;
   - *vector mode* (:class:`~.replicates.PoissonBootstrap` and any other scheme: a row adds
-    to every slot): ``key = s * n_cells + cell`` and a value row ``(E, n_state)``.
+    to every slot): ``key = s * n_cells + cell`` and a value row (``vals`` ``(E, n_state)``).
 
   Sparse entries live in *pages*, each holding the slices of one contiguous code range
   ``[lo, next page's lo)``: the consolidated sorted unique entries plus pending *runs* (one
   per :meth:`~SliceHistogram.add` call, each already reduced to sorted unique keys). A page
-  is consolidated (runs merged by sort and reduce, exact zeros dropped) when its pending
-  entries reach half of its consolidated ones, and split when it exceeds ``page_bytes``, so
+  is consolidated (runs merged by a stable sort and summed, exact zeros dropped) when its
+  pending entries reach its consolidated ones, and split when it exceeds ``page_bytes``, so
   the transient memory of a consolidation is bounded by the page size, not the whole
   histogram.
 
@@ -34,19 +34,30 @@ A sparse slice is *promoted* to dense as soon as its entries would take more tha
 ``promote_ratio`` (default 1/2) of a dense row: checked for each run (a slice that receives
 many distinct cells in one call, e.g. the overall slice, is dense after its first chunk) and
 at each consolidation. With ``dense=True`` every slice is dense from its first row
-(use it for the overall slice). A slice with ``r`` rows thus costs at most
-``min(16 r, n_cells * n_state * 8)`` bytes in slot mode and
-``min(r, n_cells) * (n_state + 1) * 8`` bytes in vector mode (plus pending runs, bounded by
-half the consolidated size, and the doubling capacity of the dense block).
+(use it for the overall slice: no lookup per row then). A slice with ``r`` rows thus costs
+at most ``min(16 r, n_cells * n_state * 8)`` bytes in slot mode and
+``min(r, n_cells) * (n_state + 1) * 8`` bytes in vector mode, plus pending runs (at most
+the consolidated size, before :meth:`~SliceHistogram.compact`) and the doubling capacity of
+the dense block.
 
-The numbers are those of ``replication.accumulate`` on the dense array, up to the order of
-floating-point summation; cells that receive no weight (or only exact zeros) stay exact
-zeros. :func:`ranking_metrics` computes the ROC / PR AUCs and the bias AUCs of every slice
-from this storage in bounded working memory, never expanding a sparse slice to all bins.
+Numbers
+-------
+The sums are *bit-identical* to those of ``replication.accumulate`` on the dense array
+given the same chunks (and ``mine[remap] += theirs`` for merges): within an ``add`` call
+equal keys are summed in row order (as ``np.bincount``; the bootstrap uses the same stable
+sort and ``reduceat`` as :meth:`~.replicates.PoissonBootstrap.accumulate`), and across
+calls the per-call sums are added in arrival order (stable merges; a promoted slice gets
+its consolidated sums first, then its pending runs in order). So a slice holding all the
+rows of a bin cancels exactly against the overall histogram, as in the dense state. Cells
+that receive no weight (or only exact zeros) stay exact zeros.
+
+:func:`ranking_metrics` computes the ROC / PR AUCs and the bias AUCs of every slice from
+this storage in bounded working memory, never expanding a sparse slice to all bins.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -94,11 +105,11 @@ def _segment_starts(sorted_ids: I64) -> I64:
     return np.concatenate((np.zeros(1, dtype=np.int64), change.astype(np.int64)))
 
 
-def _segment_ids(starts: I64, n: int) -> I64:
-    """Segment number of each of ``n`` sorted positions, given the segment starts."""
-    flags = np.zeros(n, dtype=np.int64)
-    flags[starts[1:]] = 1
-    return np.cumsum(flags)
+def _unique(a: I64) -> I64:
+    """Sorted unique values (``np.unique`` by a value sort, faster than its hash path)."""
+    s = np.sort(a)
+    out: I64 = s[_segment_starts(s)]
+    return out
 
 
 def _ranges(starts: I64, ends: I64) -> I64:
@@ -149,18 +160,55 @@ def _bincount(idx: I64, w: F64, n: int) -> F64:
     return out
 
 
-def _sequential_sums(seg: I64, vals: F64, n_seg: int) -> F64:
-    """Per-segment sums of ``vals`` (rows), added one after the other in array order.
-
-    ``np.bincount`` adds sequentially (``np.add.reduceat`` does not), so sums over the same
-    values in the same order are bit-identical to the dense state's running sums.
-    """
-    if vals.ndim == 1:
-        return _bincount(seg, vals, n_seg)
-    out = np.empty((n_seg, vals.shape[1]))
-    for j in range(vals.shape[1]):
-        out[:, j] = _bincount(seg, vals[:, j], n_seg)
+def _reduceat_rows(full: F64, starts: I64) -> F64:
+    """``np.add.reduceat(full, starts, axis=0)``, bit for bit, faster when most segments
+    hold one row (``reduceat`` costs much per segment): those are copied, and only the
+    longer segments are reduced (each segment's sum does not depend on the others)."""
+    n = full.shape[0]
+    lens = np.diff(np.append(starts, n))
+    multi = lens > 1
+    n_multi_rows = int(lens[multi].sum())
+    if n_multi_rows > n // 2:
+        red: F64 = np.add.reduceat(full, starts, axis=0)
+        return red
+    out: F64 = full[starts]
+    if n_multi_rows:
+        sub = full[_ranges(starts[multi], starts[multi] + lens[multi])]
+        sub_starts = np.cumsum(lens[multi]) - lens[multi]
+        out[multi] = np.add.reduceat(sub, sub_starts, axis=0)
     return out
+
+
+def _sum_sorted(keys: I64, vals: F64) -> tuple[I64, F64]:
+    """Unique keys and per-key sums of ``vals`` (rows), for sorted ``keys``.
+
+    Equal keys are added one after the other in array order, starting from the first, as
+    ``np.bincount`` and the dense state's running ``+=`` do (``np.add.reduceat`` does not
+    add sequentially), so the same values in the same order give bit-identical sums. Only
+    the duplicate positions are touched.
+    """
+    n = keys.size
+    if n < 2:
+        return keys, vals
+    same = keys[1:] == keys[:-1]
+    cont = np.flatnonzero(same) + 1  # positions that continue a run of equal keys
+    if cont.size == 0:
+        return keys, vals
+    first = np.ones(n, dtype=bool)
+    first[cont] = False
+    starts = np.flatnonzero(first)
+    out = vals[starts]
+    head = np.searchsorted(starts, cont, side="right") - 1  # output row of each continuation
+    rank = cont - starts[head]
+    if int(rank.max()) == 1:
+        out[head] += vals[cont]
+    else:
+        by_rank = np.argsort(rank, kind="stable")
+        edges = np.searchsorted(rank[by_rank], np.arange(1, int(rank.max()) + 2))
+        for a, b in itertools.pairwise(edges.tolist()):
+            sel = by_rank[a:b]
+            out[head[sel]] += vals[cont[sel]]
+    return keys[starts], out
 
 
 class SliceHistogram:
@@ -311,19 +359,16 @@ class SliceHistogram:
             self.replication.accumulate(uv, inv.reshape(-1).astype(np.int64), w, rows)
             return uk.astype(np.int64, copy=False), uv
         order, sk = _sort_keys(key)
-        starts = _segment_starts(sk)
         if self._mode == "boot":
+            starts = _segment_starts(sk)
             ws = w[order]
             full = np.empty((key.size, self.n_state))
             full[:, 0] = ws
             np.multiply(rows.mult[order], ws[:, None], out=full[:, 1:])
-            red: F64 = np.add.reduceat(full, starts, axis=0)
-            return sk[starts], red
-        if starts.size == sk.size:
-            return sk, w[order] + 0.0  # as bincount: 0.0 + w (no negative zeros)
-        inv = np.empty(key.size, dtype=np.int64)
-        inv[order] = _segment_ids(starts, key.size)
-        return sk[starts], _bincount(inv, w, starts.size)
+            return sk[starts], _reduceat_rows(full, starts)
+        uk, uv = _sum_sorted(sk, w[order])  # ties in row order: as bincount
+        uv += 0.0  # as bincount, which starts from 0.0: no negative zeros
+        return uk, uv
 
     # ------------------------------------------------------------------ add
     def add(self, slices: I64, cells: I64, w: F64, rows: Any) -> None:
@@ -449,10 +494,7 @@ class SliceHistogram:
             order, keys = _sort_keys(keys, runs=True)
             vals = vals[order]
             del order
-            starts = _segment_starts(keys)
-            if starts.size < keys.size:
-                vals = _sequential_sums(_segment_ids(starts, keys.size), vals, starts.size)
-                keys = keys[starts]
+            keys, vals = _sum_sorted(keys, vals)
             nz = vals != 0 if self._slot else (vals != 0).any(axis=1)
             if not nz.all():
                 keys, vals = keys[nz], vals[nz]
@@ -546,10 +588,7 @@ class SliceHistogram:
             order, keys = _sort_keys(keys)
             vals = page.vals[order]
             if not injective:
-                starts = _segment_starts(keys)
-                if starts.size < keys.size:
-                    vals = _sequential_sums(_segment_ids(starts, keys.size), vals, starts.size)
-                    keys = keys[starts]
+                keys, vals = _sum_sorted(keys, vals)
             self._insert_run(keys, vals)
 
     def compact(self) -> None:
@@ -660,7 +699,7 @@ class SliceHistogram:
             cellkey = keys // self.n_state if self._slot else keys  # s * n_cells + cell
             cellkey = cellkey[_segment_starts(cellkey)]
             sb = (cellkey // self.n_cells) * n_bins + (cellkey % self.n_cells) % n_bins
-            ub = np.unique(sb)
+            ub = _unique(sb)
             s_of = ub // n_bins
             st2 = _segment_starts(s_of)
             k[s_of[st2]] = np.diff(np.append(st2, ub.size))
@@ -674,16 +713,16 @@ class SliceHistogram:
         n_bins: int,
         index: tuple[I64, I64, I64, I64],
     ) -> tuple[F64, I64 | None]:
-        """Compressed counts of a block of slices.
+        """Compressed counts of a block of slices, levels first.
 
-        Returns ``C`` of shape ``(nb, 2, width, n_state)`` (label, level, slot) and the
-        occupied bin of each level ``(nb, width)`` (``n_bins`` for padding). With ``full``
-        the levels are all the bins (``width == n_bins``) and no bins are returned.
+        Returns ``C`` of shape ``(2, width, nb, n_state)`` (label, level, slice, slot) and
+        the occupied bin of each level ``(width, nb)`` (``n_bins`` for padding). With
+        ``full`` the levels are all the bins (``width == n_bins``) and no bins are returned.
         """
         nb = slices.size
         ns = self.n_state
-        c = np.zeros((nb, 2, width, ns))
-        occ = None if full else np.full((nb, width), n_bins, dtype=np.int64)
+        c = np.zeros((2, width, nb, ns))
+        occ = None if full else np.full((width, nb), n_bins, dtype=np.int64)
         ok = (slices >= 0) & (slices < self.n_slices)
         d = np.full(nb, -1, dtype=np.int64)
         d[ok] = self._dense_of[slices[ok]]
@@ -691,7 +730,8 @@ class SliceHistogram:
         if dm.size:
             if not full:
                 raise ValueError("dense slices are computed on all levels")
-            c[dm] = self._dense[d[dm]].reshape(dm.size, 2, n_bins, ns)
+            rows = self._dense[d[dm]].reshape(dm.size, 2, n_bins, ns)
+            c[:, :, dm] = np.moveaxis(rows, 0, 2)
         page_of, start, end, _ = index
         p = np.full(nb, -1, dtype=np.int64)
         p[ok] = page_of[slices[ok]]
@@ -720,15 +760,15 @@ class SliceHistogram:
         else:
             assert occ is not None
             pair = li * n_bins + b
-            u = np.unique(pair)
+            u = _unique(pair)
             first = np.searchsorted(u, li * n_bins)
             rank = np.searchsorted(u, pair) - first
             ul = u // n_bins
-            occ[ul, np.arange(u.size) - np.searchsorted(u, ul * n_bins)] = u % n_bins
+            occ[np.arange(u.size) - np.searchsorted(u, ul * n_bins), ul] = u % n_bins
         if slot is not None:
-            c[li, lab, rank, slot] = vals
+            c[lab, rank, li, slot] = vals
         else:
-            c[li, lab, rank] = vals
+            c[lab, rank, li] = vals
         return c, occ
 
 
@@ -794,12 +834,14 @@ def ranking_metrics(
     if background is not None:
         all_pos = np.asarray(background[0], dtype=np.float64)
         all_neg = np.asarray(background[1], dtype=np.float64)
-        zero = np.zeros((r1, 1))
+        zero = np.zeros((1, r1))
+        # levels first (bins, R+1), with a zero sentinel bin at n_bins (padding levels);
+        # cum_*[b] = overall weight in the bins below b
         prep = (
-            np.concatenate((all_pos, zero), axis=1),
-            np.concatenate((all_neg, zero), axis=1),
-            np.concatenate((zero, np.cumsum(all_pos, axis=1)), axis=1),
-            np.concatenate((zero, np.cumsum(all_neg, axis=1)), axis=1),
+            np.concatenate((all_pos.T, zero)),
+            np.concatenate((all_neg.T, zero)),
+            np.concatenate((zero, np.cumsum(all_pos.T, axis=0))),
+            np.concatenate((zero, np.cumsum(all_neg.T, axis=0))),
         )
     groups: dict[tuple[int, bool], list[int]] = {}
     for i, (wd, fl) in enumerate(zip(width.tolist(), full.tolist(), strict=True)):
@@ -812,38 +854,37 @@ def ranking_metrics(
             blk = pos_idx[a : a + step]
             c, occ = hist._gather(order[blk], wd, fl, n_bins, index)
             point, reps = replication.expand(c)
-            st = np.concatenate([point[None], np.moveaxis(reps, -1, 0)], axis=0)
+            st = np.concatenate([point[..., None], reps], axis=-1)  # (2, width, nb, R+1)
             del c, point, reps
-            pos, neg = st[:, :, 1, :], st[:, :, 0, :]  # (R+1, nb, width)
-            mx = mixed if occ is None else mixed_ext[occ]
-            values["roc_auc"][:, blk] = RK.roc_auc_from_counts(pos, neg)
-            values["pr_auc"][:, blk] = RK.average_precision_from_counts(pos, neg)
-            bounds["roc_auc"][blk] = RK.roc_auc_error_bound(pos[0], neg[0], mx)
-            bounds["pr_auc"][blk] = RK.average_precision_error_bound(pos[0], neg[0], mx)
-            if prep is None:
-                continue
-            pos_ext, neg_ext, cum_pos, cum_neg = prep
-            gp = gn = before_p = before_n = None
-            if occ is None:
-                bg_pos = pos_ext[:, None, :n_bins] - pos
-                bg_neg = neg_ext[:, None, :n_bins] - neg
-            else:
-                bg_pos = pos_ext[:, occ] - pos
-                bg_neg = neg_ext[:, occ] - neg
-                lo = np.minimum(occ + 1, n_bins)
-                hi = np.concatenate((occ[:, 1:], np.full((occ.shape[0], 1), n_bins)), axis=1)
-                gp = cum_pos[:, hi] - cum_pos[:, lo]
-                gn = cum_neg[:, hi] - cum_neg[:, lo]
-                before_p = cum_pos[:, occ[:, 0]]
-                before_n = cum_neg[:, occ[:, 0]]
-            np.maximum(bg_pos, 0.0, out=bg_pos)  # clamp float cancellation
-            np.maximum(bg_neg, 0.0, out=bg_neg)
-            values["bpsn_auc"][:, blk], bounds["bpsn_auc"][blk] = RK.bpsn_from_levels(
-                neg, bg_pos, gp, before_p, mx
-            )
-            values["bnsp_auc"][:, blk], bounds["bnsp_auc"][blk] = RK.bnsp_from_levels(
-                pos, bg_neg, gn, before_n, mx
-            )
+            neg, pos = st[0], st[1]
+            bg: tuple[F64, F64 | None, F64 | None, F64, F64 | None, F64 | None] | None = None
+            if prep is not None:
+                pos_ext, neg_ext, cum_pos, cum_neg = prep
+                if occ is None:
+                    bg_pos = pos_ext[:n_bins, None, :] - pos
+                    bg_neg = neg_ext[:n_bins, None, :] - neg
+                    np.maximum(bg_pos, 0.0, out=bg_pos)  # clamp float cancellation
+                    np.maximum(bg_neg, 0.0, out=bg_neg)
+                    bg = (bg_pos, None, None, bg_neg, None, None)
+                else:
+                    bg_pos = np.take(pos_ext, occ, axis=0)
+                    bg_pos -= pos
+                    bg_neg = np.take(neg_ext, occ, axis=0)
+                    bg_neg -= neg
+                    np.maximum(bg_pos, 0.0, out=bg_pos)
+                    np.maximum(bg_neg, 0.0, out=bg_neg)
+                    lo = np.minimum(occ + 1, n_bins)
+                    hi = np.concatenate((occ[1:], np.full((1, occ.shape[1]), n_bins)), axis=0)
+                    gaps_pos = np.take(cum_pos, hi, axis=0)
+                    gaps_pos -= np.take(cum_pos, lo, axis=0)
+                    gaps_neg = np.take(cum_neg, hi, axis=0)
+                    gaps_neg -= np.take(cum_neg, lo, axis=0)
+                    bg = (bg_pos, gaps_pos, cum_pos[occ[0]], bg_neg, gaps_neg, cum_neg[occ[0]])
+            mx = mixed[:, None] if occ is None else mixed_ext[occ]
+            vals_b, bounds_b = RK.level_metrics(pos, neg, mx, bg)
+            for m, arr in vals_b.items():
+                values[m][:, blk] = arr.T
+                bounds[m][blk] = bounds_b[m]
     out_v: dict[str, F64] = {"roc_auc": values["roc_auc"], "pr_auc": values["pr_auc"]}
     out_b: dict[str, F64] = {"roc_auc": bounds["roc_auc"], "pr_auc": bounds["pr_auc"]}
     if background is not None:
