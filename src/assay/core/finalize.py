@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from . import catalogue
 from .layout import Block
 from .plan import Plan
+from .ranking import safe_div
 from .replicates import Replication
 from .result import COLUMNS, RESULT_SCHEMA, EvalResult, SliceInfo
 from .slicing import format_value, slice_name
@@ -26,15 +27,6 @@ from .state import EvalState, StateView
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
-
-
-def safe_div(num: F64, den: F64) -> F64:
-    """``num / den`` with NaN where ``den == 0``."""
-    num = np.asarray(num, dtype=np.float64)
-    den = np.asarray(den, dtype=np.float64)
-    out = np.full(np.broadcast(num, den).shape, np.nan)
-    np.divide(num, den, out=out, where=den != 0)
-    return out
 
 
 def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -9,7 +9,21 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from ..core.ranking import (
+    average_precision_error_bound,
+    average_precision_from_counts,
+    roc_auc_error_bound,
+    roc_auc_from_counts,
+    safe_div,
+)
+
 F64 = NDArray[np.float64]
+
+__all__ = [
+    "THRESHOLD_METRICS", "average_precision_error_bound", "average_precision_from_counts",
+    "confusion_at_thresholds", "expected_calibration_error", "roc_auc_error_bound",
+    "roc_auc_from_counts", "safe_div", "threshold_metrics",
+]  # fmt: skip
 
 #: Metrics reported at each threshold, in report order.
 THRESHOLD_METRICS: tuple[str, ...] = (
@@ -29,15 +43,6 @@ THRESHOLD_METRICS: tuple[str, ...] = (
     "recall",
     "accuracy",
 )
-
-
-def safe_div(num: F64, den: F64) -> F64:
-    """``num / den`` with NaN where ``den == 0``."""
-    num = np.asarray(num, dtype=np.float64)
-    den = np.asarray(den, dtype=np.float64)
-    out = np.full(np.broadcast(num, den).shape, np.nan)
-    np.divide(num, den, out=out, where=den != 0)
-    return out
 
 
 def confusion_at_thresholds(pos: F64, neg: F64) -> dict[str, F64]:
@@ -83,66 +88,6 @@ def threshold_metrics(tp: F64, fp: F64, tn: F64, fn: F64) -> dict[str, F64]:
         "recall": safe_div(tp, p),
         "accuracy": safe_div(tp + tn, total),
     }
-
-
-def roc_auc_from_counts(pos: F64, neg: F64, axis: int = -1) -> F64:
-    """ROC AUC from label counts per score level, levels in ascending score order.
-
-    Ties (rows in the same level) count one half, as in the Mann-Whitney statistic and
-    scikit-learn's ``roc_auc_score``: AUC = sum_b P_b (N_{<b} + N_b / 2) / (P N).
-    Weighted counts give the weighted AUC.
-    """
-    pos = np.moveaxis(np.asarray(pos, dtype=np.float64), axis, -1)
-    neg = np.moveaxis(np.asarray(neg, dtype=np.float64), axis, -1)
-    neg_below = np.cumsum(neg, axis=-1) - neg
-    num = (pos * (neg_below + 0.5 * neg)).sum(axis=-1)
-    return safe_div(num, pos.sum(axis=-1) * neg.sum(axis=-1))
-
-
-def average_precision_from_counts(pos: F64, neg: F64, axis: int = -1) -> F64:
-    """Average precision (PR AUC, no interpolation) from counts per ascending score level.
-
-    AP = sum_k (R_k - R_{k-1}) P_k over score levels taken as thresholds from the top,
-    the definition of scikit-learn's ``average_precision_score``.
-    """
-    pos = np.moveaxis(np.asarray(pos, dtype=np.float64), axis, -1)[..., ::-1]
-    neg = np.moveaxis(np.asarray(neg, dtype=np.float64), axis, -1)[..., ::-1]
-    tp = np.cumsum(pos, axis=-1)
-    fp = np.cumsum(neg, axis=-1)
-    prec = safe_div(tp, tp + fp)
-    contrib = np.where(pos > 0, pos * np.nan_to_num(prec), 0.0)
-    return safe_div(contrib.sum(axis=-1), pos.sum(axis=-1))
-
-
-def roc_auc_error_bound(pos: F64, neg: F64, mixed: NDArray[np.bool_]) -> F64:
-    """Largest possible |binned AUC - exact AUC| when ``mixed`` levels hold several scores.
-
-    Inside a level that holds more than one distinct score, the binned AUC counts every
-    positive-negative pair as a tie (1/2) where the exact value is 0 or 1, so the error is at
-    most sum_{b mixed} P_b N_b / (2 P N).
-    """
-    num = 0.5 * (np.where(mixed, pos * neg, 0.0)).sum(axis=-1)
-    return safe_div(num, pos.sum(axis=-1) * neg.sum(axis=-1))
-
-
-def average_precision_error_bound(pos: F64, neg: F64, mixed: NDArray[np.bool_]) -> F64:
-    """Largest possible |binned AP - exact AP| when ``mixed`` levels hold several scores.
-
-    Within a mixed level the precision seen at each positive lies between
-    TP_a / (TP_a + FP_a + N_b) and (TP_a + P_b) / (TP_a + P_b + FP_a), where TP_a, FP_a are
-    the counts above the level; the level's recall share P_b / P bounds its contribution.
-    """
-    pos_d = pos[..., ::-1]
-    neg_d = neg[..., ::-1]
-    mixed_d = mixed[..., ::-1]
-    tp_above = np.cumsum(pos_d, axis=-1) - pos_d
-    fp_above = np.cumsum(neg_d, axis=-1) - neg_d
-    hi = safe_div(tp_above + pos_d, tp_above + pos_d + fp_above)
-    lo_den = tp_above + fp_above + neg_d
-    lo = np.where(lo_den > 0, safe_div(tp_above, lo_den), 1.0)
-    spread = np.nan_to_num(hi - lo)
-    num = np.where(mixed_d & (pos_d > 0), pos_d * spread, 0.0).sum(axis=-1)
-    return safe_div(num, pos.sum(axis=-1))
 
 
 def expected_calibration_error(w: F64, ws: F64, wy: F64) -> F64:
