@@ -280,6 +280,9 @@ class SliceHistogram:
         self._identity = True  # dense row of slice s is row s (for s < _n_dense)
         self._pages: list[_Page] = [_Page(0, *self._empty_entries())]
         self._page_lo = np.zeros(1, dtype=np.int64)
+        # _sparse_index per n_bins, valid until the next add / merge (finalize asks for it
+        # once per block of slices)
+        self._index_cache: dict[int, tuple[I64, I64, I64, I64]] = {}
 
     # ------------------------------------------------------------------ helpers
     def _empty_entries(self) -> tuple[I64, F64]:
@@ -379,6 +382,7 @@ class SliceHistogram:
         ``replication.row_data(hashes)`` for exactly these rows. ``cells`` and ``w`` may
         be scalars.
         """
+        self._index_cache.clear()
         slices = np.asarray(slices, dtype=np.int64).reshape(-1)
         n = slices.shape[0]
         cells = np.asarray(cells, dtype=np.int64)
@@ -553,6 +557,7 @@ class SliceHistogram:
             raise ValueError("Cannot merge histograms with different layouts.")
         if other._mode != self._mode:
             raise ValueError("Cannot merge histograms built with different replication schemes.")
+        self._index_cache.clear()
         remap = np.asarray(remap, dtype=np.int64).reshape(-1)
         if other.n_slices == 0:
             return
@@ -601,7 +606,13 @@ class SliceHistogram:
 
     def __getstate__(self) -> dict[str, Any]:
         self.compact()
-        return self.__dict__.copy()
+        out = self.__dict__.copy()
+        out["_index_cache"] = {}
+        return out
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("_index_cache", {})
+        self.__dict__.update(state)
 
     @property
     def nbytes(self) -> int:
@@ -679,8 +690,12 @@ class SliceHistogram:
         """Per slice code: page, first and end entry, and number of occupied score bins.
 
         Bins are ``cell % n_bins`` (cells ``label * n_bins + bin``); page ``-1`` for slices
-        without sparse entries.
+        without sparse entries. Cached until the next :meth:`add` or :meth:`merge`; call
+        :meth:`_flush` first.
         """
+        cached = self._index_cache.get(n_bins)
+        if cached is not None and cached[0].size == self.n_slices:
+            return cached
         v = self.n_slices
         page_of = np.full(v, -1, dtype=np.int64)
         start = np.zeros(v, dtype=np.int64)
@@ -703,6 +718,7 @@ class SliceHistogram:
             s_of = ub // n_bins
             st2 = _segment_starts(s_of)
             k[s_of[st2]] = np.diff(np.append(st2, ub.size))
+        self._index_cache[n_bins] = (page_of, start, end, k)
         return page_of, start, end, k
 
     def _gather(

@@ -76,8 +76,7 @@ class Replication:
 
         ``out`` has shape ``(M, n_state)``; ``key`` holds flat indices in ``[0, M)``.
         """
-        m = out.shape[0]
-        out[:, 0] += _bincount(key, w, m)
+        _add_counts(out[:, 0], key, w)
 
     def expand(self, a: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Split a state array ``(..., n_state)`` into point ``(...)`` and replicates ``(..., R)``."""
@@ -94,17 +93,17 @@ class Replication:
         return {"method": self.name, "n_replicates": self.n_replicates}
 
 
-def _bincount(key: NDArray[np.int64], w: NDArray[np.float64], m: int) -> NDArray[np.float64]:
+def _add_counts(out: NDArray[np.float64], key: NDArray[np.int64], w: NDArray[np.float64]) -> None:
+    """``out += np.bincount(key, w, minlength=out.size)`` (1-D ``out``, possibly a strided
+    view), without a temporary of ``out``'s size when the keys are few: the same sums, each
+    key's weights added in row order, so the result is bit-identical."""
     if key.size == 0:
-        return np.zeros(m)
-    if m <= 64 * key.size + 65_536:
-        dense: NDArray[np.float64] = np.bincount(key, weights=w, minlength=m).astype(np.float64, copy=False)
-        return dense
-    # Sparse path: few rows into a large state; avoid allocating the full length.
-    out = np.zeros(m)
+        return
+    if out.size <= 8 * key.size + 65_536:
+        out += np.bincount(key, weights=w, minlength=out.size)
+        return
     u, inv = np.unique(key, return_inverse=True)
-    out[u] = np.bincount(inv, weights=w, minlength=u.size)
-    return out
+    out[u] += np.bincount(inv.reshape(-1), weights=w, minlength=u.size)
 
 
 class NoReplicates(Replication):
@@ -133,7 +132,7 @@ class Jackknife(Replication):
     ) -> None:
         b = self.n_state
         flat = key * b + rows.bucket
-        out += _bincount(flat, w, out.size).reshape(out.shape)
+        _add_counts(out.reshape(-1), flat, w)
 
     def expand(self, a: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         total = a.sum(axis=-1)

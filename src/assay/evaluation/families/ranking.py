@@ -26,6 +26,7 @@ from ...core.family import (
     SliceArray,
     register_family,
 )
+from ...core.histogram import ranking_metrics
 from ...core.replicates import Replication
 from ...core.state import Chunk, StateView, stack_replicates
 from .. import metrics as M
@@ -103,27 +104,16 @@ class Ranking(MetricFamily):
         out = []
         has_cols = bool(view.table(si).spec.columns)
         for h in range(len(self.plan.heads)):
-            hist = _hist_stack(view, si, f"hist{h}", nb)  # (R+1, V, 2, NB)
-            pos, neg = hist[:, :, 1, :], hist[:, :, 0, :]
-            vals: dict[str, F64] = {}
-            bounds: dict[str, F64] = {}
-            vals["roc_auc"] = M.roc_auc_from_counts(pos, neg)
-            vals["pr_auc"] = M.average_precision_from_counts(pos, neg)
+            name = f"hist{h}"
             mixed = view.globals[f"bin_max{h}"] > view.globals[f"bin_min{h}"]
-            bounds["roc_auc"] = M.roc_auc_error_bound(pos[0], neg[0], mixed)
-            bounds["pr_auc"] = M.average_precision_error_bound(pos[0], neg[0], mixed)
+            background = None
             if has_cols:
-                allh = _hist_stack(view, 0, f"hist{h}", nb)  # the overall slice (spec 0)
-                bg_pos = allh[:, :, 1, :] - pos
-                bg_neg = allh[:, :, 0, :] - neg
-                np.maximum(bg_pos, 0.0, out=bg_pos)  # clamp float cancellation
-                np.maximum(bg_neg, 0.0, out=bg_neg)
-                vals["subgroup_auc"] = vals["roc_auc"]
-                bounds["subgroup_auc"] = bounds["roc_auc"]
-                vals["bpsn_auc"] = M.roc_auc_from_counts(bg_pos, neg)
-                vals["bnsp_auc"] = M.roc_auc_from_counts(pos, bg_neg)
-                bounds["bpsn_auc"] = M.roc_auc_error_bound(bg_pos[0], neg[0], mixed)
-                bounds["bnsp_auc"] = M.roc_auc_error_bound(pos[0], bg_neg[0], mixed)
+                allh = view.stack(0, name)[:, 0, :]  # the overall slice (spec 0): (R+1, 2*NB)
+                background = (allh[:, nb:], allh[:, :nb])
+            vals, bounds = ranking_metrics(
+                view.histogram(si, name), view.order(si), nb, view.replication, mixed,
+                background,
+            )  # fmt: skip
             out.append(Block(h, si, vals, bounds))
         return out
 
@@ -165,14 +155,9 @@ class Ranking(MetricFamily):
         return out
 
 
-#: Storage of the score histograms (see :class:`assay.core.histogram.SliceHistogram`).
-_STORAGE: Any = "dense"
-
-
-def _hist_stack(view: StateView, si: int, name: str, nb: int) -> F64:
-    """``(R+1, V, 2, NB)`` histogram of spec ``si`` in display order."""
-    a = view.stack(si, name)  # (R+1, V, 2*NB)
-    return a.reshape(a.shape[0], a.shape[1], 2, nb)
+#: Storage of the score histograms: adaptive, O(min(rows, bins)) per slice value (see
+#: :class:`assay.core.histogram.SliceHistogram`).
+_STORAGE: Any = "histogram"
 
 
 def _exact_counts(
