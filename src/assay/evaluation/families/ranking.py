@@ -100,6 +100,8 @@ class Ranking(MetricFamily):
     def finalize(self, view: StateView, si: int) -> list[Block]:
         if self.exact:
             return self._finalize_exact(view, si)
+        if _STORAGE == "dense":
+            return self._finalize_dense(view, si)
         nb = self.plan.auc_bins
         out = []
         has_cols = bool(view.table(si).spec.columns)
@@ -114,6 +116,33 @@ class Ranking(MetricFamily):
                 view.histogram(si, name), view.order(si), nb, view.replication, mixed,
                 background,
             )  # fmt: skip
+            out.append(Block(h, si, vals, bounds))
+        return out
+
+    def _finalize_dense(self, view: StateView, si: int) -> list[Block]:
+        """The same metrics from dense histograms (``_STORAGE = "dense"``, the reference the
+        adaptive storage is tested against)."""
+        nb = self.plan.auc_bins
+        out = []
+        has_cols = bool(view.table(si).spec.columns)
+        for h in range(len(self.plan.heads)):
+            hist = _hist_stack(view, si, f"hist{h}", nb)  # (R+1, V, 2, NB)
+            pos, neg = hist[:, :, 1, :], hist[:, :, 0, :]
+            mixed = view.globals[f"bin_max{h}"] > view.globals[f"bin_min{h}"]
+            vals = {"roc_auc": M.roc_auc_from_counts(pos, neg),
+                    "pr_auc": M.average_precision_from_counts(pos, neg)}  # fmt: skip
+            bounds = {"roc_auc": M.roc_auc_error_bound(pos[0], neg[0], mixed),
+                      "pr_auc": M.average_precision_error_bound(pos[0], neg[0], mixed)}  # fmt: skip
+            if has_cols:
+                allh = _hist_stack(view, 0, f"hist{h}", nb)  # the overall slice (spec 0)
+                bg_pos = np.maximum(allh[:, :, 1, :] - pos, 0.0)  # clamp float cancellation
+                bg_neg = np.maximum(allh[:, :, 0, :] - neg, 0.0)
+                vals["subgroup_auc"] = vals["roc_auc"]
+                bounds["subgroup_auc"] = bounds["roc_auc"]
+                vals["bpsn_auc"] = M.roc_auc_from_counts(bg_pos, neg)
+                vals["bnsp_auc"] = M.roc_auc_from_counts(pos, bg_neg)
+                bounds["bpsn_auc"] = M.roc_auc_error_bound(bg_pos[0], neg[0], mixed)
+                bounds["bnsp_auc"] = M.roc_auc_error_bound(pos[0], bg_neg[0], mixed)
             out.append(Block(h, si, vals, bounds))
         return out
 
@@ -158,6 +187,12 @@ class Ranking(MetricFamily):
 #: Storage of the score histograms: adaptive, O(min(rows, bins)) per slice value (see
 #: :class:`assay.core.histogram.SliceHistogram`).
 _STORAGE: Any = "histogram"
+
+
+def _hist_stack(view: StateView, si: int, name: str, nb: int) -> F64:
+    """``(R+1, V, 2, NB)`` histogram of spec ``si`` in display order."""
+    a = view.stack(si, name)  # (R+1, V, 2*NB)
+    return a.reshape(a.shape[0], a.shape[1], 2, nb)
 
 
 def _exact_counts(
