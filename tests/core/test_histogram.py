@@ -29,7 +29,7 @@ REPS: list[Replication] = [NoReplicates(), Jackknife(20), PoissonBootstrap(30)]
 REP_IDS = ["none", "jackknife", "bootstrap"]
 
 # Small pages and buffers so that tests exercise consolidation, splitting and promotion.
-SMALL = {"page_bytes": 4096, "min_pending": 64}
+SMALL = {"page_bytes": 4096, "min_pending": 64, "early_promote": None}
 
 
 def _rows(rep: Replication, start: int, n: int, seed: int = 3) -> Any:
@@ -595,3 +595,19 @@ def test_input_checks() -> None:
         h.merge(SliceHistogram(8, PoissonBootstrap(2)), np.array([0]))
     with pytest.raises(ValueError):
         ranking_metrics(h, np.array([0]), 3, rep, np.zeros(3, dtype=bool), None)
+
+
+@pytest.mark.parametrize("rep", REPS, ids=REP_IDS)
+def test_early_promotion_keeps_the_numbers(rep: Replication) -> None:
+    v, nc = 40, 32
+    data = Data(rep, 20_000, v, nc, seed=1)
+    chunks = [0, 1, 7, 500, 3000, 11_000, 20_000]
+    parts = [data.part(a, b) for a, b in itertools.pairwise(chunks)]
+    early = SliceHistogram(nc, rep)
+    late = SliceHistogram(nc, rep, early_promote=None)
+    for p in parts:
+        early.add(*p)
+        late.add(*p)
+    _same(early.dense(np.arange(v)), _reference(rep, v, nc, *parts))
+    _same(early.dense(np.arange(v)), late.dense(np.arange(v)))
+    assert early.n_dense >= late.n_dense

@@ -235,6 +235,10 @@ class SliceHistogram:
         consolidation).
     min_pending:
         Pending entries a page may collect before it is consolidated, at least.
+    early_promote:
+        A slice that receives at least this fraction of the promotion threshold (in entries)
+        as rows in one :meth:`add` is made dense before the add, sparing the sort of its
+        rows (``None``: only the entry count promotes).
     """
 
     def __init__(
@@ -247,6 +251,7 @@ class SliceHistogram:
         promote_ratio: float = 0.5,
         page_bytes: int = 16 << 20,
         min_pending: int = 1 << 16,
+        early_promote: float | None = 0.25,
     ) -> None:
         if n_cells < 1:
             raise ValueError(f"n_cells must be positive, got {n_cells}.")
@@ -273,6 +278,7 @@ class SliceHistogram:
         self._thresh = max(1, int(promote_ratio * dense_row_bytes / entry_bytes))
         self._page_max = max(4 * self._thresh, int(page_bytes) // entry_bytes, 16)
         self._min_pending = max(1, int(min_pending))
+        self._early = None if early_promote is None else max(1, int(early_promote * self._thresh))
         self.n_slices = 0
         self._dense_of = np.zeros(0, dtype=np.int64)
         self._dense = np.zeros((0, self.n_cells, ns))
@@ -407,8 +413,8 @@ class SliceHistogram:
         d = self._dense_of[slices]
         dm = d >= 0
         n_dense = int(np.count_nonzero(dm))
-        early = max(1, self._thresh // 4)
-        if n - n_dense >= early:
+        early = self._early
+        if early is not None and n - n_dense >= early:
             # A slice receiving a quarter of the promotion threshold in rows in one call is
             # made dense first (its dense row costs at most 8 times what its entries could,
             # 128 bytes per row), which spares sorting its rows; the sums are the same.
