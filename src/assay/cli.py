@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -59,6 +61,11 @@ def _build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--engine", choices=["local", "spark"], default="local")
     ev.add_argument("--master", default=None, help="Spark master URL (default local[*])")
+    ev.add_argument(
+        "--na-values", default=None,
+        help="comma-separated strings read as missing in a CSV file, besides the empty field "
+        "(default: only the empty field), e.g. 'NA,N/A'",
+    )  # fmt: skip
     ev.add_argument("--out", default=None, help="write the result as JSON here")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -89,9 +96,38 @@ def _build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _check_output(option: str, path: str | None) -> None:
+    """Fail before any work when ``path`` cannot be written: a directory, or a file in a
+    folder that does not exist."""
+    if path is None:
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{option} {path!r} is a directory; give the path of a file to write.")
+    parent = p.parent
+    if not parent.is_dir():
+        raise ValueError(
+            f"{option} {path!r}: the folder {str(parent)!r} does not exist; create it first."
+        )
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"{option} {path!r}: the folder {str(parent)!r} is not writable.")
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .core.plan import DEFAULT_THRESHOLDS
     from .evaluation import evaluate
 
+    _check_output("--out", args.out)
+    if args.show_threshold is not None and args.task == "classification":
+        evaluated = list(args.thresholds) if args.thresholds is not None else list(
+            DEFAULT_THRESHOLDS
+        )
+        if not any(abs(args.show_threshold - t) < 1e-9 for t in evaluated):
+            raise ValueError(
+                f"--show-threshold {args.show_threshold:g} is not an evaluated threshold; the "
+                f"thresholds are {', '.join(f'{t:g}' for t in sorted(evaluated))} (set them with "
+                "--thresholds)."
+            )
     classes: Any = None
     if args.classes:
         classes = [c.strip() for c in args.classes.split(",") if c.strip()]
@@ -113,6 +149,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         on_invalid="drop" if args.drop_invalid else "raise",
         seed=args.seed,
     )
+    if args.na_values is not None:
+        kwargs["na_values"] = [v.strip() for v in args.na_values.split(",") if v.strip()]
     if args.task != "classification":
         kwargs["task"] = args.task
         if args.thresholds is None:
@@ -155,6 +193,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .evaluation import EvalResult
     from .report import model_card, render_html
 
+    _check_output("--out", args.out)
+    _check_output("--model-card", args.model_card)
     result = EvalResult.from_json(args.result)
     other = EvalResult.from_json(args.other) if args.other else None
     kw: dict[str, Any] = {"other": other, "title": args.title}
@@ -189,11 +229,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(catalogue.markdown())
             return 0
-    except (ValueError, TypeError, FileNotFoundError, ImportError) as exc:
-        print(f"assay {args.command}: error: {exc}", file=sys.stderr)
+    except (ValueError, TypeError, ImportError) as exc:
+        print(f"assay {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"assay {args.command}: error: {_os_message(exc)}", file=sys.stderr)
         return 2
     parser.error(f"unknown command {args.command!r}")
     return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _os_message(exc: OSError) -> str:
+    """A file error as one line that names the file (``PermissionError`` and friends
+    print ``[Errno 13] Permission denied: 'x'``)."""
+    if exc.filename is not None and exc.strerror:
+        return f"cannot access {str(exc.filename)!r}: {exc.strerror}"
+    return _one_line(exc)
 
 
 if __name__ == "__main__":  # pragma: no cover

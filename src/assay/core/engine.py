@@ -42,7 +42,7 @@ class LocalEngine:
     name = "local"
 
     def run(self, plan: Plan, data: Any, *, progress: bool = False) -> EngineRun:
-        source = open_source(data, func=plan.func)
+        source = open_source(data, func=plan.func, na_values=plan.na_values)
         plan.check_columns(source)
         st = EvalState(plan)
         bar = Progress(
@@ -59,6 +59,8 @@ class LocalEngine:
                     bar.update(batch.num_rows)
                 else:
                     bar.update(position=source.bytes_read())
+        # Checks of the whole stream (a chunk may hold one label value only).
+        reader.check_label_values([])
         return EngineRun(st, reader.seen, source.description)
 
 

@@ -87,6 +87,7 @@ class Plan:
     row_key: str | None
     seed: int
     chunk_size: int
+    na_values: tuple[str, ...] | None
     func: str
 
     def __init__(self) -> None:
@@ -174,6 +175,7 @@ class Plan:
         self.row_key = rk
         self.seed = check_int("seed", get("seed", 0), minimum=0, func=func)
         self.chunk_size = check_int("chunk_size", get("chunk_size", 262_144), minimum=1, func=func)
+        self.na_values = _check_na_values(get("na_values"), func)
         for model, cols in self.models.items():
             if self.classes is None:
                 self.heads.append(Head(model))
@@ -255,6 +257,13 @@ class Plan:
         for kind, name in checks:
             if name not in avail:
                 raise missing_column_error(kind, name, avail)
+        dup = [name for _, name in checks if list(avail).count(name) > 1]
+        if dup:
+            raise ValueError(
+                f"The data ({source.description}) has {list(avail).count(dup[0])} columns named "
+                f"{dup[0]!r}; the columns an evaluation reads must have unique names. Rename "
+                "or drop the duplicates."
+            )
 
     def config(self) -> dict[str, Any]:
         """The configuration recorded in the result (``EvalResult.config``)."""
@@ -279,6 +288,19 @@ class Plan:
             "row_key": self.row_key,
             "families": [f.name for f in self.families],
         }
+
+
+def _check_na_values(na_values: Any, func: str) -> tuple[str, ...] | None:
+    expected = "a list of strings read as missing values in a CSV file, or None"
+    if na_values is None:
+        return None
+    if isinstance(na_values, str):
+        return (na_values,)
+    if not isinstance(na_values, Sequence | set | frozenset) or not all(
+        isinstance(v, str) for v in na_values
+    ):
+        raise param_type_error("na_values", expected, na_values, func=func)
+    return tuple(na_values)
 
 
 def _check_classes(classes: Any, func: str) -> tuple[Any, ...] | None:

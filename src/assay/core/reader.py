@@ -104,6 +104,72 @@ def _to_numpy_float(arr: pa.Array) -> NDArray[np.float64]:
     return out
 
 
+def _shown(values: Any, limit: int = 10) -> str:
+    """The label values in an error message: sorted, integral floats as integers."""
+    vals = list(values)
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return repr(v) if isinstance(v, str) else str(v)
+
+    items = sorted({fmt(v) for v in vals})
+    more = ", ..." if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more if items else "none"
+
+
+_NO_MATCH = object()
+
+
+def coerce_label_value(value: Any, typ: pa.DataType) -> Any:
+    """``value`` converted to a value of a label column of type ``typ``, when lossless
+    (``"1"`` or ``1.0`` for an integer column, ``"true"``/``"false"`` or 0/1 for a boolean
+    one, an integer for a string one); :data:`_NO_MATCH` when no lossless conversion exists.
+    The CLI passes every value as a string, so strings are parsed for number and boolean
+    columns."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if pa.types.is_boolean(typ):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int | float) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+            return value.strip().lower() in ("true", "1")
+        return _NO_MATCH
+    if pa.types.is_integer(typ) or pa.types.is_floating(typ):
+        if isinstance(value, bool):
+            return _NO_MATCH
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                value = int(text)
+            except ValueError:
+                try:
+                    value = float(text)
+                except ValueError:
+                    return _NO_MATCH
+        if not isinstance(value, int | float):
+            return _NO_MATCH
+        if pa.types.is_integer(typ):
+            if isinstance(value, float):
+                if not value.is_integer():
+                    return _NO_MATCH
+                value = int(value)
+            return value
+        return float(value)
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return _NO_MATCH
+    try:
+        return pa.scalar(value, type=typ).as_py()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        return _NO_MATCH
+
+
 def _sigmoid(x: NDArray[np.float64]) -> NDArray[np.float64]:
     out = np.empty_like(x)
     pos = x >= 0
@@ -140,26 +206,45 @@ class ChunkReader:
             invalid |= ~np.isfinite(v)
             return [np.where(invalid, 0.0, v)], invalid
         if cfg.classes is not None:
-            values = arr.to_numpy(zero_copy_only=False)
+            if pa.types.is_null(arr.type):
+                return [np.zeros(len(arr), dtype=np.int8) for _ in cfg.classes], invalid
             if pa.types.is_floating(arr.type):
-                invalid |= ~np.isfinite(np.asarray(values, dtype=np.float64))
-            known = np.isin(values, np.array(list(cfg.classes)).astype(values.dtype))
+                invalid |= ~np.isfinite(_to_numpy_float(arr))
+            classes = self._classes_for(arr)
+            value_set = pa.array(classes, type=arr.type)
+            known = np.asarray(
+                pc.is_in(arr, value_set=value_set).fill_null(False).to_numpy(zero_copy_only=False),
+                dtype=bool,
+            )
             bad = ~known & ~invalid
             if bad.any():
-                found = sorted({str(v) for v in values[bad]})[:5]
+                found = ", ".join(sorted({str(v) for v in arr.filter(pa.array(bad)).to_pylist()})[:5])
                 raise ValueError(
                     f"The label column {cfg.label!r} holds values that are not in 'classes' "
-                    f"{list(cfg.classes)}: {', '.join(found)}."
+                    f"{list(cfg.classes)}: {found}."
                 )
-            ys = [np.asarray(values == c, dtype=np.int8) for c in cfg.classes]
+            ys = [
+                np.asarray(
+                    pc.equal(arr, pa.scalar(c, type=arr.type)).fill_null(False).to_numpy(
+                        zero_copy_only=False
+                    ),
+                    dtype=np.int8,
+                )
+                for c in classes
+            ]
             return ys, invalid
         if pa.types.is_boolean(arr.type):
             y = np.asarray(arr.fill_null(False).to_numpy(zero_copy_only=False), dtype=np.int8)
+            if cfg.positive_label is not None:
+                self._check_two_values(pc.unique(arr.drop_null()).to_pylist())
+                if not self._positive_for(arr):
+                    y = np.where(invalid, 0, 1 - y).astype(np.int8)
         elif pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
             v = _to_numpy_float(arr)
             invalid |= ~np.isfinite(v)
             if cfg.positive_label is not None:
-                y = np.asarray(v == float(cfg.positive_label), dtype=np.int8)
+                pos = float(self._positive_for(arr))
+                y = np.asarray(v == pos, dtype=np.int8)
                 self._check_two_values(np.unique(v[~invalid]).tolist())
             else:
                 ok = (v == 0) | (v == 1) | invalid
@@ -180,9 +265,9 @@ class ChunkReader:
                 )
             self._check_two_values(pc.unique(arr.drop_null()).to_pylist())
             y = np.asarray(
-                pc.equal(arr, pa.scalar(str(cfg.positive_label))).fill_null(False).to_numpy(
-                    zero_copy_only=False
-                ),
+                pc.equal(arr, pa.scalar(self._positive_for(arr), type=arr.type))
+                .fill_null(False)
+                .to_numpy(zero_copy_only=False),
                 dtype=np.int8,
             )
         else:
@@ -192,9 +277,72 @@ class ChunkReader:
             )
         return [y], invalid
 
+    def _classes_for(self, arr: pa.Array) -> list[Any]:
+        """``classes`` converted to the type of the label column (see
+        :func:`coerce_label_value`); raise when a class has no lossless conversion."""
+        cfg = self.cfg
+        out = [coerce_label_value(c, arr.type) for c in cfg.classes or ()]
+        bad = [c for c, o in zip(cfg.classes or (), out, strict=True) if o is _NO_MATCH]
+        if bad or len(set(out)) != len(out):
+            seen = _shown(pc.unique(arr.drop_null()).to_pylist())
+            what = (f"could not convert {bad[0]!r}" if bad
+                    else "two classes are the same value of that type")  # fmt: skip
+            raise ValueError(
+                f"The 'classes' parameter of {cfg.func} must list values of the label column "
+                f"{cfg.label!r} (type {arr.type}; labels seen: {seen}): {what}. "
+                f"Got {list(cfg.classes or ())!r} instead."
+            )
+        return out
+
+    def _positive_for(self, arr: pa.Array) -> Any:
+        """``positive_label`` converted to the type of the label column, or an error."""
+        cfg = self.cfg
+        pos = coerce_label_value(cfg.positive_label, arr.type)
+        if pos is _NO_MATCH:
+            seen = _shown(pc.unique(arr.drop_null()).to_pylist())
+            raise ValueError(
+                f"The 'positive_label' parameter of {cfg.func} must be a value of the label "
+                f"column {cfg.label!r} (type {arr.type}; labels seen: {seen}). "
+                f"Got {cfg.positive_label!r} instead."
+            )
+        return pos
+
     def check_label_values(self, values: list[Any]) -> None:
-        """Raise unless ``values`` (with those seen before) are at most two label values."""
+        """The check of the whole stream: raise unless ``values`` (with those seen before)
+        are at most two label values, and unless ``positive_label`` is one of them.
+
+        Engines call it once all rows are read (the Spark engine with the union of its
+        partitions' values), since a chunk may hold one label value only."""
         self._check_two_values(values)
+        self._check_positive_seen()
+
+    def _check_positive_seen(self) -> None:
+        cfg = self.cfg
+        if cfg.positive_label is None or cfg.classes is not None or not self.label_values:
+            return
+        seen = self.label_values
+        pos = cfg.positive_label
+        if isinstance(pos, np.generic):
+            pos = pos.item()
+        sample = next(iter(seen))
+        if isinstance(sample, bool):
+            typ: pa.DataType = pa.bool_()
+        elif isinstance(sample, int | float):
+            typ = pa.float64()
+        else:
+            typ = pa.string()
+        coerced = coerce_label_value(pos, typ)
+        if coerced is not _NO_MATCH and coerced in seen:
+            return
+        folded = str(pos).strip().lower()
+        looks_alike = any(str(v).strip().lower() == folded for v in seen)
+        if len(seen) >= 2 or looks_alike:
+            raise ValueError(
+                f"The 'positive_label' parameter of {cfg.func} must be one of the values of "
+                f"the label column {cfg.label!r} (labels seen: {_shown(seen)}). Got "
+                f"{cfg.positive_label!r} instead, which matches no label: every row would "
+                "be a negative."
+            )
 
     def _check_two_values(self, values: list[Any]) -> None:
         self.label_values.update(values)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import datetime
+import decimal
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -170,12 +173,17 @@ class EvalResult:
         self,
         metric: str,
         *,
-        slice: str = "overall",
+        slice: str | Mapping[str, Any] = "overall",
         threshold: float | None = None,
         model: str | None = None,
         cls: Any = None,
     ) -> MetricValue:
-        """One metric of one slice (and threshold, for threshold metrics)."""
+        """One metric of one slice (and threshold, for threshold metrics).
+
+        ``slice`` is a slice name (``"sex=Female"``, ``"sex=Female, race=Black"``; see
+        :func:`assay.core.slicing.slice_name` for how values that could be misread are
+        quoted) or the slice's key, a mapping ``{column: value}`` (``{"sex": None}`` is the
+        slice of missing values, ``{}`` the overall slice)."""
         if self._index is None:
             cols = [self._table.column(c).to_pylist() for c in
                     ("model", "class", "slice", "metric", "threshold")]  # fmt: skip
@@ -188,9 +196,7 @@ class EvalResult:
             raise ValueError(f"Unknown model {model!r}; the result has {self.models}.")
         if metric not in self.metrics:
             raise ValueError(f"Unknown metric {metric!r}; the result has {self.metrics}.")
-        names = {s.slice for s in self.slices}
-        if slice not in names:
-            raise ValueError(f"Unknown slice {slice!r}; the result has {sorted(names)[:10]}.")
+        slice = self._slice_name(slice)
         c = None if cls is None else str(cls)
         tk = None if threshold is None else round(float(threshold), 9)
         pos = self._index.get((model, c, slice, metric, tk))
@@ -208,6 +214,28 @@ class EvalResult:
             diff_upper=f["diff_upper"], ratio=f["ratio"], significant=bool(row["significant"]),
             max_error=f["max_error"],
         )  # fmt: skip
+
+    def _slice_name(self, slice: Any) -> str:
+        if isinstance(slice, Mapping):
+            want = {str(k): _normal(v) for k, v in slice.items()}
+            hits = [s for s in self.slices
+                    if {k: _normal(v) for k, v in s.key.items()} == want]  # fmt: skip
+            exact = [s for s in hits if list(s.key) == list(want)]
+            if hits:
+                return (exact or hits)[0].slice
+            raise ValueError(
+                f"Unknown slice key {dict(slice)!r}; the result has the keys "
+                f"{[s.key for s in self.slices][:10]}."
+            )
+        if not isinstance(slice, str):
+            raise TypeError(
+                "The 'slice' parameter of EvalResult.value must be a slice name (str) or a "
+                f"mapping {{column: value}}. Got {slice!r} of type {type(slice).__name__} instead."
+            )
+        names = {s.slice for s in self.slices}
+        if slice not in names:
+            raise ValueError(f"Unknown slice {slice!r}; the result has {sorted(names)[:10]}.")
+        return slice
 
     # ---------------------------------------------------------------- JSON
     def to_dict(self) -> dict[str, Any]:
@@ -242,35 +270,64 @@ class EvalResult:
 
     @classmethod
     def from_json(cls, source: str | Path) -> EvalResult:
-        """Load a result written by :meth:`to_json` (a path or the JSON text)."""
+        """Load a result written by :meth:`to_json` (a path or the JSON text).
+
+        Raises ``ValueError`` naming the file (or "the JSON text") when it is not valid
+        JSON, not an assay result, or a result of an unsupported version; ``OSError`` when
+        the file cannot be read."""
         text = str(source)
-        if not text.lstrip().startswith("{"):
-            text = Path(source).read_text()
-        doc = json.loads(text)
+        where = "the JSON text"
+        if not text.lstrip().startswith(("{", "[")):
+            where = f"the file {str(source)!r}"
+            path = Path(source)
+            if path.is_dir():
+                raise IsADirectoryError(
+                    f"Cannot read a result from {str(source)!r}: it is a directory."
+                )
+            text = path.read_text(encoding="utf-8")
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"Cannot read a result from {where}: invalid JSON ({exc}).") from None
+        if not isinstance(doc, dict):
+            raise ValueError(
+                f"Cannot read a result from {where}: expected a JSON object with "
+                f"\"schema\": {SCHEMA_NAME!r}, got a JSON {_json_kind(doc)}."
+            )
         if doc.get("schema") != SCHEMA_NAME:
-            raise ValueError(f"Not an assay evaluation result: schema is {doc.get('schema')!r}.")
+            raise ValueError(
+                f"Not an assay evaluation result: schema is {doc.get('schema')!r}. Read "
+                f"from {where}; a result has \"schema\": {SCHEMA_NAME!r}."
+            )
         if doc.get("version") != SCHEMA_VERSION:
             raise ValueError(
                 f"Unsupported result schema version {doc.get('version')!r}; this assay reads "
-                f"version {SCHEMA_VERSION}."
+                f"version {SCHEMA_VERSION}. Read from {where}."
             )
-        cols = doc["metrics"]
-        arrays = {}
-        for name, t in COLUMNS.items():
-            vals = cols[name]
-            if pa.types.is_floating(t):
-                vals = [math.nan if v is None else v for v in vals]
-            arrays[name] = pa.array(vals, type=t)
-        slices = [SliceInfo(**s) for s in doc["slices"]]
-        data = doc["data"]
-        out = cls(
-            pa.table(arrays),
-            slices,
-            config=doc["config"],
-            n_rows=data["rows"],
-            n_dropped=data["dropped"],
-            source=data["source"],
-        )
+        try:
+            cols = doc["metrics"]
+            arrays = {}
+            for name, t in COLUMNS.items():
+                vals = cols[name]
+                if pa.types.is_floating(t):
+                    vals = [math.nan if v is None else v for v in vals]
+                arrays[name] = pa.array(vals, type=t)
+            slices = [SliceInfo(**_decode(s)) for s in doc["slices"]]
+            data = doc["data"]
+            out = cls(
+                pa.table(arrays),
+                slices,
+                config=_decode(doc["config"]),
+                n_rows=data["rows"],
+                n_dropped=data["dropped"],
+                source=data["source"],
+            )
+        except (KeyError, TypeError, ValueError, AttributeError, pa.ArrowException) as exc:
+            what = f"missing entry {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise ValueError(
+                f"Cannot read a result from {where}: the result is incomplete or damaged "
+                f"({what})."
+            ) from None
         info = doc.get("catalogue")
         if isinstance(info, dict):
             out.catalogue_info = {str(k): v for k, v in info.items() if isinstance(v, dict)}
@@ -307,6 +364,11 @@ class EvalResult:
             metrics = [m for m in picked if m != "positive_rate"][:4]
         thr = threshold
         ths = self.thresholds
+        if thr is not None and not any(abs(float(thr) - t) < 1e-9 for t in ths):
+            raise ValueError(
+                "The 'threshold' parameter of format_table must be one of the evaluated "
+                f"thresholds {ths}. Got {thr!r} instead."
+            )
         if thr is None and ths:
             thr = 0.5 if 0.5 in ths else ths[len(ths) // 2]
         models = [model] if model is not None else self.models
@@ -371,6 +433,25 @@ def _fmt(v: MetricValue, digits: int) -> str:
     return s
 
 
+def _json_kind(doc: Any) -> str:
+    return {list: "list", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(doc), "number"
+    )
+
+
+def _normal(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+#: Tags of slice values (and config values) that JSON has no type for: ``{"$date":
+#: "2024-01-31"}``. Values of JSON's own types are written as they are.
+_TAGS = ("$date", "$timestamp", "$time", "$duration", "$bytes", "$decimal", "$float")
+
+
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
@@ -379,5 +460,44 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return _jsonable(obj.item())
     if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+        return None if math.isnan(obj) else {"$float": "inf" if obj > 0 else "-inf"}
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    if isinstance(obj, datetime.datetime):
+        return {"$timestamp": obj.isoformat()}
+    if isinstance(obj, datetime.date):
+        return {"$date": obj.isoformat()}
+    if isinstance(obj, datetime.time):
+        return {"$time": obj.isoformat()}
+    if isinstance(obj, datetime.timedelta):
+        return {"$duration": [obj.days, obj.seconds, obj.microseconds]}
+    if isinstance(obj, bytes | bytearray | memoryview):
+        return {"$bytes": base64.b64encode(bytes(obj)).decode("ascii")}
+    if isinstance(obj, decimal.Decimal):
+        return {"$decimal": str(obj)}
+    return str(obj)
+
+
+def _decode(obj: Any) -> Any:
+    """Inverse of :func:`_jsonable` for the tagged values."""
+    if isinstance(obj, list):
+        return [_decode(v) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if len(obj) == 1 and next(iter(obj)) in _TAGS:
+        ((tag, v),) = obj.items()
+        if tag == "$timestamp":
+            return datetime.datetime.fromisoformat(v)
+        if tag == "$date":
+            return datetime.date.fromisoformat(v)
+        if tag == "$time":
+            return datetime.time.fromisoformat(v)
+        if tag == "$duration":
+            return datetime.timedelta(days=v[0], seconds=v[1], microseconds=v[2])
+        if tag == "$bytes":
+            return base64.b64decode(v)
+        if tag == "$decimal":
+            return decimal.Decimal(v)
+        if tag == "$float":
+            return float(v)
+    return {k: _decode(v) for k, v in obj.items()}

@@ -15,6 +15,7 @@ The whole data set is always evaluated as the slice ``overall``.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -61,7 +62,8 @@ SliceLike = str | Sequence[str] | Mapping[str, Any] | SliceSpec
 
 
 def format_value(v: Any) -> str:
-    """Display form of a slice value (``null`` for missing values)."""
+    """Display form of a value (``null`` for missing values); see :func:`slice_value_text`
+    for the unambiguous form used in slice names."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return NULL_NAME
     if isinstance(v, float) and v.is_integer():
@@ -69,11 +71,44 @@ def format_value(v: Any) -> str:
     return str(v)
 
 
+def _needs_quotes(text: str) -> bool:
+    return (
+        text in ("", NULL_NAME)
+        or "=" in text
+        or text.startswith('"')
+        or text != text.strip()
+        or any(ch < " " for ch in text)
+    )
+
+
+def slice_value_text(v: Any) -> str:
+    """The form of a slice value in a slice name: :func:`format_value`, but in JSON string
+    quotes when it could be misread: the string ``"null"`` (a missing value is written
+    ``null``), a value holding ``"="`` (``x, b=y`` would read as a cross slice), the
+    empty string, leading or trailing blanks, control characters, a leading quote. Plain
+    values stay bare (``sex=Female``; ``age=[20, 40)``: a comma alone is not ambiguous,
+    since every part of a cross slice's name holds an ``=``)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return NULL_NAME
+    text = format_value(v)
+    return json.dumps(text, ensure_ascii=False) if _needs_quotes(text) else text
+
+
 def slice_name(spec: SliceSpec, key: tuple[Any, ...]) -> str:
-    """Display name of one slice: ``overall``, ``sex=Female``, ``sex=Female, race=Black``."""
+    """Display name of one slice: ``overall``, ``sex=Female``, ``sex=Female, race=Black``.
+
+    Names are unambiguous (see :func:`slice_value_text`; column names are quoted by the
+    same rule); the slice's identity is still its structured key (``SliceInfo.key``)."""
     if not spec.columns:
         return OVERALL
-    return ", ".join(f"{c}={format_value(v)}" for c, v in zip(spec.columns, key, strict=True))
+    return ", ".join(
+        f"{_column_text(c)}={slice_value_text(v)}" for c, v in zip(spec.columns, key, strict=True)
+    )
+
+
+def _column_text(name: str) -> str:
+    quote = _needs_quotes(name) or ", " in name or name == OVERALL
+    return json.dumps(name, ensure_ascii=False) if quote else name
 
 
 def parse_slice(s: SliceLike, *, func: str) -> SliceSpec:

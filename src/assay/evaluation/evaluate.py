@@ -10,6 +10,7 @@ from ..core.finalize import finalize
 from ..core.plan import DEFAULT_MAX_SLICES, Plan, ScoresArg
 from ..core.result import EvalResult
 from ..core.slicing import OVERALL, SliceLike
+from ..io.tables import is_csv_path
 from . import families as _families  # noqa: F401  (registers the built-in metric families)
 
 
@@ -38,6 +39,7 @@ def evaluate(
     row_key: str | None = None,
     seed: int = 0,
     chunk_size: int = 262_144,
+    na_values: Sequence[str] | None = None,
     progress: bool = False,
     engine: Literal["local", "spark"] | Engine | Any = "local",
 ) -> EvalResult:
@@ -99,6 +101,11 @@ def evaluate(
         position), so intervals do not depend on row order or partitioning.
     seed
         Seed of the replicate assignment.
+    na_values
+        Strings read as missing values in a CSV file besides the empty field (e.g.
+        ``["NA", "N/A"]``). By default only the empty field is missing: ``NA`` (Namibia),
+        ``null`` or ``nan`` are values (``nan`` in a score column is still NaN).
+        Only for CSV paths; an error with other data.
     progress
         Show a progress bar on stderr (one line per update when not on a terminal).
     engine
@@ -110,6 +117,18 @@ def evaluate(
     args = dict(locals())
     del args["data"], args["engine"], args["progress"]
     plan = Plan.build(args, func="evaluate")
+    if plan.na_values is not None and not is_csv_path(data):
+        raise ValueError(
+            "The 'na_values' parameter of evaluate applies to CSV files only (paths ending "
+            f"in .csv, .csv.gz or .tsv); the data is {_describe(data)}. Got "
+            f"{list(plan.na_values)!r} instead."
+        )
     eng = resolve_engine(engine, data, func="evaluate")
     run = eng.run(plan, data, progress=progress)
     return finalize(run.state.plan, run.state, source=run.source, seen=run.seen)
+
+
+def _describe(data: Any) -> str:
+    if isinstance(data, str):
+        return repr(data)
+    return f"a {type(data).__name__}"

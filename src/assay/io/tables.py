@@ -43,10 +43,15 @@ class TableSource:
         return self._open(list(columns), chunk_size, dict(types or {}))
 
 
-def open_source(data: Any, *, func: str) -> TableSource:
-    """Wrap ``data`` in a :class:`TableSource`."""
+def open_source(
+    data: Any, *, func: str, na_values: Sequence[str] | None = None
+) -> TableSource:
+    """Wrap ``data`` in a :class:`TableSource`.
+
+    ``na_values``: strings read as missing values in a CSV file, besides the empty field
+    (by default only the empty field is missing)."""
     if isinstance(data, str | os.PathLike):
-        return _open_path(Path(data), func=func)
+        return _open_path(Path(data), func=func, na_values=na_values)
     if isinstance(data, pa.Table):
         return _from_table(data, "pyarrow Table")
     if isinstance(data, pa.RecordBatch):
@@ -142,14 +147,27 @@ class _CountingFile(io.RawIOBase):
         super().close()
 
 
-def _open_path(path: Path, *, func: str) -> TableSource:
+def is_csv_path(data: Any) -> bool:
+    """Whether ``data`` is a path that is read as a CSV file."""
+    if not isinstance(data, str | os.PathLike):
+        return False
+    path = Path(data)
+    return "".join(path.suffixes[-2:]).lower().endswith(_CSV_SUFFIXES) and not path.is_dir()
+
+
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv")
+
+
+def _open_path(path: Path, *, func: str, na_values: Sequence[str] | None = None) -> TableSource:
     if not path.exists():
         raise FileNotFoundError(f"The 'data' path {str(path)!r} does not exist.")
+    if not os.access(path, os.R_OK):
+        raise PermissionError(f"The 'data' path {str(path)!r} cannot be read (permission denied).")
     suffix = "".join(path.suffixes[-2:]).lower() if path.is_file() else ""
     if path.is_dir() or suffix.endswith((".parquet", ".pq")):
         return _open_parquet(path)
-    if suffix.endswith((".csv", ".csv.gz", ".tsv")):
-        return _open_csv(path)
+    if suffix.endswith(_CSV_SUFFIXES):
+        return _open_csv(path, na_values=na_values)
     raise ValueError(
         f"The 'data' path of {func} must end in .parquet, .pq, .csv, .csv.gz or .tsv "
         f"(or be a directory of Parquet files). Got {str(path)!r} instead."
@@ -164,8 +182,19 @@ def _open_parquet(path: Path) -> TableSource:
     if path.is_dir():
         import pyarrow.dataset as ds
 
-        dataset = ds.dataset(str(path), format="parquet")
-        names = dataset.schema.names
+        try:
+            probe = ds.dataset(str(path), format="parquet")
+            files = list(probe.files)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise ValueError(f"Could not read the Parquet directory {str(path)!r}: {exc}") from None
+        if not files:
+            raise ValueError(
+                f"The 'data' directory {str(path)!r} holds no Parquet files (names starting "
+                "with '.' or '_' are ignored)."
+            )
+        schema = _unified_schema(files)
+        dataset = ds.dataset(files, schema=schema, format="parquet")
+        names = schema.names
         scan = ds.ParquetFragmentScanOptions(pre_buffer=False)
 
         def open_dir(
@@ -176,7 +205,10 @@ def _open_parquet(path: Path) -> TableSource:
         return TableSource(
             names, f"Parquet dataset {path}", total_rows=dataset.count_rows(), _open=open_dir
         )
-    pf = pq.ParquetFile(str(path), pre_buffer=False)
+    try:
+        pf = pq.ParquetFile(str(path), pre_buffer=False)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ValueError(f"Could not read the Parquet file {str(path)!r}: {exc}") from None
     names = pf.schema_arrow.names
 
     def open_(cols: list[str], n: int, types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
@@ -188,7 +220,48 @@ def _open_parquet(path: Path) -> TableSource:
     )
 
 
-def _open_csv(path: Path) -> TableSource:
+def _unified_schema(files: list[str]) -> pa.Schema:
+    """One schema for the Parquet files of a directory: columns missing from some files
+    read as missing values there; a column whose types cannot be unified is an error that
+    names two files that disagree."""
+    import pyarrow.parquet as pq
+
+    schemas: list[pa.Schema] = []
+    for f in files:
+        try:
+            schemas.append(pq.read_schema(f))
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise ValueError(f"Could not read the Parquet file {f!r}: {exc}") from None
+    for f, sch in zip(files, schemas, strict=True):
+        dup = sorted({n for n in sch.names if sch.names.count(n) > 1})
+        if dup:
+            raise ValueError(
+                f"The Parquet file {f!r} has more than one column named {dup[0]!r}; "
+                "column names must be unique."
+            )
+    try:
+        return pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        pass
+    first: dict[str, tuple[str, pa.DataType]] = {}
+    for f, sch in zip(files, schemas, strict=True):
+        for field_ in sch:
+            prev = first.setdefault(field_.name, (f, field_.type))
+            try:
+                pa.unify_schemas(
+                    [pa.schema([(field_.name, prev[1])]), pa.schema([field_])],
+                    promote_options="permissive",
+                )
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                raise ValueError(
+                    f"The Parquet files of the directory disagree on the type of column "
+                    f"{field_.name!r}: {prev[1]} in {prev[0]!r}, {field_.type} in {f!r}. "
+                    "Write the files with one schema."
+                ) from None
+    raise ValueError("The Parquet files of the directory have schemas that cannot be unified.")
+
+
+def _open_csv(path: Path, *, na_values: Sequence[str] | None = None) -> TableSource:
     import pyarrow.csv as pacsv
 
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
@@ -200,14 +273,28 @@ def _open_csv(path: Path) -> TableSource:
         raise ValueError(f"Could not parse the CSV file {str(path)!r}: {exc}") from None
     counter: dict[str, _CountingFile | None] = {"f": None}
     compressed = path.suffix.lower() == ".gz"
+    # Missing values are the empty field only, unless the caller names others: PyArrow's
+    # default list ("NA", "N/A", "null", "nan", ...) would drop real values (Namibia, "NA").
+    nulls = list(dict.fromkeys(["", *(na_values or ())]))
+    hint = (
+        " Missing values in a CSV file are the empty field only; pass na_values=[...] "
+        "(CLI: --na-values) to read other markers such as 'NA' as missing."
+        if na_values is None else ""
+    )  # fmt: skip
 
     def open_(cols: list[str], n: int, types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
         read = pacsv.ReadOptions(block_size=1 << 22)
+        # Every column is parsed (a value left open by a quote can swallow rows whatever
+        # column it is in), so the columns not needed are read as strings, unconverted,
+        # and checked for such values too.
+        all_types = {c: pa.string() for c in names if c not in cols}
+        all_types.update(types)
         convert = pacsv.ConvertOptions(
-            include_columns=cols, column_types=types, strings_can_be_null=True
+            column_types=all_types, strings_can_be_null=True, null_values=nulls
         )
         raw: Any = str(path) if compressed else _CountingFile(path)
         counter["f"] = None if compressed else raw
+        rows = 0
         try:
             reader = pacsv.open_csv(
                 raw, read_options=read, parse_options=parse, convert_options=convert
@@ -218,11 +305,16 @@ def _open_csv(path: Path) -> TableSource:
                 except StopIteration:
                     break
                 except pa.ArrowInvalid as exc:
-                    raise ValueError(f"Could not parse the CSV file {str(path)!r}: {exc}") from None
+                    raise ValueError(
+                        f"Could not parse the CSV file {str(path)!r}: {exc}.{hint}"
+                    ) from None
+                _check_csv_values(batch, path, rows)
+                rows += batch.num_rows
+                batch = batch.select(cols)
                 for start in range(0, batch.num_rows, n):
                     yield batch.slice(start, n)
         except pa.ArrowInvalid as exc:
-            raise ValueError(f"Could not parse the CSV file {str(path)!r}: {exc}") from None
+            raise ValueError(f"Could not parse the CSV file {str(path)!r}: {exc}.{hint}") from None
         finally:
             if not compressed:
                 raw.close()
@@ -238,3 +330,23 @@ def _open_csv(path: Path) -> TableSource:
         _open=open_,
         bytes_read=bytes_read,
     )
+
+
+def _check_csv_values(batch: pa.RecordBatch, path: Path, start: int) -> None:
+    """Raise on a value that spans lines: the reader does not allow newlines in values, so
+    such a value is a quote left open, which swallows the rows after it into one value."""
+    import pyarrow.compute as pc
+
+    for name, col in zip(batch.schema.names, batch.columns, strict=True):
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            continue
+        bad = pc.match_substring_regex(col, "[\r\n]").fill_null(False)
+        if pc.any(bad).as_py():
+            row = int(np.flatnonzero(np.asarray(bad.to_numpy(zero_copy_only=False)))[0])
+            raise ValueError(
+                f"Could not parse the CSV file {str(path)!r}: the value of column {name!r} "
+                f"in data row {start + row + 1} spans several lines, which means a quote "
+                "(\") opened there is never closed and the rows after it were read as part "
+                "of that value. Close the quote (a quote inside a quoted value is written "
+                "twice: \"\")."
+            )

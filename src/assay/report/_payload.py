@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from ..core.catalogue import PlotInfo
 from ..core.result import EvalResult
-from ..core.slicing import format_value
+from ..core.slicing import slice_value_text
 from ..io.tables import open_source
 from ._catalog import (
     groups,
@@ -144,7 +144,7 @@ def result_payload(result: EvalResult, name: str) -> dict[str, Any]:
                 "weighted": num(s.weighted_count),
                 "withheld": bool(s.withheld),
                 "reason": s.reason,
-                "key": [[str(c), format_value(v)] for c, v in s.key.items()],
+                "key": [[str(c), slice_value_text(v)] for c, v in s.key.items()],
             }
             for s in result.slices
         ],
@@ -245,7 +245,7 @@ def sample_payload(
     for c in dict.fromkeys(slice_cols):
         if c in table.column_names:
             formatted[c] = np.array(
-                [format_value(v) for v in table.column(c).to_pylist()], dtype=object
+                [slice_value_text(v) for v in table.column(c).to_pylist()], dtype=object
             )
     by_slice: dict[str, dict[str, Any]] = {}
     chosen: set[int] = set()
@@ -266,7 +266,7 @@ def sample_payload(
                 continue
             mask = np.ones(n, dtype=bool)
             for c, v in s.key.items():
-                mask &= formatted[c] == format_value(v)
+                mask &= formatted[c] == slice_value_text(v)
             idx = np.flatnonzero(mask)
             if idx.size > rows_per_slice:
                 rng = np.random.default_rng(seed)
