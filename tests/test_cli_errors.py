@@ -1,0 +1,124 @@
+"""Issue 10: the CLI's one-line errors (exit code 2) and CSV reading that never swallows rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import assay
+from assay.cli import main
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    try:
+        rc = main(argv)
+    except SystemExit as e:  # argparse-style exits
+        rc = int(e.code or 0)
+    err = capsys.readouterr().err
+    return rc, err
+
+
+@pytest.fixture()
+def csv(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    lines = ["y,s,country"]
+    for i in range(400):
+        lines.append(f"{i % 2},{rng.random():.4f},{['NA', 'US', 'DE'][i % 3]}")
+    p = tmp_path / "ok.csv"
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+def _eval(path: Path, *extra: str) -> list[str]:
+    return ["evaluate", str(path), "--label", "y", "--score", "s", "--slice", "country",
+            "--quiet", *extra]  # fmt: skip
+
+
+def test_unterminated_quote_is_an_error_not_a_lost_tail(
+    csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = csv.read_text().splitlines()
+    bad = csv.with_name("bad.csv")
+    bad.write_text("\n".join([*lines[:51], '1,0.5,"unterminated', *lines[51:]]) + "\n")
+    rc, err = _run(_eval(bad), capsys)
+    assert rc == 2
+    assert "the value of column 'country' in data row" in err
+    assert "a quote (\") opened there is never closed" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_na_is_a_value_unless_na_values_says_so(csv: Path) -> None:
+    df = pd.read_csv(csv, keep_default_na=False)
+    r = assay.evaluate(str(csv), label="y", scores="s", slices=["country"], ci=None)
+    names = {s.slice for s in r.slices}
+    assert "country=NA" in names and "country=null" not in names
+    want = int((df.country == "NA").sum())
+    assert r.value("roc_auc", slice="country=NA").count == want
+    r2 = assay.evaluate(str(csv), label="y", scores="s", slices=["country"], ci=None,
+                        na_values=["NA"])  # fmt: skip
+    names2 = {s.slice for s in r2.slices}
+    assert "country=null" in names2 and "country=NA" not in names2
+
+
+def test_show_threshold_not_evaluated(csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, err = _run(_eval(csv, "--show-threshold", "0.45"), capsys)
+    assert rc == 2
+    assert "--show-threshold 0.45 is not an evaluated threshold; the thresholds are 0.1, 0.2" in err
+
+
+def test_out_checked_before_evaluating(
+    csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, err = _run(_eval(csv, "--out", str(tmp_path)), capsys)
+    assert rc == 2 and f"--out '{tmp_path}' is a directory; give the path of a file" in err
+    missing = tmp_path / "nope" / "r.json"
+    rc, err = _run(_eval(csv, "--out", str(missing)), capsys)
+    assert rc == 2 and "does not exist; create it first." in err
+    rc, err = _run(_eval(tmp_path / "missing.csv"), capsys)
+    assert rc == 2 and "does not exist." in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("text", "msg"),
+    [("[1, 2]", "got a JSON list"), ("{", "invalid JSON"), ('{"a": 1}', "schema is None")],
+)
+def test_report_of_a_file_that_is_not_a_result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, msg: str
+) -> None:
+    p = tmp_path / "x.json"
+    p.write_text(text)
+    rc, err = _run(["report", str(p), "--out", str(tmp_path / "r.html")], capsys)
+    assert rc == 2
+    assert f"the file '{p}'" in err and msg in err and "Traceback" not in err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_typed_slice_values_round_trip_through_json(tmp_path: Path) -> None:
+    n = 60
+    rng = np.random.default_rng(1)
+    days = [dt.date(2020, 1, 1), dt.date(2021, 6, 30)]
+    df = pd.DataFrame({"y": rng.integers(0, 2, n), "s": rng.random(n),
+                       "day": [days[i % 2] for i in range(n)]})  # fmt: skip
+    r = assay.evaluate(df, label="y", scores="s", slices=["day"], ci=None)
+    p = tmp_path / "r.json"
+    r.to_json(p)
+    json.loads(p.read_text())  # valid JSON
+    back = assay.EvalResult.from_json(p)
+    keys = sorted(s.key["day"] for s in back.slices if s.key)
+    assert keys == days
+    pd.testing.assert_frame_equal(back.to_frame(), r.to_frame())
+
+
+def test_duplicate_columns_are_named(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    t = pa.table([pa.array([0, 1, 0, 1]), pa.array([0.1, 0.9, 0.2, 0.8]), pa.array([1, 1, 0, 0])],
+                 names=["y", "s", "y"])  # fmt: skip
+    with pytest.raises(ValueError, match="'y'") as e:
+        assay.evaluate(t, label="y", scores="s", ci=None)
+    assert "KeyError" not in repr(e.value)
