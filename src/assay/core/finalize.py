@@ -111,6 +111,12 @@ def finalize(plan: Plan, state: EvalState, *, source: str, seen: int) -> EvalRes
         raise ValueError(
             f"All {seen} rows were dropped as invalid (on_invalid='drop'); nothing to evaluate."
         )
+    total = float(state.tables[0].view("wsum")[0].sum())
+    if total <= 0.0:
+        raise ValueError(
+            f"The 'weight' column of {plan.func} sums to 0 over the {state.n_rows} evaluated "
+            "rows: every metric would be 0/0. Give some rows a positive weight."
+        )
     table, slices = assemble(state)
     return EvalResult(
         table,

@@ -561,3 +561,18 @@ def test_named_kernel_losses_are_not_twice_differentiable():
     (g,) = torch.autograd.grad(mmd_loss(p, t(S), kernel=gaussian_kernel), p, create_graph=True)
     (h,) = torch.autograd.grad(g.sum(), p)
     assert torch.isfinite(h).all()
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_predictions_are_an_error(bad: float) -> None:
+    from assay.fairness.remediation import absolute_correlation_loss
+
+    p = torch.tensor([0.2, bad, 0.7, 0.4])
+    s = torch.tensor([1, 0, 1, 0])
+    for fn in (mmd_loss, absolute_correlation_loss):
+        with pytest.raises(ValueError, match=re.escape(
+            f"The 'predictions' argument of {fn.__name__} must be finite numbers. Got 1 NaN "
+            "or infinite value(s) among 4")):  # fmt: skip
+            fn(p, s)
+        # documented: without the checks the loss is NaN, not a silently wrong number
+        assert torch.isnan(fn(p, s, check_inputs=False))

@@ -71,6 +71,15 @@ def loss_inputs(
     """Transform and check the inputs; return ``(p (N, D), s (N,), w (N,) or None, groups)``."""
     p = transform(predictions, predictions_transform, func)
     n = p.shape[0]
+    if check_inputs:
+        bad = int((~torch.isfinite(p.detach())).sum())
+        if bad:
+            raise ValueError(
+                f"The 'predictions' argument of {func} must be finite numbers. Got {bad} NaN "
+                f"or infinite value(s) among {p.numel()}: check the model's outputs (a "
+                "diverged step gives NaN), or pass check_inputs=False to skip the checks "
+                "(the loss is then NaN)."
+            )
     if memo is not None and weights is None:
         hit = memo.lookup(membership, n, p.dtype, p.device, policy, check_inputs)
         if hit is not None:
