@@ -1,29 +1,35 @@
-"""Spark engine vs local engine: rows per second, driver memory as rows grow, scale-out.
+"""Spark engine vs local engine: rows per second per core, and where Spark's time goes.
 
-    python benchmarks/bench_spark.py                 # 10M rows; memory at 1M, 3M, 10M
-    python benchmarks/bench_spark.py --quick         # 1M rows; memory at 0.3M, 1M
-    python benchmarks/bench_spark.py --json out.json
+    python benchmarks/bench_spark.py                       # 1M and 4M rows, 3 repeats
+    python benchmarks/bench_spark.py --rows 1e6 --repeat 1 # quick
+    python benchmarks/bench_spark.py --rows 1e7 --json out.json
 
 Synthetic data (label ``y``, ``score``, ``sex`` with 2% nulls, ``race`` with 5 values) is
-written once per size to Parquet (row groups of 1M rows) and both engines read that file:
-``assay.evaluate(path)`` streams it in one process; ``evaluate_spark(path)`` reads it
-with ``spark.read.parquet`` on Spark ``local[2]``. Both evaluate the same thing: slices
-``sex``, ``race`` and ``sex x race``, 9 thresholds, jackknife intervals (20 buckets),
-4096-bin histogram AUCs, ``row_key=ROW_CONTENT`` (the Spark default).
+written once per size to Parquet (row groups of 1M rows). Both engines evaluate the same
+thing: slices ``sex``, ``race`` and ``sex x race``, 9 thresholds, jackknife intervals (20
+buckets), 4096-bin histogram AUCs, ``row_key=ROW_CONTENT`` (the Spark default):
 
-Every measurement runs in a fresh subprocess, so that peak memory is its own:
+* local: ``assay.evaluate(path, row_key=ROW_CONTENT, ...)`` in this process (one core);
+* spark: ``assay.evaluate(spark.read.parquet(path), engine=SparkEngine(spark), ...)`` on
+  ``--master`` (``local[2]``), after a warm-up evaluation that starts the Python workers.
 
-* local engine: wall time and the process's peak resident memory (RSS, sampled);
-* Spark: wall time of ``evaluate_spark`` after a warm-up evaluation (session start and
-  Python worker start-up are reported separately), and, sampled every 50 ms while it
-  runs: the Python driver process's RSS, the JVM's RSS and heap in use, and the largest
-  Python worker's RSS. In ``local[N]`` mode the driver and the executors share one JVM,
-  so the JVM numbers are an upper bound on the driver's; what only the driver holds is
-  the few partial states it collects (their compressed and in-memory sizes are reported).
+Runs alternate (local, spark, local, spark, ...) in one process and medians are reported,
+so that the ratio is measured side by side on a shared machine. The ratio per core is
+``(local rows/s / 1) / (spark rows/s / cores)``.
 
-The scale-out section times, in this process and on one core, what one Spark task does
-(``_partition_payload``: validate, hash, update, pickle and compress one partition's
-state) and one merge, to estimate the time on a cluster from the per-partition cost.
+The breakdown of the Spark time (medians, same repeats):
+
+* ``scan``: a ``mapInArrow`` over the same selected columns that only counts rows, with the
+  Arrow batch size the engine uses: Spark's Parquet read and JVM-to-Arrow transfer;
+* ``update``: the worker's work on one core (``ChunkReader.add`` into an ``EvalState`` for
+  all rows, from batches already in Python), in core-seconds;
+* ``serialize``: compacting, pickling and zstd-compressing one state, times the number of
+  partitions (core-seconds), and its size;
+* ``driver``: decompressing, unpickling and merging the partitions' states, and finalizing.
+
+Only public names are used: ``assay.evaluate``, ``assay.engines.spark.SparkEngine``,
+``assay.core.plan.Plan``, ``assay.core.reader.ChunkReader``, ``assay.core.state.EvalState``
+and ``assay.core.finalize.finalize``.
 """
 
 from __future__ import annotations
@@ -32,13 +38,11 @@ import argparse
 import json
 import os
 import pickle
-import resource
-import subprocess
+import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +55,8 @@ EVAL_KW: dict[str, Any] = {
     "scores": "score",
     "slices": ["sex", "race", ("sex", "race")],
 }
+#: The Arrow batch size the engine uses when Spark's default is in place.
+ARROW_BATCH = 100_000
 
 
 # ------------------------------------------------------------------------------ data
@@ -94,103 +100,81 @@ def data_file(data_dir: Path, n: int) -> Path:
     return path
 
 
-# -------------------------------------------------------------------------- sampling
-def _rss(pid: int | str = "self") -> int:
-    """Resident memory of a process in bytes (0 if it is gone)."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+
+# ---------------------------------------------------------------------------- timing
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
 
 
-def _descendants(pid: int) -> list[int]:
-    out: list[int] = []
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        kids: list[int] = []
-        try:
-            threads = os.listdir(f"/proc/{p}/task")  # children hang off the thread that forked
-        except OSError:
-            threads = []
-        for tid in threads:
-            try:
-                with open(f"/proc/{p}/task/{tid}/children") as f:
-                    kids += [int(k) for k in f.read().split()]
-            except OSError:
-                pass
-        out += kids
-        todo += kids
-    return out
+def _count_rows(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    n = 0
+    for b in batches:
+        n += b.num_rows
+    yield pa.RecordBatch.from_pylist([{"n": n}], schema=pa.schema([("n", pa.int64())]))
 
 
-class Sampler:
-    """Samples named gauges every ``interval`` seconds in a thread; keeps their maxima."""
-
-    def __init__(self, gauges: dict[str, Callable[[], float]], interval: float = 0.05) -> None:
-        self.gauges = gauges
-        self.interval = interval
-        self.peak = {k: 0.0 for k in gauges}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.sample()
-            self._stop.wait(self.interval)
-
-    def sample(self) -> None:
-        for k, g in self.gauges.items():
-            try:
-                self.peak[k] = max(self.peak[k], float(g()))
-            except Exception:
-                pass
-
-    def __enter__(self) -> Sampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.sample()
+def _dumps(state: Any) -> bytes:
+    """What the engine does with a partition's state: compact, pickle, zstd."""
+    state.compact()
+    raw = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+    return bytes(pa.compress(raw, codec="zstd", asbytes=True)) + len(raw).to_bytes(8, "little")
 
 
-# --------------------------------------------------------------------------- workers
-def worker_local(path: str) -> dict[str, Any]:
-    import assay
-    from assay.evaluation import ROW_CONTENT
+def _loads(blob: bytes) -> Any:
+    size = int.from_bytes(blob[-8:], "little")
+    return pickle.loads(pa.decompress(blob[:-8], decompressed_size=size, codec="zstd",
+                                      asbytes=True))  # fmt: skip
 
-    n = pq.ParquetFile(path).metadata.num_rows
-    base = _rss()
-    with Sampler({"rss": _rss}) as s:
+
+def worker_costs(path: Path, n_parts: int) -> dict[str, float]:
+    """One core: update, serialization and driver merge+finalize of ``n_parts`` states."""
+    from assay.core.finalize import finalize
+    from assay.core.plan import ROW_CONTENT, Plan
+    from assay.core.reader import ChunkReader
+    from assay.core.state import EvalState
+
+    plan = Plan.build({**EVAL_KW, "row_key": ROW_CONTENT}, func="evaluate")
+    table = pq.read_table(path, columns=plan.needed_columns())
+    rows = table.num_rows
+    per = -(-rows // n_parts)
+    parts = [table.slice(i * per, per) for i in range(n_parts)]
+    states = []
+    t_update = 0.0
+    for part in parts:
+        batches = part.to_batches(max_chunksize=plan.chunk_size)
+        st = EvalState(plan)
+        reader = ChunkReader(plan)
         t = time.perf_counter()
-        result = assay.evaluate(path, row_key=ROW_CONTENT, **EVAL_KW)
-        wall = time.perf_counter() - t
-    assert result.n_rows == n
+        for b in batches:
+            reader.add(st, b)
+        t_update += time.perf_counter() - t
+        states.append(st)
+    t_ser, blobs = timed(lambda: [_dumps(s) for s in states])
+
+    def driver() -> Any:
+        merged = None
+        for blob in blobs:
+            s = _loads(blob)
+            merged = s if merged is None else merged.merge(s)
+        return finalize(plan, merged, source="bench", seen=rows)
+
+    t_driver, _ = timed(driver)
     return {
-        "engine": "local",
-        "rows": n,
-        "seconds": wall,
-        "rows_per_s": n / wall,
-        "rss_before_mb": base / 2**20,
-        "rss_peak_mb": s.peak["rss"] / 2**20,
-        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "update_core_s": t_update,
+        "update_rows_per_core_s": rows / t_update,
+        "serialize_core_s": t_ser,
+        "state_compressed_mb": statistics.mean(len(b) for b in blobs) / 2**20,
+        "state_pickled_mb": len(pickle.dumps(states[0], protocol=5)) / 2**20,
+        "driver_merge_finalize_s": t_driver,
     }
 
 
-def worker_spark(path: str, master: str, driver_memory: str) -> dict[str, Any]:
+def spark_session(master: str, driver_memory: str) -> Any:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
-    import assay.engines.spark as engine
-
-    n = pq.ParquetFile(path).metadata.num_rows
-    t = time.perf_counter()
     spark = (
         SparkSession.builder.master(master)
         .appName("assay-bench")
@@ -200,198 +184,117 @@ def worker_spark(path: str, master: str, driver_memory: str) -> dict[str, Any]:
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
-    startup = time.perf_counter() - t
-
-    # warm-up: starts the Python workers and the JIT (a real job runs that once too)
-    t = time.perf_counter()
-    engine.evaluate_spark(spark.read.parquet(path).limit(20_000), **EVAL_KW)
-    warmup = time.perf_counter() - t
-
-    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
-    jvm_pid = int(jvm.java.lang.ProcessHandle.current().pid())
-    memory_bean = jvm.java.lang.management.ManagementFactory.getMemoryMXBean()
-    jvm.java.lang.System.gc()
-
-    received: list[tuple[int, int]] = []  # (compressed, pickled) bytes of collected states
-    loads = engine._loads
-
-    def counting_loads(blob: bytes) -> Any:
-        part = loads(blob)
-        received.append((len(blob), len(pickle.dumps(part, protocol=5))))
-        return part
-
-    engine._loads = counting_loads  # the driver's merge loop only (executors import afresh)
-
-    def workers() -> list[int]:
-        return [p for p in _descendants(jvm_pid) if p != os.getpid()]
-
-    gauges: dict[str, Callable[[], float]] = {
-        "driver_python_rss": _rss,
-        "jvm_rss": lambda: _rss(jvm_pid),
-        "jvm_heap_used": lambda: memory_bean.getHeapMemoryUsage().getUsed(),
-        "worker_rss_max": lambda: max([_rss(p) for p in workers()] or [0]),
-    }
-    base = {k: g() for k, g in gauges.items()}
-    df = spark.read.parquet(path)
-    n_parts = df.rdd.getNumPartitions()
-    with Sampler(gauges) as s:
-        t = time.perf_counter()
-        result = engine.evaluate_spark(df, **EVAL_KW)
-        wall = time.perf_counter() - t
-    assert result.n_rows == n
-    heap_max = memory_bean.getHeapMemoryUsage().getMax()
-    spark.stop()
-    return {
-        "engine": f"spark {master}",
-        "rows": n,
-        "partitions": n_parts,
-        "seconds": wall,
-        "rows_per_s": n / wall,
-        "startup_s": startup,
-        "warmup_s": warmup,
-        "states_received": len(received),
-        "states_compressed_mb": sum(c for c, _ in received) / 2**20,
-        "state_pickled_mb": max([p for _, p in received] or [0]) / 2**20,
-        "before_mb": {k: v / 2**20 for k, v in base.items()},
-        "peak_mb": {k: v / 2**20 for k, v in s.peak.items()},
-        "jvm_heap_max_mb": heap_max / 2**20,
-    }
+    return spark
 
 
-def run_worker(args: list[str]) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--_worker", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr[-5000:])
-        raise RuntimeError(f"worker {args} failed")
-    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
-
-
-# ------------------------------------------------------------------------- scale-out
-def per_partition_cost(path: Path, rows: int = 1_000_000) -> dict[str, Any]:
-    """One core: rows/s of one Spark task's work, its fixed cost, and one merge."""
-    import inspect
-
+def bench_size(spark: Any, path: Path, cores: int, repeat: int) -> dict[str, Any]:
     import assay
-    from assay.engines.spark import _loads, _merge_payloads, _partition_payload
-    from assay.evaluation import ROW_CONTENT
-    from assay.evaluation.evaluate import _Config
+    from assay.core.plan import ROW_CONTENT
+    from assay.engines.spark import SparkEngine
 
-    sig = inspect.signature(assay.evaluate)
-    kw = {
-        k: p.default
-        for k, p in sig.parameters.items()
-        if p.default is not inspect.Parameter.empty and k not in ("progress", "state")
-    }
-    kw.update(EVAL_KW, row_key=ROW_CONTENT)
-    cfg = _Config.build(**kw)
-    table = pq.ParquetFile(str(path)).read_row_group(0).slice(0, rows)
-    batches = table.to_batches(max_chunksize=10_000)  # Spark's Arrow batch size
+    rows = pq.ParquetFile(path).metadata.num_rows
+    engine = SparkEngine(spark=spark)
+    df = spark.read.parquet(str(path))
+    n_parts = df.rdd.getNumPartitions()
+    cols = ["y", "score", "sex", "race"]
+    assay.evaluate(df.limit(20_000), engine=engine, **EVAL_KW)  # warm-up: Python workers
 
-    def task(bs: list[pa.RecordBatch]) -> tuple[float, bytes]:
-        t = time.perf_counter()
-        out = list(_partition_payload(cfg, bs))
-        return time.perf_counter() - t, out[0].column(0)[0].as_py()
+    def scan() -> int:
+        old = spark.conf.get("spark.sql.execution.arrow.maxRecordsPerBatch")
+        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(ARROW_BATCH))
+        try:
+            return sum(r[0] for r in df.select(*cols).mapInArrow(_count_rows, "n long").collect())
+        finally:
+            spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", old)
 
-    task(batches[:2])  # warm-up
-    big_s, blob = min((task(batches) for _ in range(2)), key=lambda x: x[0])
-    small_s, small_blob = min((task(batches[:1]) for _ in range(3)), key=lambda x: x[0])
-    merge_in = pa.RecordBatch.from_pylist(
-        [{"payload": blob}] * 8, schema=pa.schema([("payload", pa.binary())])
-    )
-    t = time.perf_counter()
-    list(_merge_payloads([merge_in]))
-    merge8 = time.perf_counter() - t
-    state = _loads(blob).state
-    assert state is not None
+    runs: dict[str, list[float]] = {"local": [], "spark": [], "scan": []}
+    for _ in range(repeat):
+        t, res = timed(lambda: assay.evaluate(str(path), row_key=ROW_CONTENT, **EVAL_KW))
+        assert res.n_rows == rows
+        runs["local"].append(t)
+        t, res = timed(lambda: assay.evaluate(df, engine=engine, **EVAL_KW))
+        assert res.n_rows == rows
+        runs["spark"].append(t)
+        t, n = timed(scan)
+        assert n == rows
+        runs["scan"].append(t)
+    costs = [worker_costs(path, n_parts) for _ in range(repeat)]
+    med = {k: statistics.median(v) for k, v in runs.items()}
+    cost = {k: statistics.median(c[k] for c in costs) for k in costs[0]}
+    local_rps, spark_rps = rows / med["local"], rows / med["spark"]
     return {
-        "rows": table.num_rows,
-        "task_s": big_s,
-        "task_rows_per_s": table.num_rows / big_s,
-        "small_task_s": small_s,
-        "merge_8_states_s": merge8,
-        "state_compressed_mb": len(blob) / 2**20,
-        "state_small_compressed_mb": len(small_blob) / 2**20,
-        "state_pickled_mb": len(pickle.dumps(state, protocol=5)) / 2**20,
+        "rows": rows,
+        "partitions": n_parts,
+        "cores": cores,
+        "runs_s": runs,
+        "median_s": med,
+        "local_rows_per_s": local_rps,
+        "spark_rows_per_s": spark_rps,
+        "local_rows_per_s_per_core": local_rps,
+        "spark_rows_per_s_per_core": spark_rps / cores,
+        "ratio_per_core": local_rps / (spark_rps / cores),
+        "breakdown": cost,
     }
+
+
+def _cores(master: str) -> int:
+    inner = master[master.find("[") + 1 : master.find("]")] if "[" in master else "1"
+    return os.cpu_count() or 1 if inner == "*" else int(inner.split(",")[0])
 
 
 # ------------------------------------------------------------------------------ main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rows", type=int, default=10_000_000)
-    ap.add_argument("--memory-sizes", default="1000000,3000000,10000000")
+    ap.add_argument("--rows", default="1e6,4e6", help="comma-separated sizes")
     ap.add_argument("--master", default="local[2]")
     ap.add_argument("--driver-memory", default="1g")
     ap.add_argument("--data-dir", default=None, help="where the Parquet files are kept")
-    ap.add_argument("--repeat", type=int, default=1, help="throughput runs per engine")
-    ap.add_argument("--quick", action="store_true", help="1M rows; memory at 0.3M and 1M")
+    ap.add_argument("--repeat", type=int, default=3, help="alternating runs per engine")
     ap.add_argument("--json", default=None, help="write all measurements here")
-    ap.add_argument("--_worker", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
-    if args._worker:
-        kind, path, *rest = args._worker
-        out = worker_local(path) if kind == "local" else worker_spark(path, *rest)
-        print(json.dumps(out))
-        return 0
-
-    if args.quick:
-        args.rows, args.memory_sizes = 1_000_000, "300000,1000000"
-    sizes = sorted({int(float(s)) for s in args.memory_sizes.split(",") if s} | {args.rows})
+    sizes = sorted({int(float(s)) for s in args.rows.split(",") if s})
     data_dir = Path(args.data_dir or Path(tempfile.gettempdir()) / "assay-bench-spark")
     data_dir.mkdir(parents=True, exist_ok=True)
+    cores = _cores(args.master)
     print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()}", file=sys.stderr)
     paths = {n: data_file(data_dir, n) for n in sizes}
-    spark_args = [args.master, args.driver_memory]
-
-    report: dict[str, Any] = {"rows": args.rows, "master": args.master, "runs": []}
-    print(f"\nthroughput at {args.rows:,} rows (best of {args.repeat})", file=sys.stderr)
-    best: dict[str, dict[str, Any]] = {}
-    for _ in range(args.repeat):
-        for kind in ("local", "spark"):
-            r = run_worker([kind, str(paths[args.rows]), *spark_args])
-            report["runs"].append(r)
-            print(f"  {r['engine']:<16} {r['seconds']:7.1f} s  {r['rows_per_s']:>12,.0f} rows/s",
-                  file=sys.stderr)  # fmt: skip
-            if kind not in best or r["seconds"] < best[kind]["seconds"]:
-                best[kind] = r
-
-    print("\nmemory as rows grow", file=sys.stderr)
-    memory: list[dict[str, Any]] = []
+    t, spark = timed(lambda: spark_session(args.master, args.driver_memory))
+    print(f"Spark {spark.version} on {args.master}: session start {t:.1f} s", file=sys.stderr)
+    results = []
     for n in sizes:
-        for kind in ("local", "spark"):
-            if n == args.rows and kind in best:
-                r = best[kind]
-            else:
-                r = run_worker([kind, str(paths[n]), *spark_args])
-            memory.append(r)
-    report["memory"] = memory
-    print("\nscale-out: one Spark task's work on one core", file=sys.stderr)
-    report["per_partition"] = per_partition_cost(paths[min(sizes)])
-    print(json.dumps(report["per_partition"], indent=1), file=sys.stderr)
+        r = bench_size(spark, paths[n], cores, args.repeat)
+        results.append(r)
+        print(json.dumps(r, indent=1), file=sys.stderr)
+    spark.stop()
 
-    print("\n| engine | rows | seconds | rows/s |\n|---|---:|---:|---:|")
-    for kind in ("local", "spark"):
-        r = best[kind]
-        print(f"| {r['engine']} | {r['rows']:,} | {r['seconds']:.1f} | {r['rows_per_s']:,.0f} |")
-    print(
-        "\n| rows | local: process peak RSS | Spark: driver Python peak RSS | JVM peak RSS "
-        "| JVM heap peak | largest Python worker | states to driver (compressed) | partitions |"
-        "\n|---:|---:|---:|---:|---:|---:|---:|---:|"
-    )
-    for n in sizes:
-        loc = next(r for r in memory if r["rows"] == n and r["engine"] == "local")
-        sp = next(r for r in memory if r["rows"] == n and r["engine"] != "local")
-        pk = sp["peak_mb"]
+    print(f"\nmedians of {args.repeat} alternating runs, Spark {args.master} ({cores} cores)\n")
+    print("| rows | partitions | local s | local rows/s | Spark s | Spark rows/s "
+          "| local rows/s/core | Spark rows/s/core | ratio per core |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        m = r["median_s"]
         print(
-            f"| {n:,} | {loc['rss_peak_mb']:.0f} MB | {pk['driver_python_rss']:.0f} MB "
-            f"| {pk['jvm_rss']:.0f} MB | {pk['jvm_heap_used']:.0f} MB "
-            f"| {pk['worker_rss_max']:.0f} MB "
-            f"| {sp['states_received']} ({sp['states_compressed_mb']:.1f} MB) | {sp['partitions']} |"
+            f"| {r['rows']:,} | {r['partitions']} | {m['local']:.2f} | "
+            f"{r['local_rows_per_s']:,.0f} | {m['spark']:.2f} | {r['spark_rows_per_s']:,.0f} | "
+            f"{r['local_rows_per_s_per_core']:,.0f} | {r['spark_rows_per_s_per_core']:,.0f} | "
+            f"{r['ratio_per_core']:.2f} |"
+        )
+    print("\nSpark time breakdown (medians; core-seconds are one core's work)\n")
+    print("| rows | Spark wall s | scan+transfer only (wall, all cores) s | update core-s "
+          "| update rows/s/core | serialize core-s (all states) | state MB zstd / pickled "
+          "| driver merge+finalize s |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        b, m = r["breakdown"], r["median_s"]
+        print(
+            f"| {r['rows']:,} | {m['spark']:.2f} | {m['scan']:.2f} | {b['update_core_s']:.2f} | "
+            f"{b['update_rows_per_core_s']:,.0f} | {b['serialize_core_s']:.2f} | "
+            f"{b['state_compressed_mb']:.1f} / {b['state_pickled_mb']:.1f} | "
+            f"{b['driver_merge_finalize_s']:.2f} |"
         )
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1))
+        Path(args.json).write_text(json.dumps(results, indent=1))
     return 0
 
 

@@ -197,6 +197,22 @@ def test_same_result_on_any_partitioning(
     assert v.lower < v.value < v.upper
 
 
+@pytest.mark.parametrize("setting", ["10000", "300"])
+def test_arrow_batch_size_is_restored(setting: str, spark: Any, df: Any, parquet: Path) -> None:
+    # Spark's default batch size is raised while the job runs (an explicit one is kept);
+    # either way the numbers are the local engine's and the setting is restored.
+    key = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    before = spark.conf.get(key)
+    spark.conf.set(key, setting)
+    try:
+        local, dist = _both(parquet, df.repartition(3), label="y", scores="s1",
+                            slices=["race"], chunk_size=700)  # fmt: skip
+        assert spark.conf.get(key) == setting
+    finally:
+        spark.conf.set(key, before)
+    assert_same(local, dist)
+
+
 def test_default_row_key_is_row_content(df: Any, parquet: Path) -> None:
     dist = evaluate_spark(df.repartition(3), label="y", scores="s1", slices="sex")
     assert dist.config["row_key"] == ROW_CONTENT
