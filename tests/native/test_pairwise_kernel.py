@@ -115,9 +115,9 @@ def test_non_finite_prediction_gives_nan_like_the_dense_path(bad):
     p[5] = bad
     s = (torch.arange(40) % 2).double()
     with _native.use_native(True):
-        compiled = mmd_loss(p, s)
+        compiled = mmd_loss(p, s, check_inputs=False)
     with _native.use_native(False):
-        dense = mmd_loss(p, s)
+        dense = mmd_loss(p, s, check_inputs=False)
     assert math.isnan(float(compiled)) and math.isnan(float(dense))
 
 
