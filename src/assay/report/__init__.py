@@ -6,7 +6,10 @@
   rows);
 * :func:`repr_html`: the same page in an ``<iframe srcdoc>`` for Jupyter's ``_repr_html_``;
 * :func:`model_card`: a Markdown or JSON model card with the data, slices, metrics with
-  intervals and the largest significant gaps.
+  intervals and the largest significant gaps;
+* :func:`render_sections`: the sections of any other capability's results (OOD detection,
+  uncertainty, stress tests, valuation, private clustering: each result's ``to_section()``)
+  in one offline page, see :mod:`assay.report.sections`.
 
 Importing this package registers these as the renderers of ``EvalResult.to_html``,
 ``to_model_card`` and ``_repr_html_`` (the result does not import the report).
@@ -15,9 +18,21 @@ Importing this package registers these as the renderers of ``EvalResult.to_html`
 from ..core.result import register_renderer
 from ._card import model_card
 from ._html import build_payload, render_html, repr_html
+from .sections import Chart, HasSection, Section, Series, Table, render_sections
 
 register_renderer("html", render_html)
 register_renderer("model_card", model_card)
 register_renderer("repr_html", repr_html)
 
-__all__ = ["build_payload", "model_card", "render_html", "repr_html"]
+__all__ = [
+    "Chart",
+    "HasSection",
+    "Section",
+    "Series",
+    "Table",
+    "build_payload",
+    "model_card",
+    "render_html",
+    "render_sections",
+    "repr_html",
+]
