@@ -287,6 +287,7 @@ class Plan:
             "seed": self.seed,
             "row_key": self.row_key,
             "families": [f.name for f in self.families],
+            "na_values": None if self.na_values is None else list(self.na_values),
         }
 
 
