@@ -72,12 +72,16 @@ def _write(path: Path, table: pa.Table) -> None:
     pq.write_table(table, path)
 
 
-def test_parquet_directory_with_a_column_missing_from_one_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("first_has_column", [True, False])
+def test_parquet_directory_with_a_column_missing_from_one_file(
+    tmp_path: Path, first_has_column: bool
+) -> None:
     rng = np.random.default_rng(0)
     y, s = rng.integers(0, 2, 80), rng.random(80)
     g = np.array(["a", "b"] * 40)
-    _write(tmp_path / "d" / "part-0.parquet", pa.table({"y": y[:40], "s": s[:40], "g": g[:40]}))
-    _write(tmp_path / "d" / "part-1.parquet", pa.table({"y": y[40:], "s": s[40:]}))
+    with_g, without = ("part-0", "part-1") if first_has_column else ("part-1", "part-0")
+    _write(tmp_path / "d" / f"{with_g}.parquet", pa.table({"y": y[:40], "s": s[:40], "g": g[:40]}))
+    _write(tmp_path / "d" / f"{without}.parquet", pa.table({"y": y[40:], "s": s[40:]}))
     r = assay.evaluate(str(tmp_path / "d"), label="y", scores="s", slices=["g"], min_slice_size=1)
     # rows of the file without the column are the slice of missing values
     assert r.value("mean_label", slice={"g": None}).value == pytest.approx(y[40:].mean())
