@@ -61,6 +61,14 @@ class MetricInfo:
         Listed by default in the model card besides the ``default`` entries (the card's
         tables have room for more metrics than the report has charts: precision,
         accuracy, the bias AUCs, the means).
+    denominator
+        For a proportion (a rate with a known denominator): the count metrics of the same
+        family whose sum is its denominator (``("fp", "tn")`` for the false positive
+        rate). The finalizer then gives it a binomial score interval where the replicate
+        interval is unreliable and withholds it when the denominator is below
+        ``min_denominator`` (see docs/evaluation.md). Empty for other metrics.
+    denominator_label
+        What the denominator counts, for messages (``"negatives"``).
     """
 
     name: str
@@ -79,6 +87,13 @@ class MetricInfo:
     size: bool = False
     task_ranges: tuple[tuple[str, float, float], ...] = ()
     card: bool = False
+    denominator: tuple[str, ...] = ()
+    denominator_label: str = ""
+
+    @property
+    def proportion(self) -> bool:
+        """Whether the metric is a proportion with a known denominator."""
+        return bool(self.denominator)
 
     def bounds(self, task: str) -> tuple[float, float]:
         """The metric's range for ``task``."""
@@ -93,6 +108,7 @@ class MetricInfo:
         for k in ("lower", "upper"):
             if not math.isfinite(out[k]):
                 out[k] = None
+        out["denominator"] = list(self.denominator)
         out["task_ranges"] = [
             [t, lo if math.isfinite(lo) else None, hi if math.isfinite(hi) else None]
             for t, lo, hi in self.task_ranges

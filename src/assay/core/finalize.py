@@ -9,6 +9,7 @@ the difference and ratio to the baseline slice with their intervals.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,10 +20,25 @@ from . import catalogue
 from .layout import Block
 from .plan import Plan
 from .ranking import safe_div
-from .replicates import Replication
-from .result import COLUMNS, RESULT_SCHEMA, EvalResult, SliceInfo
+from .result import (
+    COLUMNS,
+    COMPARISON_COLUMNS,
+    COMPARISON_SCHEMA,
+    RESULT_SCHEMA,
+    EvalResult,
+    SliceInfo,
+    add_adjusted,
+)
 from .slicing import format_value, slice_name
 from .state import EvalState, StateView
+from .stats import (
+    jeffreys_interval,
+    mover_difference,
+    mover_ratio,
+    norm_ppf,
+    norm_sf_array,
+    wilson_interval,
+)
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -117,7 +133,7 @@ def finalize(plan: Plan, state: EvalState, *, source: str, seen: int) -> EvalRes
             f"The 'weight' column of {plan.func} sums to 0 over the {state.n_rows} evaluated "
             "rows: every metric would be 0/0. Give some rows a positive weight."
         )
-    table, slices = assemble(state)
+    table, slices, comparisons, reps = assemble(state)
     return EvalResult(
         table,
         slices,
@@ -125,11 +141,17 @@ def finalize(plan: Plan, state: EvalState, *, source: str, seen: int) -> EvalRes
         n_rows=state.n_rows,
         n_dropped=state.n_dropped,
         source=source,
+        comparisons=comparisons,
+        replicates=reps,
     )
 
 
-def assemble(state: EvalState) -> tuple[pa.Table, list[SliceInfo]]:
-    """Finalize ``state`` into the tidy metric table and the slice list.
+def assemble(
+    state: EvalState,
+) -> tuple[pa.Table, list[SliceInfo], pa.Table, NDArray[np.float32] | None]:
+    """Finalize ``state`` into the tidy metric table, the slice list, the paired model
+    comparisons and the replicate values of each row of the table (``None`` without
+    replicates).
 
     Specs are finalized in blocks of at most :data:`BLOCK_BYTES` of working memory, and
     each block becomes Arrow record batches at once.
@@ -158,9 +180,17 @@ def assemble(state: EvalState) -> tuple[pa.Table, list[SliceInfo]]:
     slice_offsets = np.cumsum([0] + [len(o) for o in orders])
     bsi, bj = base_pos
     base_view = view.restrict(bsi, orders[bsi][bj : bj + 1])
-    base_blocks = {bl.head: bl for bl in compute_blocks(base_view, bsi)}
-    base_withheld = slices[slice_offsets[bsi] + bj].withheld
+    base_info = slices[slice_offsets[bsi] + bj]
+    base_withheld = base_info.withheld
+    base_cells: dict[int, dict[str, Cells]] = {}
+    for bl in compute_blocks(base_view, bsi):
+        base_cells[bl.head] = {
+            name: cells(plan, _info(name), arr, bl.values, np.array([base_withheld]))
+            for name, arr in bl.values.items()
+        }
     batches: list[pa.RecordBatch] = []
+    comp_batches: list[pa.RecordBatch] = []
+    rep_parts: list[NDArray[np.float32]] = []
     for si, order in enumerate(orders):
         if len(order) == 0:
             continue
@@ -172,91 +202,232 @@ def assemble(state: EvalState) -> tuple[pa.Table, list[SliceInfo]]:
             counts = np.array([s.count for s in infos], dtype=np.int64)
             withheld = np.array([s.withheld for s in infos], dtype=bool)
             cols: dict[str, list[NDArray[Any]]] = {c: [] for c in COLUMNS}
+            ccols: dict[str, list[NDArray[Any]]] = {c: [] for c in COMPARISON_COLUMNS}
+            by_head: dict[int, dict[str, Cells]] = {}
             for bl in blocks:
                 head = plan.heads[bl.head]
-                base_block = base_blocks.get(bl.head)
+                base = base_cells.get(bl.head, {})
+                by_head[bl.head] = {}
                 for name, arr in bl.values.items():
-                    info = catalogue.metric(name)
-                    if info is None:
-                        raise RuntimeError(
-                            f"Metric {name!r} is not in the metric catalogue; its family must "
-                            "declare a MetricInfo for it."
-                        )
-                    base_arr = None
-                    if base_block is not None and name in base_block.values:
-                        base_arr = base_block.values[name][:, 0]
+                    info = _info(name)
+                    c = cells(plan, info, arr, bl.values, withheld)
+                    by_head[bl.head][name] = c
                     _emit(
-                        cols, rep, plan.confidence, plan.task.name, head.model, head.cls,
-                        infos, info, arr, thresholds, counts, withheld, bl.bounds.get(name),
-                        base_arr, base_withheld,
+                        cols, plan, head.model, head.cls, infos, info, c, thresholds, counts,
+                        withheld, bl.bounds.get(name), base.get(name), base_withheld,
                     )  # fmt: skip
+                    if rep.n_replicates:
+                        r = np.where(c.hide[..., None], np.nan, c.reps)
+                        rep_parts.append(r.reshape(-1, r.shape[-1]).astype(np.float32))
+            for i, j in plan.pairs:
+                if i in by_head and j in by_head:
+                    _emit_pair(ccols, plan, infos, thresholds, by_head[i], by_head[j], i, j)
             if cols["model"]:
-                batches.append(_batch(cols))
-    if not batches:
-        return pa.Table.from_batches([], schema=RESULT_SCHEMA), slices
-    return pa.Table.from_batches(batches, schema=RESULT_SCHEMA), slices
+                batches.append(_batch(cols, COLUMNS, RESULT_SCHEMA))
+            if ccols["model"]:
+                comp_batches.append(_batch(ccols, COMPARISON_COLUMNS, COMPARISON_SCHEMA))
+    table = pa.Table.from_batches(batches, schema=RESULT_SCHEMA)
+    comps = pa.Table.from_batches(comp_batches, schema=COMPARISON_SCHEMA)
+    table = add_adjusted(table, plan.multiple_comparisons, plan.confidence)
+    comps = add_adjusted(comps, plan.multiple_comparisons, plan.confidence)
+    reps = np.concatenate(rep_parts) if rep_parts else None
+    return table, slices, comps, reps
 
 
-def _batch(cols: dict[str, list[NDArray[Any]]]) -> pa.RecordBatch:
+def _info(name: str) -> catalogue.MetricInfo:
+    info = catalogue.metric(name)
+    if info is None:
+        raise RuntimeError(
+            f"Metric {name!r} is not in the metric catalogue; its family must "
+            "declare a MetricInfo for it."
+        )
+    return info
+
+
+def _batch(
+    cols: dict[str, list[NDArray[Any]]], columns: dict[str, pa.DataType], schema: pa.Schema
+) -> pa.RecordBatch:
     arrays = []
-    for name, typ in COLUMNS.items():
+    for name, typ in columns.items():
         v = np.concatenate(cols[name])
         arrays.append(pa.array(v, type=typ, from_pandas=v.dtype == object))
-    return pa.RecordBatch.from_arrays(arrays, schema=RESULT_SCHEMA)
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+#: Below this many successes or failures (``min(k, n - k)``), ``rate_interval="auto"``
+#: gives a rate the Wilson score interval instead of the replicate interval (the normal
+#: approximation behind the replicate t interval fails near 0 and 1; see the coverage
+#: table in docs/evaluation.md).
+SCORE_BELOW = 10
+
+
+@dataclass
+class Cells:
+    """One metric of a block of slice values, every threshold: the values, intervals and
+    what became of them (shapes ``(V, T)``; ``arr`` ``(R+1, V, T)``)."""
+
+    arr: F64
+    point: F64  # unmasked point estimates
+    lower: F64
+    upper: F64
+    method: NDArray[Any]  # interval method per cell (object: str or None)
+    score: NDArray[np.bool_]  # interval from a binomial score method
+    degenerate: NDArray[np.bool_]  # no usable (positive-width) interval
+    hide: NDArray[np.bool_]  # withheld (slice too small, or denominator too small)
+    note: NDArray[Any]  # why withheld / undefined / not tested (object: str or None)
+    den: F64  # denominator of a rate (NaN for other metrics)
+
+    @property
+    def reps(self) -> F64:
+        return np.moveaxis(self.arr[1:], 0, -1)
+
+
+def cells(
+    plan: Plan,
+    info: catalogue.MetricInfo,
+    arr: F64,
+    values: dict[str, F64],
+    withheld: NDArray[np.bool_],
+) -> Cells:
+    """Point, interval and withholding of one metric (see :class:`Cells`)."""
+    rep = plan.replication
+    conf = plan.confidence
+    arr = arr if info.per_threshold else arr[..., None]
+    point = arr[0]
+    shape = point.shape
+    reps = np.moveaxis(arr[1:], 0, -1)
+    method = np.full(shape, None, dtype=object)
+    note = np.full(shape, None, dtype=object)
+    den = np.full(shape, np.nan)
+    has_ci = info.interval and rep.n_replicates > 0
+    if has_ci:
+        lower, upper = rep.interval(point, reps, conf)
+        method[:] = rep.name
+        with np.errstate(invalid="ignore"):
+            degenerate = ~(upper - lower > 0)
+    else:
+        lower, upper = np.full(shape, np.nan), np.full(shape, np.nan)
+        degenerate = np.ones(shape, dtype=bool)
+    score = np.zeros(shape, dtype=bool)
+    hide = np.repeat(withheld[:, None], shape[1], axis=1)
+    if info.proportion and all(d in values for d in info.denominator):
+        d_arr = np.sum([values[d] for d in info.denominator], axis=0)
+        d0 = np.asarray(d_arr[0], dtype=np.float64)
+        den = d0 if info.per_threshold else d0[..., None]
+        with np.errstate(invalid="ignore"):
+            k = point * den
+            if has_ci and plan.rate_interval != "replicate":
+                if plan.rate_interval == "auto":
+                    score = (np.minimum(k, den - k) < SCORE_BELOW) | degenerate
+                else:
+                    score = np.ones(shape, dtype=bool)
+                score &= (den > 0) & np.isfinite(point)
+                if score.any():
+                    jeff = plan.rate_interval == "jeffreys"
+                    fn = jeffreys_interval if jeff else wilson_interval
+                    slo, shi = fn(k, den, conf)
+                    lower = np.where(score, slo, lower)
+                    upper = np.where(score, shi, upper)
+                    method = np.where(score, "jeffreys" if jeff else "wilson", method)
+                    degenerate = np.where(score, ~(upper - lower > 0), degenerate)
+        small = (den < plan.min_denominator) & ~hide
+        for v, t in zip(*np.nonzero(small), strict=True):
+            note[v, t] = (
+                f"withheld: {den[v, t]:g} {info.denominator_label or 'in the denominator'}, "
+                f"fewer than min_denominator={plan.min_denominator}"
+            )
+        hide = hide | small
+    with np.errstate(invalid="ignore"):
+        undefined = ~np.isfinite(point) & ~hide
+    for v, t in zip(*np.nonzero(undefined), strict=True):
+        note[v, t] = (
+            f"undefined: no {info.denominator_label}" if info.proportion and den[v, t] == 0
+            else "undefined (0/0)"
+        )
+    if has_ci:
+        flat = degenerate & ~hide & ~undefined
+        for v, t in zip(*np.nonzero(flat), strict=True):
+            note[v, t] = "zero-width interval (the replicates do not vary): not tested"
+    lo, hi = info.bounds(plan.task.name)
+    if np.isfinite(lo) or np.isfinite(hi):
+        lower = np.clip(lower, lo, hi)
+        upper = np.clip(upper, lo, hi)
+    for v in np.flatnonzero(withheld):
+        note[v, :] = "withheld: slice too small (see the slice's reason)"
+    if info.size:
+        hide = np.zeros(shape, dtype=bool)
+    return Cells(arr, point, lower, upper, method, score, degenerate, hide, note, den)
 
 
 def _emit(
     cols: dict[str, list[NDArray[Any]]],
-    rep: Replication,
-    confidence: float,
-    task: str,
+    plan: Plan,
     model: str,
     cls: Any,
     infos: list[SliceInfo],
     info: catalogue.MetricInfo,
-    arr: F64,
+    c: Cells,
     thresholds: F64,
     counts: I64,
     withheld: NDArray[np.bool_],
     bound: F64 | None,
-    base_arr: F64 | None,
+    base: Cells | None,
     base_withheld: bool,
 ) -> None:
+    rep = plan.replication
+    conf = plan.confidence
     v = len(infos)
     per_thr = info.per_threshold
-    arr = arr if per_thr else arr[..., None]  # (R+1, V, T)
-    t = arr.shape[-1]
-    point = arr[0]
-    reps = np.moveaxis(arr[1:], 0, -1)  # (V, T, R)
-    if not info.interval or rep.n_replicates == 0:
-        lower = np.full(point.shape, np.nan)
-        upper = lower.copy()
-    else:
-        lower, upper = rep.interval(point, reps, confidence)
-        lo, hi = info.bounds(task)
-        if np.isfinite(lo) or np.isfinite(hi):
-            lower = np.clip(lower, lo, hi)
-            upper = np.clip(upper, lo, hi)
-    hide = np.repeat(withheld[:, None], t, axis=1)
-    if not info.size:
-        point = np.where(hide, np.nan, point)
-        lower = np.where(hide, np.nan, lower)
-        upper = np.where(hide, np.nan, upper)
+    t = c.point.shape[-1]
+    hide = c.hide
+    point = np.where(hide, np.nan, c.point)
+    lower = np.where(hide, np.nan, c.lower)
+    upper = np.where(hide, np.nan, c.upper)
     nan = np.full(point.shape, np.nan)
-    diff, dlo, dhi, ratio, rlo, rhi = nan, nan, nan, nan, nan, nan
-    if base_arr is not None and not info.size and not base_withheld:
-        base_arr = base_arr.reshape(base_arr.shape[0], 1, t)
-        d = arr - base_arr
-        r = safe_div(arr, np.broadcast_to(base_arr, arr.shape))
-        diff = np.where(hide, np.nan, d[0])
-        ratio = np.where(hide, np.nan, r[0])
-        if rep.n_replicates:
-            dlo, dhi = rep.interval(d[0], np.moveaxis(d[1:], 0, -1), confidence)
-            rlo, rhi = rep.interval(r[0], np.moveaxis(r[1:], 0, -1), confidence)
-            dlo, dhi = np.where(hide, np.nan, dlo), np.where(hide, np.nan, dhi)
-            rlo, rhi = np.where(hide, np.nan, rlo), np.where(hide, np.nan, rhi)
-    with np.errstate(invalid="ignore"):
-        significant = (dlo > 0) | (dhi < 0)
+    diff, dlo, dhi, ratio, rlo, rhi, pval = nan, nan, nan, nan, nan, nan, nan
+    significant = np.zeros(point.shape, dtype=bool)
+    if base is not None and not info.size and not base_withheld:
+        bhide = base.hide  # (1, T)
+        d = c.arr - base.arr
+        r = safe_div(c.arr, np.broadcast_to(base.arr, c.arr.shape))
+        diff, ratio = d[0], r[0]
+        lo_b, hi_b = info.bounds(plan.task.name)
+        if rep.n_replicates and info.interval:
+            dreps = np.moveaxis(d[1:], 0, -1)
+            dlo, dhi = rep.interval(diff, dreps, conf)
+            pval = rep.p_value(diff, dreps)
+            rlo, rhi = rep.interval(ratio, np.moveaxis(r[1:], 0, -1), conf)
+            mover = c.score | base.score
+            if mover.any():
+                args = (c.point, c.lower, c.upper, base.point, base.lower, base.upper)
+                mlo, mhi = mover_difference(*args)
+                dlo, dhi = np.where(mover, mlo, dlo), np.where(mover, mhi, dhi)
+                z = norm_ppf((1.0 + conf) / 2.0)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    se = np.where(diff > 0, diff - mlo, mhi - diff) / z
+                    pm = np.where(diff == 0, 1.0, 2.0 * norm_sf_array(np.abs(diff) / se))
+                pval = np.where(mover, np.minimum(pm, 1.0), pval)
+                if lo_b >= 0:
+                    qlo, qhi = mover_ratio(*args)
+                    rlo, rhi = np.where(mover, qlo, rlo), np.where(mover, qhi, rhi)
+            if np.isfinite(lo_b) and np.isfinite(hi_b):
+                dlo = np.clip(dlo, lo_b - hi_b, hi_b - lo_b)
+                dhi = np.clip(dhi, lo_b - hi_b, hi_b - lo_b)
+            if lo_b >= 0:
+                rlo = np.maximum(rlo, 0.0)
+                rhi = np.maximum(rhi, 0.0)
+            with np.errstate(invalid="ignore"):
+                valid = (
+                    (dhi - dlo > 0) & ~c.degenerate & ~base.degenerate & ~hide & ~bhide
+                    & np.isfinite(dlo) & np.isfinite(dhi)
+                )  # fmt: skip
+                significant = valid & ((dlo > 0) | (dhi < 0))
+            pval = np.where(valid, pval, np.nan)
+        out_hide = hide | bhide
+        diff, ratio = np.where(out_hide, np.nan, diff), np.where(out_hide, np.nan, ratio)
+        dlo, dhi = np.where(out_hide, np.nan, dlo), np.where(out_hide, np.nan, dhi)
+        rlo, rhi = np.where(out_hide, np.nan, rlo), np.where(out_hide, np.nan, rhi)
+        pval = np.where(out_hide, np.nan, pval)
     n = v * t
     cols["model"].append(np.full(n, model, dtype=object))
     cols["class"].append(np.full(n, None if cls is None else format_value(cls), dtype=object))
@@ -269,9 +440,11 @@ def _emit(
     cols["lower"].append(np.asarray(lower).ravel())
     cols["upper"].append(np.asarray(upper).ravel())
     cols["count"].append(np.repeat(counts, t))
-    cols["withheld"].append(np.repeat(withheld, t))
-    mx = np.full(n, np.nan) if bound is None else np.where(withheld, np.nan, bound)
-    cols["max_error"].append(np.asarray(mx, dtype=np.float64).ravel())
+    cols["withheld"].append(hide.ravel() if not info.size else np.repeat(withheld, t))
+    mx = np.full(v, np.nan) if bound is None else np.where(withheld, np.nan, bound)
+    mx = np.asarray(mx, dtype=np.float64).reshape(v, -1)
+    mx = np.where(hide, np.nan, np.broadcast_to(mx, (v, t)))
+    cols["max_error"].append(mx.ravel())
     cols["diff"].append(np.asarray(diff).ravel())
     cols["diff_lower"].append(np.asarray(dlo).ravel())
     cols["diff_upper"].append(np.asarray(dhi).ravel())
@@ -279,3 +452,76 @@ def _emit(
     cols["ratio_lower"].append(np.asarray(rlo).ravel())
     cols["ratio_upper"].append(np.asarray(rhi).ravel())
     cols["significant"].append(np.asarray(significant).ravel())
+    cols["denominator"].append(np.where(hide & ~np.isfinite(c.den), np.nan, c.den).ravel())
+    method = c.method.copy()
+    method[hide] = None
+    cols["interval"].append(method.ravel())
+    cols["p_value"].append(np.asarray(pval, dtype=np.float64).ravel())
+    cols["p_value_adjusted"].append(np.full(n, np.nan))
+    cols["significant_adjusted"].append(np.zeros(n, dtype=bool))
+    cols["note"].append(c.note.ravel())
+
+
+def _emit_pair(
+    cols: dict[str, list[NDArray[Any]]],
+    plan: Plan,
+    infos: list[SliceInfo],
+    thresholds: F64,
+    ref: dict[str, Cells],
+    other: dict[str, Cells],
+    i: int,
+    j: int,
+) -> None:
+    """The change from head ``i`` (the first model) to head ``j`` per slice and metric,
+    with its interval from the paired replicates (both models read the same rows, so
+    replicate ``b`` of each leaves out the same bucket or resamples the same rows)."""
+    rep = plan.replication
+    hi_, hj = plan.heads[i], plan.heads[j]
+    v = len(infos)
+    for name, cj in other.items():
+        ci_ = ref.get(name)
+        info = _info(name)
+        if ci_ is None or info.size or info.gap == "none":
+            continue
+        t = cj.point.shape[-1]
+        hide = ci_.hide | cj.hide
+        d = cj.arr - ci_.arr
+        diff = d[0]
+        nan = np.full(diff.shape, np.nan)
+        dlo, dhi, pval = nan, nan, nan
+        significant = np.zeros(diff.shape, dtype=bool)
+        if rep.n_replicates and info.interval:
+            dreps = np.moveaxis(d[1:], 0, -1)
+            dlo, dhi = rep.interval(diff, dreps, plan.confidence)
+            pval = rep.p_value(diff, dreps)
+            lo_b, hi_b = info.bounds(plan.task.name)
+            if np.isfinite(lo_b) and np.isfinite(hi_b):
+                dlo = np.clip(dlo, lo_b - hi_b, hi_b - lo_b)
+                dhi = np.clip(dhi, lo_b - hi_b, hi_b - lo_b)
+            with np.errstate(invalid="ignore"):
+                valid = (dhi - dlo > 0) & ~hide & np.isfinite(dlo) & np.isfinite(dhi)
+                significant = valid & ((dlo > 0) | (dhi < 0))
+            pval = np.where(valid, pval, np.nan)
+        n = v * t
+
+        def mask(a: F64, hide: NDArray[np.bool_] = hide) -> F64:
+            return np.where(hide, np.nan, a).ravel()
+
+        cols["model"].append(np.full(n, hj.model, dtype=object))
+        cols["reference"].append(np.full(n, hi_.model, dtype=object))
+        cls = None if hj.cls is None else format_value(hj.cls)
+        cols["class"].append(np.full(n, cls, dtype=object))
+        cols["feature"].append(np.repeat(np.array([s.feature for s in infos], dtype=object), t))
+        cols["slice"].append(np.repeat(np.array([s.slice for s in infos], dtype=object), t))
+        cols["metric"].append(np.full(n, name, dtype=object))
+        thr = np.tile(thresholds, v) if info.per_threshold else np.full(n, np.nan)
+        cols["threshold"].append(thr)
+        cols["value"].append(mask(cj.point))
+        cols["reference_value"].append(mask(ci_.point))
+        cols["diff"].append(mask(diff))
+        cols["diff_lower"].append(mask(dlo))
+        cols["diff_upper"].append(mask(dhi))
+        cols["p_value"].append(mask(pval))
+        cols["significant"].append(np.asarray(significant).ravel())
+        cols["p_value_adjusted"].append(np.full(n, np.nan))
+        cols["significant_adjusted"].append(np.zeros(n, dtype=bool))

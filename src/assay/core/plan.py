@@ -29,6 +29,7 @@ from .layout import FamilyInstance, Task
 from .registry import families, tasks
 from .replicates import Replication, make_replication
 from .slicing import OVERALL, SliceSpec, parse_slices, slice_name
+from .stats import ADJUSTMENTS
 
 if TYPE_CHECKING:
     from ..io.tables import TableSource
@@ -39,6 +40,13 @@ DEFAULT_THRESHOLDS: tuple[float, ...] = tuple(round(0.1 * i, 10) for i in range(
 #: instead of its position: the same on any chunking, order or partitioning. Identical
 #: rows then share a replicate assignment.
 ROW_CONTENT = "<row content>"
+
+#: Default smallest denominator of a rate (``min_denominator``): a false negative rate
+#: from fewer positives is withheld.
+DEFAULT_MIN_DENOMINATOR = 10
+
+#: Interval methods of rates (``rate_interval``; see docs/evaluation.md).
+RATE_INTERVALS = ("auto", "wilson", "jeffreys", "replicate")
 
 #: Default most slices per evaluation (see ``max_slices``).
 DEFAULT_MAX_SLICES = 10_000
@@ -75,6 +83,9 @@ class Plan:
     score_type: str
     positive_label: Any
     min_slice_size: int
+    min_denominator: int
+    rate_interval: str
+    multiple_comparisons: str
     max_slices: int
     ci: str | None
     replication: Replication
@@ -146,6 +157,17 @@ class Plan:
         self.positive_label = get("positive_label")
         self.min_slice_size = check_int(
             "min_slice_size", get("min_slice_size", 1), minimum=1, func=func
+        )
+        self.min_denominator = check_int(
+            "min_denominator", get("min_denominator", DEFAULT_MIN_DENOMINATOR), minimum=0,
+            func=func,
+        )
+        self.rate_interval = check_choice(
+            "rate_interval", get("rate_interval", "auto"), list(RATE_INTERVALS), func=func
+        )
+        mc = get("multiple_comparisons", "bh")
+        self.multiple_comparisons = check_choice(
+            "multiple_comparisons", "none" if mc is None else mc, list(ADJUSTMENTS), func=func
         )
         self.max_slices = check_int(
             "max_slices", get("max_slices", DEFAULT_MAX_SLICES), minimum=1, func=func
@@ -278,6 +300,9 @@ class Plan:
             "thresholds": list(self.thresholds),
             "score_type": self.score_type,
             "min_slice_size": self.min_slice_size,
+            "min_denominator": self.min_denominator,
+            "rate_interval": self.rate_interval,
+            "multiple_comparisons": self.multiple_comparisons,
             "ci": self.replication.config(),
             "confidence": self.confidence,
             "baseline": self.baseline,

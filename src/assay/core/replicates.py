@@ -89,8 +89,28 @@ class Replication:
         nan = np.full(np.shape(point), np.nan)
         return nan, nan.copy()
 
+    def p_value(
+        self, point: NDArray[np.float64], reps: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        """Two-sided p-value of "the value is 0", the test that :meth:`interval` inverts
+        (``p < 1 - confidence`` exactly when the interval excludes 0). NaN where the
+        replicates do not vary (a zero-width interval is no evidence)."""
+        return np.full(np.shape(point), np.nan)
+
     def config(self) -> dict[str, Any]:
         return {"method": self.name, "n_replicates": self.n_replicates}
+
+
+def _t_p_value(
+    point: NDArray[np.float64], se: NDArray[np.float64], k: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    from .stats import t_sf_array
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.abs(point) / se
+        ok = np.isfinite(t) & (se > 0) & (k >= 2)
+        p = 2.0 * t_sf_array(np.where(ok, t, 0.0), np.maximum(k - 1, 1))
+    return np.where(ok, np.minimum(p, 1.0), np.nan)
 
 
 def _add_counts(out: NDArray[np.float64], key: NDArray[np.int64], w: NDArray[np.float64]) -> None:
@@ -149,6 +169,21 @@ class Jackknife(Replication):
             var = (k - 1) / k * (dev**2).sum(axis=-1)
         return _t_interval(point, np.sqrt(var), k, confidence)
 
+    def _se(self, reps: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+        valid = np.isfinite(reps)
+        k = valid.sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(valid, reps, 0.0).sum(axis=-1) / k
+            dev = np.where(valid, reps - mean[..., None], 0.0)
+            var = (k - 1) / k * (dev**2).sum(axis=-1)
+        return np.sqrt(var), k
+
+    def p_value(
+        self, point: NDArray[np.float64], reps: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        se, k = self._se(reps)
+        return _t_p_value(point, se, k)
+
 
 @dataclass(frozen=True)
 class _BootRows:
@@ -194,6 +229,17 @@ class PoissonBootstrap(Replication):
             dev = np.where(valid, reps - mean[..., None], 0.0)
             sd = np.sqrt((dev**2).sum(axis=-1) / (k - 1))
         return _t_interval(point, sd, k, confidence)
+
+    def p_value(
+        self, point: NDArray[np.float64], reps: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        valid = np.isfinite(reps)
+        k = valid.sum(axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(valid, reps, 0.0).sum(axis=-1) / k
+            dev = np.where(valid, reps - mean[..., None], 0.0)
+            sd = np.sqrt((dev**2).sum(axis=-1) / (k - 1))
+        return _t_p_value(point, sd, k)
 
 
 def poisson_multiplicities(hashes: NDArray[np.uint64], n_draws: int) -> NDArray[np.float64]:

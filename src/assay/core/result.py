@@ -45,8 +45,84 @@ COLUMNS: dict[str, pa.DataType] = {
     "ratio_lower": pa.float64(),
     "ratio_upper": pa.float64(),
     "significant": pa.bool_(),
+    "denominator": pa.float64(),
+    "interval": pa.string(),
+    "p_value": pa.float64(),
+    "p_value_adjusted": pa.float64(),
+    "significant_adjusted": pa.bool_(),
+    "note": pa.string(),
 }
 RESULT_SCHEMA = pa.schema(list(COLUMNS.items()))
+
+#: Columns added after the first release of schema version 1: results written before
+#: them read with these defaults.
+_ADDED_DEFAULTS: dict[str, Any] = {
+    "denominator": None,
+    "interval": None,
+    "p_value": None,
+    "p_value_adjusted": None,
+    "significant_adjusted": False,
+    "note": None,
+}
+
+#: Columns of the paired model comparison table (:meth:`EvalResult.model_comparison`):
+#: one row per compared model x class x slice x metric x threshold; ``diff`` is
+#: ``value - reference_value`` with its interval from the paired replicates.
+COMPARISON_COLUMNS: dict[str, pa.DataType] = {
+    "model": pa.string(),
+    "reference": pa.string(),
+    "class": pa.string(),
+    "feature": pa.string(),
+    "slice": pa.string(),
+    "metric": pa.string(),
+    "threshold": pa.float64(),
+    "value": pa.float64(),
+    "reference_value": pa.float64(),
+    "diff": pa.float64(),
+    "diff_lower": pa.float64(),
+    "diff_upper": pa.float64(),
+    "p_value": pa.float64(),
+    "significant": pa.bool_(),
+    "p_value_adjusted": pa.float64(),
+    "significant_adjusted": pa.bool_(),
+}
+COMPARISON_SCHEMA = pa.schema(list(COMPARISON_COLUMNS.items()))
+
+#: What a family of tests is for the multiple-comparison adjustment.
+ADJUSTMENT_FAMILY = (
+    "all slices (every slice feature) of one model, class, metric and threshold; "
+    "tests with no p-value (withheld, undefined, zero-width intervals, the baseline "
+    "itself) are not counted"
+)
+
+
+def add_adjusted(table: pa.Table, method: str, confidence: float) -> pa.Table:
+    """``table`` with ``p_value_adjusted`` and ``significant_adjusted`` computed by
+    ``method`` (``"bh"``, ``"holm"``, ``"none"``) within each family of tests
+    (:data:`ADJUSTMENT_FAMILY`; for the model comparison also per reference model).
+    ``significant_adjusted`` needs the unadjusted ``significant`` too, so it never marks a
+    gap whose interval includes 0."""
+    from .stats import adjust_pvalues
+
+    if table.num_rows == 0:
+        return table
+    keys = ["model", "class", "metric", "threshold"]
+    if "reference" in table.column_names:
+        keys.insert(1, "reference")
+    parts = [np.asarray(table.column(k).to_pylist(), dtype=object).astype(str) for k in keys]
+    joined = parts[0]
+    for q in parts[1:]:
+        joined = np.char.add(np.char.add(joined, "\x1f"), q)
+    _, groups = np.unique(joined, return_inverse=True)
+    p = table.column("p_value").to_numpy(zero_copy_only=False).astype(np.float64)
+    adj = adjust_pvalues(p, method, groups)
+    sig = table.column("significant").to_numpy(zero_copy_only=False).astype(bool)
+    with np.errstate(invalid="ignore"):
+        sig_adj = sig & (adj < 1.0 - confidence)
+    i = table.column_names.index("p_value_adjusted")
+    table = table.set_column(i, "p_value_adjusted", pa.array(adj, type=pa.float64()))
+    i = table.column_names.index("significant_adjusted")
+    return table.set_column(i, "significant_adjusted", pa.array(sig_adj, type=pa.bool_()))
 
 
 @dataclass
@@ -98,6 +174,18 @@ class MetricValue:
     ratio: float
     significant: bool
     max_error: float
+    #: Significance after the multiple-comparison adjustment across slices
+    #: (``config["multiple_comparisons"]``); ``significant`` is the unadjusted flag.
+    significant_adjusted: bool = False
+    p_value: float = math.nan
+    p_value_adjusted: float = math.nan
+    #: Interval method of this value: ``"jackknife"``, ``"bootstrap"``, ``"wilson"``,
+    #: ``"jeffreys"`` or ``None``.
+    interval: str | None = None
+    #: Denominator of a rate (weighted), NaN for other metrics.
+    denominator: float = math.nan
+    #: Why the value is withheld, undefined or not tested (``None`` when none applies).
+    note: str | None = None
 
     def __float__(self) -> float:
         return self.value
@@ -120,12 +208,18 @@ class EvalResult:
         n_rows: int,
         n_dropped: int = 0,
         source: str = "",
+        comparisons: pa.Table | None = None,
+        replicates: NDArray[np.float32] | None = None,
     ) -> None:
         if isinstance(table, pa.Table):
             self._table = table
         else:
+            n = len(table["model"])
+            full = {c: table[c] if c in table else np.array([_ADDED_DEFAULTS[c]] * n)
+                    for c in COLUMNS}
             self._table = pa.table(
-                {c: pa.array(list(table[c]) if table[c].dtype == object else table[c], type=t)
+                {c: pa.array(list(full[c]) if full[c].dtype == object else full[c], type=t,
+                             from_pandas=True)
                  for c, t in COLUMNS.items()}
             )
         self.slices = list(slices)
@@ -133,6 +227,12 @@ class EvalResult:
         self.n_rows = n_rows
         self.n_dropped = n_dropped
         self.source = source
+        self._comparisons = (
+            comparisons if comparisons is not None else COMPARISON_SCHEMA.empty_table()
+        )
+        #: Replicate values of each row of the tidy table ``(rows, R)`` (NaN where
+        #: withheld), kept in memory for :meth:`compare`; not written to JSON.
+        self.replicates = replicates
         #: Catalogue entries read with the result (``from_json``): what each metric is,
         #: also for metrics this version's catalogue does not know.
         self.catalogue_info: dict[str, dict[str, Any]] = {}
@@ -212,7 +312,9 @@ class EvalResult:
             value=f["value"], lower=f["lower"], upper=f["upper"], count=int(row["count"]),
             withheld=bool(row["withheld"]), diff=f["diff"], diff_lower=f["diff_lower"],
             diff_upper=f["diff_upper"], ratio=f["ratio"], significant=bool(row["significant"]),
-            max_error=f["max_error"],
+            max_error=f["max_error"], significant_adjusted=bool(row["significant_adjusted"]),
+            p_value=f["p_value"], p_value_adjusted=f["p_value_adjusted"],
+            interval=row["interval"], denominator=f["denominator"], note=row["note"],
         )  # fmt: skip
 
     def _slice_name(self, slice: Any) -> str:
@@ -237,6 +339,67 @@ class EvalResult:
             raise ValueError(f"Unknown slice {slice!r}; the result has {sorted(names)[:10]}.")
         return slice
 
+    # ---------------------------------------------------------------- significance
+    @property
+    def significance(self) -> dict[str, Any]:
+        """How gaps are tested: level, interval methods, multiple-comparison adjustment."""
+        cfg = self.config
+        return {
+            "alpha": round(1.0 - float(cfg.get("confidence", 0.95)), 12),
+            "unadjusted": "significant: the gap's interval excludes 0 and has positive width",
+            "multiple_comparisons": cfg.get("multiple_comparisons", "none"),
+            "adjusted": "significant_adjusted: significant and p_value_adjusted < alpha",
+            "family": ADJUSTMENT_FAMILY,
+            "rate_interval": cfg.get("rate_interval", "replicate"),
+            "min_denominator": cfg.get("min_denominator", 0),
+        }
+
+    def adjusted(self, method: str) -> EvalResult:
+        """A copy of the result with ``significant_adjusted`` (and ``p_value_adjusted``)
+        recomputed with ``method``: ``"bh"``, ``"holm"`` or ``"none"``."""
+        from .stats import ADJUSTMENTS
+
+        if method not in ADJUSTMENTS:
+            raise ValueError(
+                f"The 'method' parameter of EvalResult.adjusted must be one of "
+                f"{list(ADJUSTMENTS)}. Got {method!r} instead."
+            )
+        conf = float(self.config.get("confidence", 0.95))
+        out = EvalResult(
+            add_adjusted(self._table, method, conf), self.slices,
+            config={**self.config, "multiple_comparisons": method}, n_rows=self.n_rows,
+            n_dropped=self.n_dropped, source=self.source,
+            comparisons=add_adjusted(self._comparisons, method, conf),
+            replicates=self.replicates,
+        )  # fmt: skip
+        out.catalogue_info = dict(self.catalogue_info)
+        return out
+
+    # ---------------------------------------------------------------- models
+    def comparison_arrow(self) -> pa.Table:
+        """The paired model comparison table (:data:`COMPARISON_COLUMNS`) as Arrow."""
+        return self._comparisons
+
+    def model_comparison(self) -> Any:
+        """The change from the first model to each other model, per slice, metric and
+        threshold, with its interval from the paired replicates (needs ``assay[pandas]``).
+        Empty with one model."""
+        require("pandas", "pandas", purpose="EvalResult.model_comparison")
+        return self._comparisons.to_pandas()
+
+    def compare(
+        self, other: EvalResult, *, model: str | None = None, other_model: str | None = None
+    ) -> EvalResult:
+        """Pair this result's ``model`` with ``other_model`` of a separately evaluated
+        result of the same rows: a result with both models (the second renamed if the
+        names clash) and their paired comparison (:meth:`model_comparison`).
+
+        Pairing needs the same replicate assignment: the same ``ci``, ``n_replicates``,
+        ``seed`` and ``row_key``, the same slices with the same counts, thresholds and
+        baseline, and replicate values in memory (a result read from JSON has none).
+        Raises ``ValueError`` saying which does not match."""
+        return compare_results(self, other, model=model, other_model=other_model)
+
     # ---------------------------------------------------------------- JSON
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict in the documented, versioned layout (``docs/result-schema.md``)."""
@@ -253,6 +416,8 @@ class EvalResult:
             "config": _jsonable(self.config),
             "slices": [_jsonable(asdict(s)) for s in self.slices],
             "metrics": columns,
+            "significance": self.significance,
+            "model_comparison": _columns_json(self._comparisons, COMPARISON_COLUMNS),
             "catalogue": {
                 m: info.to_dict() if (info := catalogue.metric(m)) is not None
                 else self.catalogue_info[m]
@@ -307,13 +472,24 @@ class EvalResult:
         try:
             cols = doc["metrics"]
             arrays = {}
+            nrows = len(cols["model"])
             for name, t in COLUMNS.items():
+                if name not in cols and name in _ADDED_DEFAULTS:
+                    cols[name] = [_ADDED_DEFAULTS[name]] * nrows
                 vals = cols[name]
                 if pa.types.is_floating(t):
                     vals = [math.nan if v is None else v for v in vals]
                 arrays[name] = pa.array(vals, type=t)
             slices = [SliceInfo(**_decode(s)) for s in doc["slices"]]
             data = doc["data"]
+            comps = None
+            mc = doc.get("model_comparison")
+            if isinstance(mc, dict):
+                comps = pa.table(
+                    {name: pa.array([math.nan if v is None and pa.types.is_floating(t) else v
+                                     for v in mc[name]], type=t)
+                     for name, t in COMPARISON_COLUMNS.items()}
+                )
             out = cls(
                 pa.table(arrays),
                 slices,
@@ -321,6 +497,7 @@ class EvalResult:
                 n_rows=data["rows"],
                 n_dropped=data["dropped"],
                 source=data["source"],
+                comparisons=comps,
             )
         except (KeyError, TypeError, ValueError, AttributeError, pa.ArrowException) as exc:
             what = f"missing entry {exc}" if isinstance(exc, KeyError) else str(exc)
@@ -418,6 +595,138 @@ class EvalResult:
         )
 
 
+
+
+def compare_results(
+    a: EvalResult, b: EvalResult, *, model: str | None = None, other_model: str | None = None
+) -> EvalResult:
+    """See :meth:`EvalResult.compare`."""
+    from .replicates import make_replication
+
+    if not isinstance(b, EvalResult):
+        raise TypeError(
+            "The 'other' parameter of EvalResult.compare must be an EvalResult. Got "
+            f"{type(b).__name__} instead."
+        )
+    ma = a.models[0] if model is None else model
+    mb = b.models[0] if other_model is None else other_model
+    for r, m, what in ((a, ma, "model"), (b, mb, "other_model")):
+        if m not in r.models:
+            raise ValueError(
+                f"The {what!r} parameter of EvalResult.compare must be one of {r.models}. "
+                f"Got {m!r} instead."
+            )
+    reasons = []
+    for key in ("ci", "seed", "row_key", "thresholds", "baseline", "confidence", "task",
+                "label", "weight", "classes", "rate_interval", "min_denominator"):  # fmt: skip
+        if a.config.get(key) != b.config.get(key):
+            reasons.append(f"{key} differs ({a.config.get(key)!r} vs {b.config.get(key)!r})")
+    if a.n_rows != b.n_rows:
+        reasons.append(f"the number of rows differs ({a.n_rows} vs {b.n_rows})")
+    sa = [(s.slice, s.count) for s in a.slices]
+    sb = [(s.slice, s.count) for s in b.slices]
+    if sa != sb:
+        diff = next(((x, y) for x, y in zip(sa, sb, strict=False) if x != y), None)
+        reasons.append(
+            "the slices or their counts differ"
+            + (f" (first: {diff[0]} vs {diff[1]})" if diff else f" ({len(sa)} vs {len(sb)} slices)")
+        )
+    if not a.config.get("ci", {}).get("n_replicates"):
+        reasons.append("the results have no replicates (ci=None)")
+    elif a.replicates is None or b.replicates is None:
+        reasons.append(
+            "a result has no replicate values in memory (results read from JSON do not "
+            "carry them); evaluate both in this process"
+        )
+    if reasons:
+        raise ValueError(
+            "Cannot pair these results: the change between models needs the same rows with "
+            "the same replicate assignment, but " + "; ".join(reasons) + "."
+        )
+    name_b = mb if mb != ma else f"{mb} (2)"
+    assert a.replicates is not None and b.replicates is not None
+    ta, tb = a.to_arrow(), b.to_arrow()
+    rows_a = np.flatnonzero(np.asarray(ta.column("model").to_pylist(), dtype=object) == ma)
+    rows_b = np.flatnonzero(np.asarray(tb.column("model").to_pylist(), dtype=object) == mb)
+    sub_a, sub_b = ta.take(pa.array(rows_a)), tb.take(pa.array(rows_b))
+    sub_b = sub_b.set_column(0, "model", pa.array([name_b] * sub_b.num_rows, type=pa.string()))
+
+    def keys(t: pa.Table) -> list[tuple[Any, ...]]:
+        cols = [t.column(c).to_pylist() for c in ("class", "slice", "metric", "threshold")]
+        return [(c, s, m, None if th is None or math.isnan(th) else round(th, 9))
+                for c, s, m, th in zip(*cols, strict=True)]  # fmt: skip
+
+    index_b = {k: i for i, k in enumerate(keys(sub_b))}
+    ka = keys(sub_a)
+    pairs = [(i, index_b[k]) for i, k in enumerate(ka) if k in index_b]
+    ia = np.array([p[0] for p in pairs], dtype=np.int64)
+    ib = np.array([p[1] for p in pairs], dtype=np.int64)
+    rep = make_replication(a.config["ci"]["method"], a.config["ci"]["n_replicates"])
+    conf = float(a.config.get("confidence", 0.95))
+    va = sub_a.column("value").to_numpy(zero_copy_only=False)[ia]
+    vb = sub_b.column("value").to_numpy(zero_copy_only=False)[ib]
+    ra = a.replicates[rows_a][ia].astype(np.float64)
+    rb = b.replicates[rows_b][ib].astype(np.float64)
+    diff = vb - va
+    dreps = rb - ra
+    dlo, dhi = rep.interval(diff, dreps, conf)
+    pval = rep.p_value(diff, dreps)
+    metrics = sub_a.column("metric").to_pylist()
+    keep = np.ones(len(ia), dtype=bool)
+    for n_, m in enumerate(np.asarray(metrics, dtype=object)[ia]):
+        info = catalogue.metric(m)
+        if info is not None and (info.size or info.gap == "none"):
+            keep[n_] = False
+        elif info is not None:
+            lo, hi = info.bounds(str(a.config.get("task")))
+            if math.isfinite(lo) and math.isfinite(hi):
+                dlo[n_] = min(max(dlo[n_], lo - hi), hi - lo)
+                dhi[n_] = min(max(dhi[n_], lo - hi), hi - lo)
+    with np.errstate(invalid="ignore"):
+        valid = (dhi - dlo > 0) & np.isfinite(dlo) & np.isfinite(dhi) & np.isfinite(diff)
+        sig = valid & ((dlo > 0) | (dhi < 0))
+    pval = np.where(valid, pval, np.nan)
+    sel_a = sub_a.take(pa.array(ia[keep]))
+    k = keep
+    comps = pa.table(
+        {
+            "model": pa.array([name_b] * int(k.sum()), type=pa.string()),
+            "reference": pa.array([ma] * int(k.sum()), type=pa.string()),
+            "class": sel_a.column("class"),
+            "feature": sel_a.column("feature"),
+            "slice": sel_a.column("slice"),
+            "metric": sel_a.column("metric"),
+            "threshold": sel_a.column("threshold"),
+            "value": pa.array(vb[k], type=pa.float64()),
+            "reference_value": pa.array(va[k], type=pa.float64()),
+            "diff": pa.array(diff[k], type=pa.float64()),
+            "diff_lower": pa.array(np.where(valid, dlo, np.nan)[k], type=pa.float64()),
+            "diff_upper": pa.array(np.where(valid, dhi, np.nan)[k], type=pa.float64()),
+            "p_value": pa.array(pval[k], type=pa.float64()),
+            "significant": pa.array(sig[k], type=pa.bool_()),
+            "p_value_adjusted": pa.array(np.full(int(k.sum()), np.nan), type=pa.float64()),
+            "significant_adjusted": pa.array(np.zeros(int(k.sum()), bool), type=pa.bool_()),
+        },
+        schema=COMPARISON_SCHEMA,
+    )
+    method = str(a.config.get("multiple_comparisons", "bh"))
+    comps = add_adjusted(comps, method, conf)
+    config = dict(a.config)
+    config["scores"] = {ma: a.config["scores"][ma], name_b: b.config["scores"][mb]}
+    out = EvalResult(
+        pa.concat_tables([sub_a, sub_b]), a.slices, config=config, n_rows=a.n_rows,
+        n_dropped=a.n_dropped, source=a.source, comparisons=comps,
+        replicates=np.concatenate([a.replicates[rows_a], b.replicates[rows_b]]),
+    )  # fmt: skip
+    return out
+
+
+def _columns_json(table: pa.Table, columns: Mapping[str, pa.DataType]) -> dict[str, list[Any]]:
+    out = {}
+    for name in columns:
+        vals = table.column(name).to_pylist()
+        out[name] = [None if isinstance(v, float) and not math.isfinite(v) else v for v in vals]
+    return out
 
 
 def _fmt(v: MetricValue, digits: int) -> str:

@@ -1,4 +1,5 @@
-"""Small statistical helpers with no SciPy dependency (the core needs only NumPy).
+"""Small statistical helpers with no SciPy dependency (the core needs only NumPy;
+Jeffreys intervals import SciPy when asked for).
 
 ``t_ppf`` inverts the Student-t distribution function, which is computed from the
 regularized incomplete beta function (continued fraction, modified Lentz method):
@@ -9,6 +10,10 @@ regularized incomplete beta function (continued fraction, modified Lentz method)
 from __future__ import annotations
 
 import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 
 def _betacf(a: float, b: float, x: float) -> float:
@@ -82,3 +87,258 @@ def t_ppf(q: float, df: float) -> float:
         if hi - lo < 1e-13 * max(1.0, hi):
             break
     return 0.5 * (lo + hi)
+
+
+# --------------------------------------------------------------------------- vectorized
+# Array versions for the finalizer (one call per block of slice values, no Python loop
+# over cells).
+
+
+def betainc_array(a: Any, b: Any, x: Any) -> NDArray[np.float64]:
+    """Regularized incomplete beta function I_x(a, b), elementwise on arrays.
+
+    The same continued fraction as :func:`betainc` (modified Lentz), iterated on whole
+    arrays until every element has converged (at most 300 terms)."""
+    a_, b_, x_ = np.broadcast_arrays(
+        np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64),
+        np.asarray(x, dtype=np.float64),
+    )  # fmt: skip
+    out = np.full(x_.shape, np.nan)
+    ok = np.isfinite(x_) & (a_ > 0) & (b_ > 0)
+    out[ok & (x_ <= 0.0)] = 0.0
+    out[ok & (x_ >= 1.0)] = 1.0
+    mid = ok & (x_ > 0.0) & (x_ < 1.0)
+    if not mid.any():
+        return out
+    a1, b1, x1 = a_[mid], b_[mid], x_[mid]
+    swap = x1 >= (a1 + 1.0) / (a1 + b1 + 2.0)
+    aa_ = np.where(swap, b1, a1)
+    bb_ = np.where(swap, a1, b1)
+    xx = np.where(swap, 1.0 - x1, x1)
+    with np.errstate(all="ignore"):
+        log_front = (
+            _lgamma(aa_ + bb_) - _lgamma(aa_) - _lgamma(bb_)
+            + aa_ * np.log(xx) + bb_ * np.log1p(-xx)
+        )  # fmt: skip
+    cf = _betacf_array(aa_, bb_, xx)
+    val = np.exp(log_front) * cf / aa_
+    out[mid] = np.where(swap, 1.0 - val, val)
+    return out
+
+
+_LGAMMA = np.frompyfunc(math.lgamma, 1, 1)
+
+
+def _lgamma(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.asarray(_LGAMMA(x), dtype=np.float64)
+
+
+def _betacf_array(
+    a: NDArray[np.float64], b: NDArray[np.float64], x: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    tiny = 1e-300
+
+    def fix(v: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.where(np.abs(v) > tiny, v, tiny)
+
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c = np.ones_like(x)
+    d = 1.0 / fix(1.0 - qab * x / qap)
+    h = d.copy()
+    done = np.zeros(x.shape, dtype=bool)
+    for m in range(1, 300):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 / fix(1.0 + aa * d)
+        c = fix(1.0 + aa / c)
+        h = np.where(done, h, h * d * c)
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 / fix(1.0 + aa * d)
+        c = fix(1.0 + aa / c)
+        delta = d * c
+        h = np.where(done, h, h * delta)
+        done |= np.abs(delta - 1.0) < 1e-15
+        if done.all():
+            break
+    return h
+
+
+def t_sf_array(t: Any, df: Any) -> NDArray[np.float64]:
+    """Upper tail P(T > t) of Student's t, elementwise (``df`` may be an array)."""
+    t_ = np.asarray(t, dtype=np.float64)
+    df_ = np.broadcast_to(np.asarray(df, dtype=np.float64), t_.shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = df_ / (df_ + t_ * t_)
+    tail = 0.5 * betainc_array(df_ / 2.0, 0.5, x)
+    return np.where(t_ >= 0, tail, 1.0 - tail)
+
+
+_ERFC = np.frompyfunc(math.erfc, 1, 1)
+
+
+def norm_sf_array(z: Any) -> NDArray[np.float64]:
+    """Upper tail P(Z > z) of the standard normal, elementwise."""
+    z_ = np.asarray(z, dtype=np.float64)
+    out = np.full(z_.shape, np.nan)
+    ok = ~np.isnan(z_)
+    out[ok] = np.asarray(_ERFC(z_[ok] / math.sqrt(2.0)), dtype=np.float64) / 2.0
+    return out
+
+
+def norm_ppf(q: float) -> float:
+    """Quantile of the standard normal (bisection on ``erfc``, accurate to ~1e-13)."""
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"norm_ppf needs 0 < q < 1. Got {q!r} instead.")
+    if q < 0.5:
+        return -norm_ppf(1.0 - q)
+    lo, hi = 0.0, 40.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if 0.5 * math.erfc(-mid / math.sqrt(2.0)) < q:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-14:
+            break
+    return 0.5 * (lo + hi)
+
+
+# --------------------------------------------------------------------------- proportions
+
+
+def wilson_interval(
+    k: Any, n: Any, confidence: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Wilson score interval of a binomial proportion ``k / n`` (elementwise).
+
+    ``lower, upper = (p + z^2/2n -+ z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)`` with
+    ``p = k / n`` and ``z`` the normal quantile of ``(1 + confidence) / 2``. Valid at
+    ``k = 0`` and ``k = n`` (the interval then starts or ends at the boundary but has
+    positive width). ``n <= 0`` gives NaN. Counts may be fractional (weighted)."""
+    z = norm_ppf((1.0 + confidence) / 2.0)
+    k_ = np.asarray(k, dtype=np.float64)
+    n_ = np.asarray(n, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.clip(k_ / n_, 0.0, 1.0)
+        z2 = z * z
+        den = 1.0 + z2 / n_
+        centre = (p + z2 / (2.0 * n_)) / den
+        half = z * np.sqrt(p * (1.0 - p) / n_ + z2 / (4.0 * n_ * n_)) / den
+        lo = np.where(n_ > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
+        hi = np.where(n_ > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    # Exact ends at the boundary (no rounding away from 0 or 1).
+    lo = np.where(k_ <= 0, 0.0, lo)
+    hi = np.where(k_ >= n_, 1.0, hi)
+    lo = np.where(n_ > 0, lo, np.nan)
+    hi = np.where(n_ > 0, hi, np.nan)
+    return lo, hi
+
+
+def jeffreys_interval(
+    k: Any, n: Any, confidence: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Jeffreys interval of ``k / n``: quantiles ``(1 -+ confidence) / 2`` of
+    Beta(k + 1/2, n - k + 1/2), with the lower end 0 at ``k = 0`` and the upper end 1 at
+    ``k = n`` (Brown, Cai and DasGupta 2001). Needs SciPy (``beta.ppf``)."""
+    from .._util.optional import require
+
+    sp = require("scipy.stats", "stats", purpose="Jeffreys intervals (rate_interval='jeffreys')")
+    k_ = np.asarray(k, dtype=np.float64)
+    n_ = np.asarray(n, dtype=np.float64)
+    alpha = 1.0 - confidence
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = k_ + 0.5
+        b = n_ - k_ + 0.5
+        good = n_ > 0
+        a_ = np.where(good, np.maximum(a, 0.5), 1.0)
+        b_ = np.where(good, np.maximum(b, 0.5), 1.0)
+        lo = np.asarray(sp.beta.ppf(alpha / 2.0, a_, b_), dtype=np.float64)
+        hi = np.asarray(sp.beta.ppf(1.0 - alpha / 2.0, a_, b_), dtype=np.float64)
+    lo = np.where(k_ <= 0, 0.0, lo)
+    hi = np.where(k_ >= n_, 1.0, hi)
+    return np.where(good, lo, np.nan), np.where(good, hi, np.nan)
+
+
+def mover_difference(
+    p1: Any, l1: Any, u1: Any, p2: Any, l2: Any, u2: Any
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Interval of ``p1 - p2`` from intervals of each (Newcombe's hybrid score method,
+    "method of variance estimates recovery", MOVER; Newcombe 1998, method 10):
+
+    ``L = d - sqrt((p1 - l1)^2 + (u2 - p2)^2)``, ``U = d + sqrt((u1 - p1)^2 + (p2 - l2)^2)``.
+    It treats the two estimates as independent, which is conservative for a slice against
+    a baseline that contains it (the covariance is then positive)."""
+    p1, l1, u1, p2, l2, u2 = (np.asarray(v, dtype=np.float64) for v in (p1, l1, u1, p2, l2, u2))
+    d = p1 - p2
+    lo = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    hi = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return lo, hi
+
+
+def mover_ratio(
+    p1: Any, l1: Any, u1: Any, p2: Any, l2: Any, u2: Any
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Interval of ``p1 / p2`` (both non-negative) from intervals of each (MOVER for a
+    ratio, Donner and Zou 2012). The upper end is infinite when ``l2 = 0``."""
+    p1, l1, u1, p2, l2, u2 = (np.asarray(v, dtype=np.float64) for v in (p1, l1, u1, p2, l2, u2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pp = p1 * p2
+        lo = (pp - np.sqrt(np.maximum(pp**2 - l1 * u2 * (2 * p1 - l1) * (2 * p2 - u2), 0.0))) / (
+            u2 * (2 * p2 - u2)
+        )
+        hi = (pp + np.sqrt(np.maximum(pp**2 - u1 * l2 * (2 * p1 - u1) * (2 * p2 - l2), 0.0))) / (
+            l2 * (2 * p2 - l2)
+        )
+        hi = np.where(l2 <= 0, np.inf, hi)
+        lo = np.where(np.isfinite(lo), np.maximum(lo, 0.0), 0.0)
+    return lo, hi
+
+
+# --------------------------------------------------------------------------- multiplicity
+
+#: Accepted names of the multiple-comparison adjustments.
+ADJUSTMENTS = ("bh", "holm", "none")
+
+
+def adjust_pvalues(p: Any, method: str, groups: Any = None) -> NDArray[np.float64]:
+    """Adjusted p-values within each group (NaN p-values are not tests and stay NaN).
+
+    ``"bh"``: Benjamini-Hochberg step-up (false discovery rate),
+    ``q_(i) = min_{j >= i} m p_(j) / j``; ``"holm"``: Holm step-down (family-wise error),
+    ``q_(i) = max_{j <= i} min(1, (m - j + 1) p_(j))``; ``"none"``: unchanged. ``m`` is the
+    number of finite p-values in the group."""
+    pv = np.asarray(p, dtype=np.float64).ravel()
+    out = np.full(pv.shape, np.nan)
+    if method == "none":
+        return pv.copy()
+    if method not in ADJUSTMENTS:
+        raise ValueError(
+            f"The 'method' parameter of adjust_pvalues must be one of {list(ADJUSTMENTS)}. "
+            f"Got {method!r} instead."
+        )
+    g = np.zeros(pv.shape, dtype=np.int64) if groups is None else np.asarray(groups).ravel()
+    ok = np.isfinite(pv)
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return out
+    gi, pi = g[idx], pv[idx]
+    order = np.lexsort((pi, gi))
+    gs, ps = gi[order], pi[order]
+    starts = np.flatnonzero(np.concatenate(([True], gs[1:] != gs[:-1])))
+    sizes = np.diff(np.append(starts, gs.size))
+    m = np.repeat(sizes, sizes).astype(np.float64)
+    rank = np.arange(gs.size) - np.repeat(starts, sizes) + 1.0
+    adj = np.empty_like(ps)
+    if method == "bh":
+        raw = m * ps / rank
+        for a, n in zip(starts, sizes, strict=True):
+            seg = raw[a : a + n]
+            adj[a : a + n] = np.minimum.accumulate(seg[::-1])[::-1]
+    else:
+        raw = np.minimum(1.0, (m - rank + 1.0) * ps)
+        for a, n in zip(starts, sizes, strict=True):
+            adj[a : a + n] = np.maximum.accumulate(raw[a : a + n])
+    res = np.empty_like(ps)
+    res[order] = np.minimum(adj, 1.0)
+    out[idx] = res
+    return out

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from ..core.engine import Engine, resolve_engine
 from ..core.finalize import finalize
-from ..core.plan import DEFAULT_MAX_SLICES, Plan, ScoresArg
+from ..core.plan import DEFAULT_MAX_SLICES, DEFAULT_MIN_DENOMINATOR, Plan, ScoresArg
 from ..core.result import EvalResult
 from ..core.slicing import OVERALL, SliceLike
 from ..io.tables import is_csv_path
@@ -27,6 +27,9 @@ def evaluate(
     classes: Sequence[Any] | None = None,
     positive_label: Any = None,
     min_slice_size: int = 1,
+    min_denominator: int = DEFAULT_MIN_DENOMINATOR,
+    rate_interval: Literal["auto", "wilson", "jeffreys", "replicate"] = "auto",
+    multiple_comparisons: Literal["bh", "holm", "none"] | None = "bh",
     max_slices: int = DEFAULT_MAX_SLICES,
     ci: Literal["jackknife", "bootstrap"] | None = "jackknife",
     n_replicates: int | None = None,
@@ -78,6 +81,23 @@ def evaluate(
     min_slice_size
         Slices with fewer rows are withheld: their metrics are reported as missing, and
         marked ``withheld`` with the reason.
+    min_denominator
+        Rates (proportions such as the false negative rate) whose denominator (positives
+        for the FNR, negatives for the FPR, flagged rows for precision; weighted with
+        ``weight``) is below this are withheld in that slice with the reason (default 10;
+        0 keeps them all).
+    rate_interval
+        Interval of rates: ``"auto"`` (default) uses the Wilson score interval where the
+        replicate interval is unreliable (fewer than 10 successes or failures, or a
+        degenerate replicate interval) and the replicate interval elsewhere;
+        ``"wilson"`` or ``"jeffreys"`` (needs SciPy) always; ``"replicate"`` never. The
+        ``interval`` column says which was used. Gaps of rates with a score interval get
+        Newcombe's hybrid score (MOVER) interval. See docs/evaluation.md.
+    multiple_comparisons
+        Adjustment of the significance of gaps across slices (the tests of one model,
+        class, metric and threshold): ``"bh"`` (Benjamini-Hochberg false discovery rate,
+        default), ``"holm"`` (family-wise error) or ``"none"``/``None``. ``significant``
+        stays unadjusted; ``significant_adjusted`` and ``p_value_adjusted`` carry it.
     max_slices
         Most slices (over all slice specs) before the evaluation stops with an error that
         says how to bin the column (default 10,000).

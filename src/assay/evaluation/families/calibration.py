@@ -41,7 +41,8 @@ class Calibration(MetricFamily):
         MEAN_LABEL,
         MetricInfo(
             "calibration", "Calibration", "Mean score / mean label; 1 is calibrated on average.",
-            family="calibration", group=_G, better="target", target=1.0, gap="ratio", card=True,
+            family="calibration", group=_G, lower=0.0, better="target", target=1.0, gap="ratio",
+            card=True,
         ),
         MetricInfo(
             "ece", "Expected calibration error",

@@ -40,11 +40,22 @@ def _rate(
     better: str | None,
     default: bool = False,
     card: bool = False,
+    *,
+    of: tuple[tuple[str, ...], str] = ((), ""),
 ) -> MetricInfo:
     return MetricInfo(
         name, label, definition, family="confusion", group=_G, per_threshold=True,
         lower=0.0, upper=1.0, better=better, default=default, card=card,  # type: ignore[arg-type]
+        denominator=of[0], denominator_label=of[1],
     )  # fmt: skip
+
+
+#: Denominators of the rates (count metrics summed), for binomial intervals and withholding.
+_NEG = (("fp", "tn"), "negatives")
+_POS = (("tp", "fn"), "positives")
+_ALL = (("tp", "fp", "tn", "fn"), "rows")
+_FLAGGED = (("tp", "fp"), "rows flagged positive")
+_UNFLAGGED = (("tn", "fn"), "rows not flagged")
 
 
 def _count(name: str, label: str, definition: str) -> MetricInfo:
@@ -65,22 +76,24 @@ class Confusion(MetricFamily):
         _count("tn", "True negatives", "Negatives scored at or below the threshold."),
         _count("fn", "False negatives", "Positives scored at or below the threshold."),
         _rate("fpr", "False positive rate",
-              "FP / (FP + TN): share of negatives flagged positive.", "lower", True),
+              "FP / (FP + TN): share of negatives flagged positive.", "lower", True, of=_NEG),
         _rate("fnr", "False negative rate", "FN / (FN + TP): share of positives missed.",
-              "lower", True),
-        _rate("tpr", "True positive rate", "TP / (TP + FN), also called recall.", "higher"),
-        _rate("tnr", "True negative rate", "TN / (TN + FP), also called specificity.", "higher"),
+              "lower", True, of=_POS),
+        _rate("tpr", "True positive rate", "TP / (TP + FN), also called recall.", "higher", of=_POS),
+        _rate("tnr", "True negative rate", "TN / (TN + FP), also called specificity.", "higher",
+              of=_NEG),
         _rate("positive_rate", "Positive rate", "Share of rows scored above the threshold.",
-              None, True),
+              None, True, of=_ALL),
         _rate("negative_rate", "Negative rate",
-              "Share of rows scored at or below the threshold.", None),
+              "Share of rows scored at or below the threshold.", None, of=_ALL),
         _rate("fdr", "False discovery rate",
-              "FP / (TP + FP): share of flagged rows that are negative.", "lower"),
+              "FP / (TP + FP): share of flagged rows that are negative.", "lower", of=_FLAGGED),
         _rate("false_omission_rate", "False omission rate",
-              "FN / (FN + TN): share of rows not flagged that are positive.", "lower"),
-        _rate("precision", "Precision", "TP / (TP + FP).", "higher", card=True),
-        _rate("recall", "Recall", "TP / (TP + FN).", "higher"),
-        _rate("accuracy", "Accuracy", "(TP + TN) / all rows.", "higher", card=True),
+              "FN / (FN + TN): share of rows not flagged that are positive.", "lower",
+              of=_UNFLAGGED),
+        _rate("precision", "Precision", "TP / (TP + FP).", "higher", card=True, of=_FLAGGED),
+        _rate("recall", "Recall", "TP / (TP + FN).", "higher", of=_POS),
+        _rate("accuracy", "Accuracy", "(TP + TN) / all rows.", "higher", card=True, of=_ALL),
     )  # fmt: skip
 
     def layout(self) -> list[ArraySpec]:
