@@ -21,7 +21,9 @@ def test_bh_and_holm_by_hand():
     # Holm: 4*0.005=0.02, 3*0.01=0.03, 2*0.03=0.06, 1*0.04 -> max(0.06, 0.04)=0.06
     np.testing.assert_allclose(adjust_pvalues(p, "holm"), [0.03, 0.06, 0.06, 0.02])
     np.testing.assert_allclose(adjust_pvalues(p, "none"), p)
-    with pytest.raises(ValueError, match="must be one of \\['bh', 'holm', 'none'\\]. Got 'bonf' instead."):
+    with pytest.raises(
+        ValueError, match=r"must be one of \['bh', 'holm', 'none'\]. Got 'bonf' instead."
+    ):
         adjust_pvalues(p, "bonf")
 
 
@@ -71,10 +73,14 @@ def test_result_carries_adjusted_significance_and_states_the_method():
     assert holm.config["multiple_comparisons"] == "holm"
     hf = holm.to_frame()
     assert (hf.p_value_adjusted.fillna(0) >= df.p_value_adjusted.fillna(0) - 1e-12).all()
-    none = assay.evaluate(d, label="y", scores="s", slices="g", thresholds=[0.5], multiple_comparisons=None)
+    none = assay.evaluate(
+        d, label="y", scores="s", slices="g", thresholds=[0.5], multiple_comparisons=None
+    )
     nf = none.to_frame()
     assert (nf.significant_adjusted == nf.significant).all()
-    with pytest.raises(ValueError, match="The 'multiple_comparisons' parameter of evaluate must be one of"):
+    with pytest.raises(
+        ValueError, match="The 'multiple_comparisons' parameter of evaluate must be one of"
+    ):
         assay.evaluate(d, label="y", scores="s", multiple_comparisons="bonferroni")
 
 
@@ -96,7 +102,9 @@ def test_null_slices_are_rarely_significant_after_adjustment():
     # 60 slices with no true difference: unadjusted flags ~5% of them, BH almost none.
     unadj, adj = 0, 0
     for seed in range(3):
-        r = assay.evaluate(_many_slices(seed=10 + seed), label="y", scores="s", slices="g", thresholds=[0.5])
+        r = assay.evaluate(
+            _many_slices(seed=10 + seed), label="y", scores="s", slices="g", thresholds=[0.5]
+        )
         f = r.to_frame()
         f = f[(f.metric == "fpr") & (f.slice != "overall")]
         unadj += int(f.significant.sum())

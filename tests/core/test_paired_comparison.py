@@ -25,7 +25,9 @@ def _data(seed=0, n=3000):
 
 def test_paired_change_equals_explicit_leave_one_bucket_out():
     d = _data()
-    r = assay.evaluate(d, label="y", scores=["a", "b"], slices="g", thresholds=[0.5], row_key="k", seed=4)
+    r = assay.evaluate(
+        d, label="y", scores=["a", "b"], slices="g", thresholds=[0.5], row_key="k", seed=4
+    )
     mc = r.model_comparison()
     assert set(mc.model) == {"b"} and set(mc.reference) == {"a"}
     bucket = (row_hashes(d["k"], 4) % np.uint64(20)).astype(int)
@@ -39,14 +41,22 @@ def test_paired_change_equals_explicit_leave_one_bucket_out():
     for sl, mask in [("overall", np.ones(len(y), bool)), ("g=x", d["g"] == "x")]:
         row = mc[(mc.slice == sl) & (mc.metric == "fpr")].iloc[0]
         full = fpr(d["b"], mask) - fpr(d["a"], mask)
-        reps = np.array([fpr(d["b"], mask & (bucket != j)) - fpr(d["a"], mask & (bucket != j)) for j in range(20)])
+        reps = np.array(
+            [
+                fpr(d["b"], mask & (bucket != j)) - fpr(d["a"], mask & (bucket != j))
+                for j in range(20)
+            ]
+        )
         se = np.sqrt(19 / 20 * np.sum((reps - reps.mean()) ** 2))
         assert row["diff"] == pytest.approx(full, rel=1e-12)
         assert row.diff_lower == pytest.approx(full - crit * se, rel=1e-9)
         assert row.diff_upper == pytest.approx(full + crit * se, rel=1e-9)
         assert row.significant  # +0.05 on every score: more false positives
         # paired is much tighter than treating the two models as independent
-        va, vb = r.value("fpr", slice=sl, threshold=0.5, model="a"), r.value("fpr", slice=sl, threshold=0.5, model="b")
+        va, vb = (
+            r.value("fpr", slice=sl, threshold=0.5, model="a"),
+            r.value("fpr", slice=sl, threshold=0.5, model="b"),
+        )
         indep = np.hypot(va.upper - va.value, vb.upper - vb.value)
         assert row.diff_upper - row["diff"] < indep
     # in the JSON, and read back
@@ -69,7 +79,9 @@ def test_separately_evaluated_results_pair_like_one_evaluation():
     assert len(m) == len(both) > 0
     np.testing.assert_allclose(m["diff_sep"], m["diff"], rtol=1e-12, equal_nan=True)
     # replicates are kept as float32: intervals agree to single precision
-    np.testing.assert_allclose(m["diff_lower_sep"], m["diff_lower"], rtol=1e-4, atol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(
+        m["diff_lower_sep"], m["diff_lower"], rtol=1e-4, atol=1e-6, equal_nan=True
+    )
     assert (m["significant_sep"] == m["significant"]).mean() > 0.97
     assert c.to_html().startswith("<!DOCTYPE html>")
 
@@ -78,7 +90,12 @@ def test_pairing_is_refused_with_the_reason():
     d = _data(seed=2, n=500)
     ra = assay.evaluate(d, label="y", scores="a", slices="g", thresholds=[0.5], seed=1)
     rb = assay.evaluate(d, label="y", scores="b", slices="g", thresholds=[0.5], seed=2)
-    with pytest.raises(ValueError, match=re.escape("Cannot pair these results: the change between models needs the same rows with the same replicate assignment, but seed differs (1 vs 2).")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "Cannot pair these results: the change between models needs the same rows with the same replicate assignment, but seed differs (1 vs 2)."
+        ),
+    ):
         ra.compare(rb)
     half = {k: v[:400] for k, v in d.items()}
     rc = assay.evaluate(half, label="y", scores="b", slices="g", thresholds=[0.5], seed=1)
@@ -90,5 +107,8 @@ def test_pairing_is_refused_with_the_reason():
     back = assay.EvalResult.from_json(rb1.to_json())
     with pytest.raises(ValueError, match="results read from JSON do not carry them"):
         ra.compare(back)
-    with pytest.raises(TypeError, match="The 'other' parameter of EvalResult.compare must be an EvalResult. Got dict instead."):
+    with pytest.raises(
+        TypeError,
+        match=r"The 'other' parameter of EvalResult.compare must be an EvalResult. Got dict instead.",
+    ):
         ra.compare({})

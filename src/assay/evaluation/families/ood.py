@@ -18,7 +18,7 @@ is the formula, shared with :func:`assay.ood.ood_metrics`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -56,7 +56,11 @@ OOD_METRICS: tuple[str, ...] = (
 
 
 def _info(
-    name: str, label: str, definition: str, better: str, default: bool = False,
+    name: str,
+    label: str,
+    definition: str,
+    better: Literal["higher", "lower"],
+    default: bool = False,
     lower: float = 0.0,
 ) -> MetricInfo:
     return MetricInfo(
@@ -111,9 +115,7 @@ def ood_metrics_from_counts(pos: F64, neg: F64) -> dict[str, F64]:
     }
 
 
-def level_counts(
-    scores: F64, is_ood: NDArray[Any], weights: F64 | None = None
-) -> tuple[F64, F64]:
+def level_counts(scores: F64, is_ood: NDArray[Any], weights: F64 | None = None) -> tuple[F64, F64]:
     """OOD and in-distribution weight per distinct score, ascending: ``(pos, neg)``."""
     uniq, g = np.unique(scores, return_inverse=True)
     w = np.ones(scores.shape[0]) if weights is None else weights
