@@ -64,7 +64,8 @@ def test_tidy_frame(result):
 
 def test_reads_a_result_written_by_the_previous_version():
     """``data/result_v1_0.1.0.json`` was written by assay before the metric-family platform
-    (commit 177ad83) from the data below; this version reads it and computes the same."""
+    (commit 177ad83) from the data below; this version reads it and computes the same
+    when asked for that version's interval rules (replicate intervals, no withholding)."""
     from pathlib import Path
 
     path = Path(__file__).parent / "data" / "result_v1_0.1.0.json"
@@ -76,7 +77,7 @@ def test_reads_a_result_written_by_the_previous_version():
     d = {"y": y, "s": s, "s2": np.round(np.clip(s + rng.normal(0, .1, n), 0, 1), 3),
          "g": rng.choice(["a", "b"], n)}  # fmt: skip
     new = assay.evaluate(d, label="y", scores=["s", "s2"], slices="g", thresholds=[0.3, 0.5],
-                         min_slice_size=5)  # fmt: skip
+                         min_slice_size=5, rate_interval="replicate", min_denominator=0)  # fmt: skip
     assert set(old.metrics) == set(new.metrics)
     for m in old.metrics:
         for sl in ("overall", "g=a", "g=b"):

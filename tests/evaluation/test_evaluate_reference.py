@@ -60,7 +60,7 @@ def test_threshold_metrics_match_sklearn_confusion_matrix(weighted):
     d = make_data(weighted=weighted)
     r = assay.evaluate(
         d, label="y", scores="s", slices=["sex", "race", ("sex", "race")],
-        weight="w" if weighted else None, thresholds=THRESHOLDS, ci=None,
+        weight="w" if weighted else None, thresholds=THRESHOLDS, ci=None, min_denominator=0,
     )  # fmt: skip
     for name, m in slice_masks(d):
         w = d["w"][m] if weighted else None
@@ -185,7 +185,7 @@ def test_matches_fairlearn_metricframe_on_random_data():
 
 def test_zero_denominators_give_nan_not_zero():
     d = {"y": np.array([1, 1, 1, 0]), "s": np.array([0.9, 0.8, 0.7, 0.2]), "g": ["a", "a", "a", "b"]}
-    r = assay.evaluate(d, label="y", scores="s", slices="g", thresholds=[0.5], ci=None)
+    r = assay.evaluate(d, label="y", scores="s", slices="g", thresholds=[0.5], ci=None, min_denominator=0)
     assert np.isnan(r.value("fpr", slice="g=a", threshold=0.5).value)  # no negatives
     assert np.isnan(r.value("roc_auc", slice="g=a").value)
     assert np.isnan(r.value("precision", slice="g=b", threshold=0.5).value)  # nothing predicted positive
