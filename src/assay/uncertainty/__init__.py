@@ -1,0 +1,42 @@
+"""Uncertainty and calibration: metrics (NumPy) and methods (PyTorch) around any model.
+
+Metrics (:mod:`.metrics`, no PyTorch): :func:`expected_calibration_error`,
+:func:`maximum_calibration_error`, :func:`classwise_calibration_error`,
+:func:`negative_log_likelihood`, :func:`brier_score`, :func:`accuracy`,
+:func:`risk_coverage_curve`, :func:`area_under_risk_coverage`,
+:func:`misclassification_auroc`, :func:`reliability_diagram` and the uncertainty scores
+:func:`predictive_entropy`, :func:`mutual_information`, :func:`disagreement`.
+
+See ``docs/uncertainty.md``.
+"""
+
+from __future__ import annotations
+
+from .metrics import (
+    NLL_EPS,
+    PROB_ATOL,
+    ReliabilityDiagram,
+    accuracy,
+    area_under_risk_coverage,
+    brier_score,
+    classwise_calibration_error,
+    disagreement,
+    expected_calibration_error,
+    expected_entropy,
+    maximum_calibration_error,
+    misclassification_auroc,
+    mutual_information,
+    negative_log_likelihood,
+    predictive_entropy,
+    reliability_diagram,
+    risk_coverage_curve,
+    to_probabilities,
+)
+
+__all__ = [
+    "NLL_EPS", "PROB_ATOL", "ReliabilityDiagram", "accuracy", "area_under_risk_coverage",
+    "brier_score", "classwise_calibration_error", "disagreement", "expected_calibration_error",
+    "expected_entropy", "maximum_calibration_error", "misclassification_auroc",
+    "mutual_information", "negative_log_likelihood", "predictive_entropy",
+    "reliability_diagram", "risk_coverage_curve", "to_probabilities",
+]  # fmt: skip
