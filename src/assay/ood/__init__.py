@@ -1,0 +1,58 @@
+"""Out-of-distribution (OOD) detection: detectors and their evaluation.
+
+Every detector gives an **outlier score, larger = more out-of-distribution** (the
+pytorch-ood convention). Functional forms take logits (NumPy arrays or torch tensors) and
+return a NumPy array; the classes follow scikit-learn's contract (configuration in
+``__init__``, ``fit`` returns ``self``, learned state ends with ``_``, ``score`` returns one
+score per example). The metrics (AUROC, AUPR, FPR at 95% TPR, ...) are those of the ``ood``
+metric family of ``assay.evaluate(..., task="ood")``, where OOD is the positive class.
+
+The model-based parts (ODIN, Mahalanobis with input perturbation, collecting logits and
+features from a model, the PixelCNN likelihood ratio) need ``assay[torch]``; torch is imported
+only when they are used. See ``docs/ood.md``.
+"""
+
+from __future__ import annotations
+
+from ._common import NotFittedError
+from .features import KNN, Mahalanobis, RelativeMahalanobis, ViM
+from .logits import (
+    MSP,
+    Energy,
+    EnsembleDisagreement,
+    Entropy,
+    MaxLogit,
+    energy_score,
+    ensemble_disagreement_score,
+    entropy_score,
+    max_logit_score,
+    msp_score,
+)
+from .metrics import OOD_METRICS, ood_frame, ood_metrics
+from .torch_utils import ODIN, MahalanobisPerturbed, Outputs, collect, odin_score
+
+__all__ = [
+    "KNN",
+    "MSP",
+    "ODIN",
+    "OOD_METRICS",
+    "Energy",
+    "EnsembleDisagreement",
+    "Entropy",
+    "Mahalanobis",
+    "MahalanobisPerturbed",
+    "MaxLogit",
+    "NotFittedError",
+    "Outputs",
+    "RelativeMahalanobis",
+    "ViM",
+    "collect",
+    "energy_score",
+    "ensemble_disagreement_score",
+    "entropy_score",
+    "max_logit_score",
+    "msp_score",
+    "odin_score",
+    "ood_frame",
+    "ood_metrics",
+]
