@@ -7,6 +7,9 @@ Metrics (:mod:`.metrics`, no PyTorch): :func:`expected_calibration_error`,
 :func:`misclassification_auroc`, :func:`reliability_diagram` and the uncertainty scores
 :func:`predictive_entropy`, :func:`mutual_information`, :func:`disagreement`.
 
+Post-hoc calibration (:mod:`.scaling`; PyTorch is imported when fitting):
+:class:`TemperatureScaling`, :class:`VectorScaling`.
+
 See ``docs/uncertainty.md``.
 """
 
@@ -32,11 +35,27 @@ from .metrics import (
     risk_coverage_curve,
     to_probabilities,
 )
+from .scaling import TemperatureScaling, VectorScaling
 
 __all__ = [
-    "NLL_EPS", "PROB_ATOL", "ReliabilityDiagram", "accuracy", "area_under_risk_coverage",
-    "brier_score", "classwise_calibration_error", "disagreement", "expected_calibration_error",
-    "expected_entropy", "maximum_calibration_error", "misclassification_auroc",
-    "mutual_information", "negative_log_likelihood", "predictive_entropy",
-    "reliability_diagram", "risk_coverage_curve", "to_probabilities",
+    "NLL_EPS",
+    "PROB_ATOL",
+    "ReliabilityDiagram",
+    "TemperatureScaling",
+    "VectorScaling",
+    "accuracy",
+    "area_under_risk_coverage",
+    "brier_score",
+    "classwise_calibration_error",
+    "disagreement",
+    "expected_calibration_error",
+    "expected_entropy",
+    "maximum_calibration_error",
+    "misclassification_auroc",
+    "mutual_information",
+    "negative_log_likelihood",
+    "predictive_entropy",
+    "reliability_diagram",
+    "risk_coverage_curve",
+    "to_probabilities",
 ]  # fmt: skip
