@@ -60,6 +60,15 @@ def test_normal_quantile_and_tails_match_scipy():
     from scipy.special import betainc
 
     rng = np.random.default_rng(0)
+    # every integer df of the jackknife and bootstrap (series path), far tails kept to
+    # relative precision, infinities, a df array, non-integer and large df (beta path)
+    t = np.concatenate([rng.normal(0, 3, 400), rng.normal(0, 40, 400), [0.0, 1e5, -1e5]])
+    for df in [*range(1, 30), 49, 99, 199, 400, 401, 2.5, 1e4]:
+        np.testing.assert_allclose(S.t_sf_array(t, df), stats.t.sf(t, df), rtol=1e-9, atol=1e-300)
+    assert S.t_sf_array(np.array([np.inf, -np.inf]), 19).tolist() == [0.0, 1.0]
+    assert np.isnan(S.t_sf_array(np.array([np.nan]), 19)).all()
+    dfs = rng.integers(1, 100, t.size)
+    np.testing.assert_allclose(S.t_sf_array(t, dfs), stats.t.sf(t, dfs), rtol=1e-9, atol=1e-300)
     a, b, x = rng.uniform(0.1, 30, 500), rng.uniform(0.1, 30, 500), rng.random(500)
     np.testing.assert_allclose(S.betainc_array(a, b, x), betainc(a, b, x), rtol=1e-10, atol=1e-14)
 

@@ -112,3 +112,41 @@ def test_pairing_is_refused_with_the_reason():
         match=r"The 'other' parameter of EvalResult.compare must be an EvalResult. Got dict instead.",
     ):
         ra.compare({})
+
+
+def test_keep_replicates_controls_what_separate_results_can_pair():
+    rng = np.random.default_rng(3)
+    n = 400
+    d = {"y": rng.integers(0, 2, n), "s": rng.random(n), "t": rng.random(n),
+         "g": rng.choice(["a", "b"], n)}  # fmt: skip
+    kw = dict(label="y", slices="g", thresholds=[0.5])
+    a = assay.evaluate(d, scores="s", **kw)
+    assert a.replicates is not None and a.replicates.shape == (a.to_arrow().num_rows, 20)
+    b_off = assay.evaluate(d, scores="t", keep_replicates=False, **kw)
+    assert b_off.replicates is None and b_off.config["keep_replicates"] is False
+    with pytest.raises(ValueError, match="a result was evaluated with keep_replicates=False"):
+        a.compare(b_off)
+    b_on = assay.evaluate(d, scores="t", keep_replicates=True, **kw)
+    assert a.compare(b_on).model_comparison().shape[0] > 0
+    with pytest.raises(ValueError, match=r"The 'keep_replicates' parameter of evaluate must be True, False or 'auto'. Got 'yes' instead."):
+        assay.evaluate(d, scores="t", keep_replicates="yes", **kw)
+
+
+def test_keep_replicates_auto_drops_them_above_the_budget(monkeypatch):
+    import assay.core.finalize as F
+
+    monkeypatch.setattr(F, "REPLICATE_BUDGET", 100)
+    rng = np.random.default_rng(4)
+    d = {"y": rng.integers(0, 2, 300), "s": rng.random(300), "t": rng.random(300)}
+    a = assay.evaluate(d, label="y", scores="s", thresholds=[0.5])
+    b = assay.evaluate(d, label="y", scores="t", thresholds=[0.5])
+    assert a.replicates is None and "keep_replicates='auto' keeps at most 100 values" in a.replicates_dropped
+    with pytest.raises(ValueError, match="evaluate both with keep_replicates=True"):
+        a.compare(b)
+    # the numbers do not depend on whether the replicates were kept
+    monkeypatch.setattr(F, "REPLICATE_BUDGET", 10**9)
+    kept = assay.evaluate(d, label="y", scores="s", thresholds=[0.5])
+    assert kept.replicates is not None
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(kept.to_frame(), a.to_frame())

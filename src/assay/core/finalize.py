@@ -134,7 +134,7 @@ def finalize(plan: Plan, state: EvalState, *, source: str, seen: int) -> EvalRes
             "rows: every metric would be 0/0. Give some rows a positive weight."
         )
     table, slices, comparisons, reps = assemble(state)
-    return EvalResult(
+    result = EvalResult(
         table,
         slices,
         config=plan.config(),
@@ -144,6 +144,14 @@ def finalize(plan: Plan, state: EvalState, *, source: str, seen: int) -> EvalRes
         comparisons=comparisons,
         replicates=reps,
     )
+    if reps is None and plan.replication.n_replicates:
+        result.replicates_dropped = (
+            "a result was evaluated with keep_replicates=False"
+            if plan.keep_replicates is False
+            else f"a result did not keep its replicate values (keep_replicates='auto' keeps "
+            f"at most {REPLICATE_BUDGET:,} values); evaluate both with keep_replicates=True"
+        )
+    return result
 
 
 def assemble(
@@ -191,6 +199,7 @@ def assemble(
     batches: list[pa.RecordBatch] = []
     comp_batches: list[pa.RecordBatch] = []
     rep_parts: list[NDArray[np.float32]] = []
+    keep, kept = plan.keep_replicates is not False, 0
     for si, order in enumerate(orders):
         if len(order) == 0:
             continue
@@ -216,9 +225,12 @@ def assemble(
                         cols, plan, head.model, head.cls, infos, info, c, thresholds, counts,
                         withheld, bl.bounds.get(name), base.get(name), base_withheld,
                     )  # fmt: skip
-                    if rep.n_replicates:
+                    if rep.n_replicates and keep:
                         r = np.where(c.hide[..., None], np.nan, c.reps)
                         rep_parts.append(r.reshape(-1, r.shape[-1]).astype(np.float32))
+                        kept += rep_parts[-1].size
+                        if plan.keep_replicates == "auto" and kept > REPLICATE_BUDGET:
+                            keep, rep_parts = False, []
             for i, j in plan.pairs:
                 if i in by_head and j in by_head:
                     _emit_pair(ccols, plan, infos, thresholds, by_head[i], by_head[j], i, j)
@@ -230,8 +242,12 @@ def assemble(
     comps = pa.Table.from_batches(comp_batches, schema=COMPARISON_SCHEMA)
     table = add_adjusted(table, plan.multiple_comparisons, plan.confidence)
     comps = add_adjusted(comps, plan.multiple_comparisons, plan.confidence)
-    reps = np.concatenate(rep_parts) if rep_parts else None
+    reps = np.concatenate(rep_parts) if keep and rep_parts else None
     return table, slices, comps, reps
+
+
+#: Most replicate values a result keeps with ``keep_replicates="auto"`` (float32: 64 MB).
+REPLICATE_BUDGET = 16_000_000
 
 
 def _info(name: str) -> catalogue.MetricInfo:
@@ -331,29 +347,30 @@ def cells(
                     method = np.where(score, "jeffreys" if jeff else "wilson", method)
                     degenerate = np.where(score, ~(upper - lower > 0), degenerate)
         small = (den < plan.min_denominator) & ~hide
-        for v, t in zip(*np.nonzero(small), strict=True):
-            note[v, t] = (
-                f"withheld: {den[v, t]:g} {info.denominator_label or 'in the denominator'}, "
-                f"fewer than min_denominator={plan.min_denominator}"
-            )
+        if small.any():
+            # one string per distinct denominator, shared by its cells (no loop over cells)
+            uniq, inv = np.unique(den[small], return_inverse=True)
+            label = info.denominator_label or "in the denominator"
+            texts = np.array(
+                [f"withheld: {u:g} {label}, fewer than min_denominator={plan.min_denominator}"
+                 for u in uniq], dtype=object,
+            )  # fmt: skip
+            note[small] = texts[inv.reshape(-1)]
         hide = hide | small
     with np.errstate(invalid="ignore"):
         undefined = ~np.isfinite(point) & ~hide
-    for v, t in zip(*np.nonzero(undefined), strict=True):
-        note[v, t] = (
-            f"undefined: no {info.denominator_label}" if info.proportion and den[v, t] == 0
-            else "undefined (0/0)"
-        )
+    if undefined.any():
+        no_den = undefined & (den == 0) if info.proportion else np.zeros(shape, dtype=bool)
+        note[undefined & ~no_den] = "undefined (0/0)"
+        note[no_den] = f"undefined: no {info.denominator_label}"
     if has_ci:
         flat = degenerate & ~hide & ~undefined
-        for v, t in zip(*np.nonzero(flat), strict=True):
-            note[v, t] = "zero-width interval (the replicates do not vary): not tested"
+        note[flat] = "zero-width interval (the replicates do not vary): not tested"
     lo, hi = info.bounds(plan.task.name)
     if np.isfinite(lo) or np.isfinite(hi):
         lower = np.clip(lower, lo, hi)
         upper = np.clip(upper, lo, hi)
-    for v in np.flatnonzero(withheld):
-        note[v, :] = "withheld: slice too small (see the slice's reason)"
+    note[withheld, :] = "withheld: slice too small (see the slice's reason)"
     if info.size:
         hide = np.zeros(shape, dtype=bool)
     return Cells(arr, point, lower, upper, method, score, degenerate, hide, note, den)

@@ -90,6 +90,7 @@ class Plan:
     ci: str | None
     replication: Replication
     confidence: float
+    keep_replicates: bool | str
     baseline: str
     auc: str
     auc_bins: int
@@ -180,6 +181,10 @@ class Plan:
             nrep = check_int("n_replicates", nrep, minimum=2, func=func)
         self.replication = make_replication(self.ci, nrep)
         self.confidence = check_fraction("confidence", get("confidence", 0.95), func=func)
+        keep = get("keep_replicates", "auto")
+        if not (isinstance(keep, bool) or keep == "auto"):
+            raise param_error("keep_replicates", "True, False or 'auto'", keep, func=func)
+        self.keep_replicates = keep
         self.baseline = _baseline_name(get("baseline", OVERALL), func)
         self.auc = check_choice("auc", get("auc", "histogram"), ["histogram", "exact"], func=func)
         self.auc_bins = check_int("auc_bins", get("auc_bins", 4096), minimum=2, func=func)
@@ -305,6 +310,7 @@ class Plan:
             "multiple_comparisons": self.multiple_comparisons,
             "ci": self.replication.config(),
             "confidence": self.confidence,
+            "keep_replicates": self.keep_replicates,
             "baseline": self.baseline,
             "auc": self.auc,
             "auc_bins": self.auc_bins,

@@ -109,11 +109,7 @@ def add_adjusted(table: pa.Table, method: str, confidence: float) -> pa.Table:
     keys = ["model", "class", "metric", "threshold"]
     if "reference" in table.column_names:
         keys.insert(1, "reference")
-    parts = [np.asarray(table.column(k).to_pylist(), dtype=object).astype(str) for k in keys]
-    joined = parts[0]
-    for q in parts[1:]:
-        joined = np.char.add(np.char.add(joined, "\x1f"), q)
-    _, groups = np.unique(joined, return_inverse=True)
+    groups = _group_codes(table, keys)
     p = table.column("p_value").to_numpy(zero_copy_only=False).astype(np.float64)
     adj = adjust_pvalues(p, method, groups)
     sig = table.column("significant").to_numpy(zero_copy_only=False).astype(bool)
@@ -123,6 +119,21 @@ def add_adjusted(table: pa.Table, method: str, confidence: float) -> pa.Table:
     table = table.set_column(i, "p_value_adjusted", pa.array(adj, type=pa.float64()))
     i = table.column_names.index("significant_adjusted")
     return table.set_column(i, "significant_adjusted", pa.array(sig_adj, type=pa.bool_()))
+
+
+def _group_codes(table: pa.Table, keys: list[str]) -> NDArray[np.int64]:
+    """One integer per row, equal exactly when the rows agree on every column of ``keys``
+    (nulls form their own group; floats compared by value)."""
+    import pyarrow.compute as pc
+
+    codes = np.zeros(table.num_rows, dtype=np.int64)
+    for k in keys:
+        enc = pc.dictionary_encode(table.column(k).combine_chunks(), null_encoding="encode")
+        idx = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        n = max(1, len(enc.dictionary))
+        _, codes = np.unique(codes * n + idx, return_inverse=True)
+        codes = codes.reshape(-1).astype(np.int64)
+    return codes
 
 
 @dataclass
@@ -233,6 +244,9 @@ class EvalResult:
         #: Replicate values of each row of the tidy table ``(rows, R)`` (NaN where
         #: withheld), kept in memory for :meth:`compare`; not written to JSON.
         self.replicates = replicates
+        #: Why :attr:`replicates` is ``None`` although the evaluation had replicates
+        #: (``keep_replicates``), for :meth:`compare`'s message; ``None`` otherwise.
+        self.replicates_dropped: str | None = None
         #: Catalogue entries read with the result (``from_json``): what each metric is,
         #: also for metrics this version's catalogue does not know.
         self.catalogue_info: dict[str, dict[str, Any]] = {}
@@ -373,6 +387,7 @@ class EvalResult:
             replicates=self.replicates,
         )  # fmt: skip
         out.catalogue_info = dict(self.catalogue_info)
+        out.replicates_dropped = self.replicates_dropped
         return out
 
     # ---------------------------------------------------------------- models
@@ -634,10 +649,14 @@ def compare_results(
     if not a.config.get("ci", {}).get("n_replicates"):
         reasons.append("the results have no replicates (ci=None)")
     elif a.replicates is None or b.replicates is None:
-        reasons.append(
-            "a result has no replicate values in memory (results read from JSON do not "
-            "carry them); evaluate both in this process"
-        )
+        why = [r.replicates_dropped for r in (a, b) if r.replicates is None]
+        if any(why):
+            reasons.append(next(w for w in why if w))
+        else:
+            reasons.append(
+                "a result has no replicate values in memory (results read from JSON do not "
+                "carry them); evaluate both in this process"
+            )
     if reasons:
         raise ValueError(
             "Cannot pair these results: the change between models needs the same rows with "

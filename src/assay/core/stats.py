@@ -164,13 +164,75 @@ def _betacf_array(
 
 
 def t_sf_array(t: Any, df: Any) -> NDArray[np.float64]:
-    """Upper tail P(T > t) of Student's t, elementwise (``df`` may be an array)."""
+    """Upper tail P(T > t) of Student's t, elementwise (``df`` may be an array).
+
+    Integer degrees of freedom (the replicate intervals' ``k - 1``) use the finite series
+    of Abramowitz & Stegun 26.7.3/26.7.4 in ``theta = atan(|t| / sqrt(df))`` where the tail
+    is large, and the remainder of the same series (which is the tail itself, so keeps its
+    relative precision) where ``cos(theta)^2 <= 1/2``; one pass per distinct ``df``.
+    Non-integer ``df`` use the incomplete beta function."""
     t_ = np.asarray(t, dtype=np.float64)
     df_ = np.broadcast_to(np.asarray(df, dtype=np.float64), t_.shape)
+    out = np.full(t_.shape, np.nan)
+    at = np.abs(t_)
+    integer = ~np.isnan(at) & (df_ >= 1) & (df_ == np.round(df_)) & (df_ <= 400)
+    for d in np.unique(df_[integer]):
+        sel = integer & (df_ == d)
+        out[sel] = _t_two_sided_integer(at[sel], int(d)) / 2.0
+    rest = ~integer & ~np.isnan(t_) & ~np.isnan(df_)
+    if rest.any():
+        with np.errstate(invalid="ignore", divide="ignore"):
+            x = df_[rest] / (df_[rest] + at[rest] * at[rest])
+        out[rest] = 0.5 * betainc_array(df_[rest] / 2.0, 0.5, x)
+    return np.where(t_ >= 0, out, 1.0 - out)
+
+
+def _t_two_sided_integer(at: NDArray[np.float64], df: int) -> NDArray[np.float64]:
+    """P(|T| > at) for Student's t with integer ``df``.
+
+    With ``c = cos(theta)``, ``s = sin(theta)``, ``m = df // 2``: for even ``df`` the tail is
+    ``s * sum_{j >= m} a_j c^(2j)`` (``a_j = C(2j, j) / 4^j``, the series of ``1 / s``), for
+    odd ``df`` it is ``(2/pi) s c sum_{j >= m} b_j c^(2j)`` (``b_j = 4^j j!^2 / (2j+1)!``,
+    the series of ``(pi/2 - theta) / (s c)``); A&S 26.7.3/26.7.4 are the complements of
+    these sums' first ``m`` terms."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        x = df_ / (df_ + t_ * t_)
-    tail = 0.5 * betainc_array(df_ / 2.0, 0.5, x)
-    return np.where(t_ >= 0, tail, 1.0 - tail)
+        theta = np.arctan(at / math.sqrt(df))
+    c = np.cos(theta)
+    c2 = c * c
+    s = np.sin(theta)
+    m = df // 2
+    even = df % 2 == 0
+    # complement of the first m terms: exact where the tail is not small
+    term = np.ones_like(c) if even else c.copy()
+    acc = term.copy() if m > 0 else np.zeros_like(c)
+    for j in range(1, m):
+        term = term * c2 * ((2 * j - 1) / (2 * j) if even else (2 * j) / (2 * j + 1))
+        acc += term
+    out = 1.0 - s * acc if even else 1.0 - 2.0 / math.pi * (theta + s * acc)
+    # where it is small, sum the remainder itself (no cancellation); it converges like c2^j
+    tail = out < 1e-4
+    if tail.any():
+        ct, st = c[tail], s[tail]
+        c2t = ct * ct
+        if even:  # a_m = C(2m, m) / 4^m
+            coef = math.exp(math.lgamma(2 * m + 1) - 2 * math.lgamma(m + 1) - 2 * m * math.log(2))
+        else:  # b_m = 4^m m!^2 / (2m+1)!
+            coef = math.exp(2 * m * math.log(2) + 2 * math.lgamma(m + 1) - math.lgamma(2 * m + 2))
+        term = coef * c2t**m
+        rem = term.copy()
+        live = np.arange(term.size)  # elements whose sum has not converged
+        tl, cl = term, c2t
+        j = m
+        while live.size:
+            for _ in range(16):
+                j += 1
+                tl = tl * cl * ((2 * j - 1) / (2 * j) if even else (2 * j) / (2 * j + 1))
+                rem[live] += tl
+            keep = tl > 1e-17 * rem[live]
+            live, tl, cl = live[keep], tl[keep], cl[keep]
+        out[tail] = st * rem if even else 2.0 / math.pi * st * ct * rem
+    out[np.isinf(at)] = 0.0
+    return np.clip(out, 0.0, 1.0)
 
 
 _ERFC = np.frompyfunc(math.erfc, 1, 1)

@@ -34,6 +34,7 @@ def evaluate(
     ci: Literal["jackknife", "bootstrap"] | None = "jackknife",
     n_replicates: int | None = None,
     confidence: float = 0.95,
+    keep_replicates: bool | Literal["auto"] = "auto",
     baseline: str | Mapping[str, Any] = OVERALL,
     auc: Literal["histogram", "exact"] = "histogram",
     auc_bins: int = 4096,
@@ -104,6 +105,13 @@ def evaluate(
     ci, n_replicates, confidence
         Interval method: delete-a-group ``"jackknife"`` (default, 20 buckets) or Poisson
         ``"bootstrap"`` (default 100 draws), or ``None``; two-sided ``confidence`` level.
+    keep_replicates
+        Keep every metric value's replicate values (float32) in the result, which pairing
+        two separately evaluated results needs (:meth:`EvalResult.compare`): ``"auto"``
+        (default) keeps them up to 16 million values (64 MB; e.g. 40,000 table rows with
+        the bootstrap's 400 or 800,000 rows with the jackknife's 20) and drops them above,
+        ``True`` always, ``False`` never. Intervals, significance and the paired comparison
+        of models evaluated together never need them.
     baseline
         Slice every slice is compared with (default ``"overall"``): a slice name such as
         ``"sex=Male"`` or a mapping ``{"sex": "Male"}``.
