@@ -29,6 +29,7 @@ from .logits import (
     msp_score,
 )
 from .metrics import OOD_METRICS, ood_frame, ood_metrics
+from .result import OODResult, evaluate_detectors
 from .torch_utils import ODIN, MahalanobisPerturbed, Outputs, collect, odin_score
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "MahalanobisPerturbed",
     "MaxLogit",
     "NotFittedError",
+    "OODResult",
     "Outputs",
     "RelativeMahalanobis",
     "ViM",
@@ -50,6 +52,7 @@ __all__ = [
     "energy_score",
     "ensemble_disagreement_score",
     "entropy_score",
+    "evaluate_detectors",
     "max_logit_score",
     "msp_score",
     "odin_score",

@@ -18,24 +18,24 @@ def as_float_array(x: Any, name: str, *, func: str, ndim: int | tuple[int, ...] 
         a = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise TypeError(
-            f"The {name!r} parameter of {func} must be a numeric array or tensor. "
+            f"The '{name}' parameter of {func} must be a numeric array or tensor. "
             f"Got {type(x).__name__} instead."
         ) from exc
     dims = (ndim,) if isinstance(ndim, int) else ndim
     if a.ndim not in dims:
         want = " or ".join(str(d) for d in dims)
         raise ValueError(
-            f"The {name!r} parameter of {func} must have {want} dimensions. "
+            f"The '{name}' parameter of {func} must have {want} dimensions. "
             f"Got shape {a.shape} instead."
         )
     if a.shape[0] == 0:
         raise ValueError(
-            f"The {name!r} parameter of {func} must not be empty. Got shape {a.shape}."
+            f"The '{name}' parameter of {func} must not be empty. Got shape {a.shape}."
         )
     if not np.all(np.isfinite(a)):
         bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
         raise ValueError(
-            f"The {name!r} parameter of {func} must be finite. Got {bad} NaN or infinite value(s)."
+            f"The '{name}' parameter of {func} must be finite. Got {bad} NaN or infinite value(s)."
         )
     return a
 
@@ -44,7 +44,7 @@ def check_width(x: F64, expected: int, name: str, *, func: str) -> None:
     """Raise when ``x`` has another number of columns than at fit."""
     if x.shape[1] != expected:
         raise ValueError(
-            f"The {name!r} parameter of {func} must have {expected} columns (as at fit). "
+            f"The '{name}' parameter of {func} must have {expected} columns (as at fit). "
             f"Got {x.shape[1]} instead."
         )
 
