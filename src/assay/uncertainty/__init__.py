@@ -10,10 +10,17 @@ Metrics (:mod:`.metrics`, no PyTorch): :func:`expected_calibration_error`,
 Post-hoc calibration (:mod:`.scaling`; PyTorch is imported when fitting):
 :class:`TemperatureScaling`, :class:`VectorScaling`.
 
+Methods needing PyTorch, imported on first use (``pip install 'assay[torch]'``):
+:class:`DeepEnsemble`, :class:`MCDropout` / :func:`mc_dropout_probs` and
+:func:`uncertainty_scores` (:mod:`.ensembles`); :class:`SNGPClassifier`,
+:class:`RandomFeatureGP`, :func:`spectral_normalize` (:mod:`.sngp`).
+
 See ``docs/uncertainty.md``.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from .metrics import (
     NLL_EPS,
@@ -36,6 +43,23 @@ from .metrics import (
     to_probabilities,
 )
 from .scaling import TemperatureScaling, VectorScaling
+
+#: Names served lazily from the PyTorch modules (imported on first use).
+_LAZY = {
+    "DeepEnsemble": "ensembles", "MCDropout": "ensembles", "mc_dropout_probs": "ensembles",
+    "predict_member_probs": "ensembles", "uncertainty_scores": "ensembles",
+    "SNGPClassifier": "sngp", "RandomFeatureGP": "sngp", "BoundedSpectralLinear": "sngp",
+    "spectral_normalize": "sngp", "mean_field_logits": "sngp",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'assay.uncertainty' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{mod}"), name)
 
 __all__ = [
     "NLL_EPS",

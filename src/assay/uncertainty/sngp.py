@@ -1,0 +1,248 @@
+"""SNGP (Liu et al. 2020, "Simple and Principled Uncertainty Estimation with Deterministic
+Deep Learning via Distance Awareness") for any PyTorch feature extractor.
+
+* :func:`spectral_normalize`: each hidden ``nn.Linear`` gets
+  ``torch.nn.utils.parametrizations.spectral_norm`` (power iteration) and is rescaled so
+  that its spectral norm is at most ``norm_bound``: the effective weight is
+  ``W * min(1, c / sigma(W))`` (unchanged when ``sigma <= c``), as SNGP's bound.
+* :class:`RandomFeatureGP`: the random-Fourier-feature Gaussian-process output layer.
+  ``phi(h) = sqrt(2 / D) cos(W h + b)`` with ``W ~ N(0, 1 / l^2)`` and ``b ~ U(0, 2 pi)``
+  fixed (``E[phi(x) . phi(y)] = exp(-|x - y|^2 / (2 l^2))``, the RBF kernel), and trained
+  output weights ``beta``: logits ``phi(h) beta``. The Laplace posterior precision
+  ``P = I * ridge + sum_i p_i (1 - p_i) phi_i phi_i^T`` (``p_i`` the top-label probability)
+  is accumulated over an epoch with :meth:`RandomFeatureGP.update_precision`; the predictive
+  variance is ``ridge * phi^T P^{-1} phi``.
+* Mean-field logits (Lu et al. 2020): ``logits / sqrt(1 + lambda * var)`` with
+  ``lambda = pi / 8``.
+* :class:`SNGPClassifier`: a feature extractor (spectrally normalised) plus the GP layer;
+  :meth:`SNGPClassifier.uncertainty` gives scores that are larger = more uncertain (usable
+  as OOD scores).
+
+Requires PyTorch (``pip install 'assay[torch]'``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .._util.optional import require
+
+require("torch", "torch", purpose="assay.uncertainty.sngp")
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+
+F64 = NDArray[np.float64]
+
+#: The mean-field factor ``lambda`` of SNGP's logit adjustment.
+MEAN_FIELD_FACTOR = math.pi / 8.0
+
+
+class BoundedSpectralLinear(nn.Module):
+    """A ``nn.Linear`` whose spectral norm is kept at most ``norm_bound``.
+
+    The wrapped layer carries torch's ``spectral_norm`` parametrization (its ``weight`` is
+    ``W / sigma``, with ``sigma`` from the power iteration); this module multiplies it by
+    ``min(sigma, c)``, so the effective weight is ``W * min(1, c / sigma)``.
+    """
+
+    linear: Any
+
+    def __init__(self, linear: Any, norm_bound: float = 0.95, n_power_iterations: int = 1) -> None:
+        super().__init__()
+        if not isinstance(linear, nn.Linear):
+            raise TypeError(f"BoundedSpectralLinear wraps an nn.Linear; got {type(linear).__name__}.")
+        if not norm_bound > 0:
+            raise ValueError(f"The 'norm_bound' parameter must be > 0. Got {norm_bound!r} instead.")
+        self.linear = nn.utils.parametrizations.spectral_norm(linear, n_power_iterations=n_power_iterations)
+        self.norm_bound = float(norm_bound)
+
+    def effective_weight(self) -> Any:
+        w_sn = self.linear.weight  # W / sigma (runs a power iteration step in training)
+        w = self.linear.parametrizations.weight.original
+        sigma = torch.linalg.vector_norm(w) / torch.linalg.vector_norm(w_sn).clamp_min(1e-12)
+        return w_sn * torch.clamp(sigma, max=self.norm_bound)
+
+    def forward(self, x: Any) -> Any:
+        return F.linear(x, self.effective_weight(), self.linear.bias)
+
+
+def spectral_normalize(
+    module: Any, norm_bound: float = 0.95, *, n_power_iterations: int = 1, exclude: Iterable[str] = ()
+) -> Any:
+    """Replace every ``nn.Linear`` inside ``module`` (except the names in ``exclude``) by a
+    :class:`BoundedSpectralLinear`, in place; returns ``module``. Pass the feature extractor,
+    not the output layer. A bare ``nn.Linear`` is returned wrapped."""
+    if isinstance(module, nn.Linear):
+        return BoundedSpectralLinear(module, norm_bound, n_power_iterations)
+    skip = set(exclude)
+    for name, child in list(module.named_modules()):
+        for cname, sub in list(child.named_children()):
+            full = f"{name}.{cname}" if name else cname
+            if isinstance(sub, nn.Linear) and full not in skip:
+                setattr(child, cname, BoundedSpectralLinear(sub, norm_bound, n_power_iterations))
+    return module
+
+
+def mean_field_logits(logits: Any, variance: Any, factor: float = MEAN_FIELD_FACTOR) -> Any:
+    """``logits / sqrt(1 + factor * variance)`` (variance per row, broadcast over classes)."""
+    v = variance if variance.ndim == logits.ndim else variance.unsqueeze(-1)
+    return logits / torch.sqrt(1.0 + factor * v)
+
+
+class RandomFeatureGP(nn.Module):
+    """Random-Fourier-feature GP output layer with a Laplace posterior (see the module
+    docstring). ``forward(h)`` returns the posterior-mean logits."""
+
+    rff_weight: Any
+    rff_bias: Any
+    precision: Any
+    covariance: Any
+    beta: Any
+
+    def __init__(
+        self,
+        in_features: int,
+        num_classes: int,
+        num_features: int = 1024,
+        *,
+        lengthscale: float = 1.0,
+        ridge: float = 1.0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if num_classes < 2:
+            raise ValueError(f"The 'num_classes' parameter of RandomFeatureGP must be >= 2. Got {num_classes!r} instead.")
+        g = torch.Generator().manual_seed(seed)
+        self.in_features, self.num_classes, self.num_features = in_features, num_classes, num_features
+        self.lengthscale, self.ridge = float(lengthscale), float(ridge)
+        self.register_buffer("rff_weight", torch.randn(num_features, in_features, generator=g) / lengthscale)
+        self.register_buffer("rff_bias", torch.rand(num_features, generator=g) * 2 * math.pi)
+        self.beta = nn.Linear(num_features, num_classes, bias=False)
+        self.register_buffer("precision", torch.eye(num_features, dtype=torch.float64) * ridge)
+        self.register_buffer("covariance", torch.eye(num_features, dtype=torch.float64) / ridge)
+        self._cov_stale = False
+
+    def features(self, h: Any) -> Any:
+        """``phi(h) = sqrt(2 / D) cos(W h + b)``."""
+        return math.sqrt(2.0 / self.num_features) * torch.cos(F.linear(h, self.rff_weight, self.rff_bias))
+
+    def forward(self, h: Any) -> Any:
+        return self.beta(self.features(h))
+
+    def reset_precision(self) -> None:
+        """Back to the prior precision ``ridge * I`` (call at the start of the last epoch)."""
+        self.precision.copy_(torch.eye(self.num_features, dtype=torch.float64) * self.ridge)
+        self._cov_stale = True
+
+    @torch.no_grad()
+    def update_precision(self, h: Any) -> None:
+        """Add a batch of features to the Laplace precision:
+        ``P += sum_i p_i (1 - p_i) phi_i phi_i^T`` with ``p_i`` the top-label probability."""
+        phi = self.features(h).double()
+        p = torch.softmax(self.beta(phi.to(self.beta.weight.dtype)).double(), dim=-1).max(dim=-1).values
+        wphi = phi * (p * (1 - p)).unsqueeze(-1)
+        self.precision += wphi.T @ phi
+        self._cov_stale = True
+
+    def _covariance(self) -> Any:
+        if self._cov_stale:
+            self.covariance.copy_(torch.linalg.inv(self.precision))
+            self._cov_stale = False
+        return self.covariance
+
+    @torch.no_grad()
+    def predict(self, h: Any) -> tuple[Any, Any]:
+        """Posterior-mean logits and the predictive variance ``ridge * phi^T P^{-1} phi``."""
+        phi = self.features(h)
+        logits = self.beta(phi)
+        pd = phi.double()
+        var = self.ridge * ((pd @ self._covariance()) * pd).sum(dim=-1)
+        return logits, var.to(logits.dtype)
+
+
+class SNGPClassifier(nn.Module):
+    """A feature extractor (its hidden ``nn.Linear`` layers spectrally normalised unless
+    ``spectral_norm=False``) followed by a :class:`RandomFeatureGP` output layer.
+
+    Training: minimise the cross-entropy of ``forward(x)`` (the GP's mean logits); then call
+    :meth:`fit_precision` over one pass of the training data (or, during the last epoch,
+    :meth:`reset_precision` and :meth:`update_precision` per batch). Prediction:
+    :meth:`predict_logits` (mean-field adjusted), :meth:`predict_proba`, :meth:`uncertainty`.
+    """
+
+    features: Any
+    gp: Any
+
+    def __init__(
+        self,
+        feature_extractor: Any,
+        in_features: int,
+        num_classes: int,
+        *,
+        num_features: int = 1024,
+        lengthscale: float = 1.0,
+        ridge: float = 1.0,
+        norm_bound: float = 0.95,
+        spectral_norm: bool = True,
+        mean_field_factor: float = MEAN_FIELD_FACTOR,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.features = spectral_normalize(feature_extractor, norm_bound) if spectral_norm else feature_extractor
+        self.gp = RandomFeatureGP(in_features, num_classes, num_features, lengthscale=lengthscale,
+                                  ridge=ridge, seed=seed)  # fmt: skip
+        self.mean_field_factor = mean_field_factor
+
+    def forward(self, x: Any) -> Any:
+        return self.gp(self.features(x))
+
+    def reset_precision(self) -> None:
+        self.gp.reset_precision()
+
+    @torch.no_grad()
+    def update_precision(self, x: Any) -> None:
+        was = self.training
+        self.eval()
+        self.gp.update_precision(self.features(x))
+        self.train(was)
+
+    def fit_precision(self, batches: Iterable[Any]) -> SNGPClassifier:
+        """Reset the precision and accumulate it over ``batches`` (inputs, or ``(x, y)``
+        pairs whose first element is used): the Laplace update over one epoch."""
+        self.reset_precision()
+        for b in batches:
+            self.update_precision(b[0] if isinstance(b, tuple | list) else b)
+        return self
+
+    @torch.no_grad()
+    def predict_logits(self, x: Any) -> tuple[Any, Any]:
+        """Mean-field adjusted logits and the GP's predictive variance (eval mode)."""
+        was = self.training
+        self.eval()
+        logits, var = self.gp.predict(self.features(x))
+        self.train(was)
+        return mean_field_logits(logits, var, self.mean_field_factor), var
+
+    def predict_proba(self, x: Any) -> F64:
+        logits, _ = self.predict_logits(x)
+        out: F64 = torch.softmax(logits, dim=-1).double().cpu().numpy()
+        return out
+
+    def uncertainty(self, x: Any) -> dict[str, F64]:
+        """Larger = more uncertain: the GP variance, ``1 - max_k p_k`` and the predictive
+        entropy of the mean-field probabilities."""
+        logits, var = self.predict_logits(x)
+        p = torch.softmax(logits.double(), dim=-1)
+        ent = -(p * torch.log(p.clamp_min(1e-300))).sum(dim=-1)
+        return {
+            "variance": var.double().cpu().numpy(),
+            "one_minus_max_prob": (1 - p.max(dim=-1).values).cpu().numpy(),
+            "predictive_entropy": ent.cpu().numpy(),
+        }
