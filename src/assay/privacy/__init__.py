@@ -1,0 +1,38 @@
+"""Differential privacy: private counts, sums and means, and differentially private k-means
+by Google's LSH coreset algorithm (``DPKMeans``), with accounting by ``dp-accounting``.
+
+Needs the ``privacy`` extra (``dp-accounting``; scikit-learn and SciPy for k-means++).
+See docs/privacy.md.
+"""
+
+from __future__ import annotations
+
+from .accounting import NoiseParams, basic_composition, calibrate_noise, coreset_event, split_noise
+from .kmeans import DPKMeans
+from .mechanisms import (
+    PrivateMean,
+    clip_to_radius,
+    discrete_laplace,
+    gaussian_delta,
+    gaussian_sigma,
+    private_count,
+    private_mean,
+    private_sum,
+)
+
+__all__ = [
+    "DPKMeans",
+    "NoiseParams",
+    "PrivateMean",
+    "basic_composition",
+    "calibrate_noise",
+    "clip_to_radius",
+    "coreset_event",
+    "discrete_laplace",
+    "gaussian_delta",
+    "gaussian_sigma",
+    "private_count",
+    "private_mean",
+    "private_sum",
+    "split_noise",
+]
