@@ -15,6 +15,10 @@ Methods needing PyTorch, imported on first use (``pip install 'assay[torch]'``):
 :func:`uncertainty_scores` (:mod:`.ensembles`); :class:`SNGPClassifier`,
 :class:`RandomFeatureGP`, :func:`spectral_normalize` (:mod:`.sngp`).
 
+On the platform (per slice, with intervals; imported on first use):
+:func:`evaluate_uncertainty` returning an :class:`UncertaintyResult` (``to_frame``,
+``to_json``, ``to_section``, ``to_html``), over ``assay.evaluate(..., task="uncertainty")``.
+
 See ``docs/uncertainty.md``.
 """
 
@@ -50,6 +54,7 @@ _LAZY = {
     "predict_member_probs": "ensembles", "uncertainty_scores": "ensembles",
     "SNGPClassifier": "sngp", "RandomFeatureGP": "sngp", "BoundedSpectralLinear": "sngp",
     "spectral_normalize": "sngp", "mean_field_logits": "sngp",
+    "UncertaintyResult": "result", "evaluate_uncertainty": "result",
 }  # fmt: skip
 
 
