@@ -14,6 +14,8 @@ only when they are used. See ``docs/ood.md``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._common import NotFittedError
 from .features import KNN, Mahalanobis, RelativeMahalanobis, ViM
 from .logits import (
@@ -32,6 +34,24 @@ from .metrics import OOD_METRICS, ood_frame, ood_metrics
 from .result import OODResult, evaluate_detectors
 from .torch_utils import ODIN, MahalanobisPerturbed, Outputs, collect, odin_score
 
+_LAZY = {
+    "LikelihoodRatio": "likelihood",
+    "warn_if_same_set": "likelihood",
+    "PixelCNN": "pixelcnn",
+    "train_pixelcnn": "pixelcnn",
+    "mutate": "pixelcnn",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The torch-based likelihood-ratio parts, imported on first use (``assay[torch]``)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "KNN",
     "MSP",
@@ -40,12 +60,14 @@ __all__ = [
     "Energy",
     "EnsembleDisagreement",
     "Entropy",
+    "LikelihoodRatio",
     "Mahalanobis",
     "MahalanobisPerturbed",
     "MaxLogit",
     "NotFittedError",
     "OODResult",
     "Outputs",
+    "PixelCNN",
     "RelativeMahalanobis",
     "ViM",
     "collect",
@@ -55,7 +77,10 @@ __all__ = [
     "evaluate_detectors",
     "max_logit_score",
     "msp_score",
+    "mutate",
     "odin_score",
     "ood_frame",
     "ood_metrics",
+    "train_pixelcnn",
+    "warn_if_same_set",
 ]
