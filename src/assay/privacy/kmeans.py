@@ -111,6 +111,10 @@ class DPKMeans:
         Noise scales and accounting details.
     tree_params_ : TreeParams
         The thresholds used.
+    tree_ : LshTree
+        The grown tree (prefixes and noisy counts per level, the leaves).
+    hash_projections_ : ndarray (max_depth, n_features)
+        The random projections of the hash (data-independent).
     n_features_in_ : int
     radius_ : float
     """
@@ -254,6 +258,7 @@ class DPKMeans:
                                  for p, c in zip(clipped, codes, strict=True)])
         self._finish(tree, sums, params, noise, v, radius, dim, np.random.default_rng(seed_sum),
                      seed_km)
+        self.hash_projections_ = hasher.projections
         labels, inertia = [], 0.0
         for p in clipped:
             lab, d2 = _nearest(p, self.cluster_centers_)

@@ -17,6 +17,7 @@ All noise is drawn from a :class:`numpy.random.Generator` made from ``random_sta
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -128,6 +129,11 @@ def gaussian_sigma(epsilon: float, delta: float, sensitivity: float = 1.0) -> fl
     eps = check_positive("epsilon", epsilon, func=func)
     dlt = check_delta(delta, func=func)
     sens = check_positive("sensitivity", sensitivity, func=func)
+    return _gaussian_sigma(eps, dlt, sens)
+
+
+@functools.lru_cache(maxsize=1024)
+def _gaussian_sigma(eps: float, dlt: float, sens: float) -> float:
     from .accounting import dp_modules
 
     _, pld_accountant, pld_common = dp_modules()
