@@ -1,0 +1,139 @@
+"""MNIST calibration with a short CPU budget: a small model, then temperature scaling, MC
+dropout and a deep ensemble, each measured with assay.uncertainty (ECE, NLL, Brier,
+accuracy with jackknife intervals on the 10,000 test images).
+
+    ASSAY_DATA_HOME=/work/shared/data .venv/bin/python benchmarks/bench_uncertainty_mnist.py \
+        --arch mlp --steps 1500 --members 3 --seed 0 --out /tmp/unc_mnist.json
+
+Held-out split: the last 5,000 training images are the validation set temperature scaling
+is fitted on (never the test set); the model trains on the first 55,000. Adam 1e-3, batch
+256 (Uncertainty Baselines' LeNet-5 schedule is 5,000 steps; ``--arch lenet5 --steps 5000``
+runs it, much slower on a shared CPU). Prints a Markdown table; ``--out`` writes JSON with
+the settings, per-method metrics and CPU / wall times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+import numpy as np
+
+
+def build(arch: str, dropout: float) -> Any:
+    from torch import nn
+
+    if arch == "mlp":
+        return nn.Sequential(
+            nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(256, 256), nn.ReLU(), nn.Dropout(dropout), nn.Linear(256, 10),
+        )  # fmt: skip
+    # LeNet-5 as in Uncertainty Baselines' MNIST baseline (conv 6-16, dense 120-84), with
+    # dropout before the dense layers so that MC dropout applies
+    return nn.Sequential(
+        nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(dropout),
+        nn.Linear(400, 120), nn.ReLU(), nn.Dropout(dropout), nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(84, 10),
+    )  # fmt: skip
+
+
+def train(model: Any, seed: int, x: Any, y: Any, steps: int, batch: int) -> None:
+    import torch
+
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    g = torch.Generator().manual_seed(seed)
+    model.train()
+    for _ in range(steps):
+        idx = torch.randint(0, x.shape[0], (batch,), generator=g)
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x[idx]), y[idx]).backward()
+        opt.step()
+
+
+def logits_of(model: Any, x: Any) -> np.ndarray:
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([model(x[i : i + 2000]) for i in range(0, x.shape[0], 2000)]).double().numpy()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--arch", choices=["mlp", "lenet5"], default="mlp")
+    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--dropout", type=float, default=0.1)
+    ap.add_argument("--members", type=int, default=3)
+    ap.add_argument("--mc-samples", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+
+    import torch
+
+    from assay import uncertainty as U
+    from assay.datasets import load_mnist
+
+    torch.set_num_threads(args.threads)
+    xtr, ytr = load_mnist(split="train")
+    xte, yte = load_mnist(split="test")
+    x = torch.tensor(xtr, dtype=torch.float32).reshape(-1, 784) / 255.0
+    y = torch.tensor(ytr)
+    x_fit, y_fit, x_val, y_val = x[:55000], y[:55000], x[55000:], y[55000:]
+    x_test = torch.tensor(xte, dtype=torch.float32).reshape(-1, 784) / 255.0
+
+    times: dict[str, dict[str, float]] = {}
+
+    def timed(name: str, fn: Any) -> Any:
+        c0, w0 = time.process_time(), time.perf_counter()
+        out = fn()
+        times[name] = {"cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - w0}
+        return out
+
+    def factory() -> Any:
+        return build(args.arch, args.dropout)
+
+    ens = U.DeepEnsemble(factory, lambda m, s: train(m, s, x_fit, y_fit, args.steps, args.batch),
+                         n_members=max(1, args.members), seed=args.seed, progress=True)  # fmt: skip
+    timed("train_ensemble", ens.fit)
+    det = ens.members_[0]  # member 0 (seed = --seed) is the deterministic model
+    z_val, z_test = logits_of(det, x_val), logits_of(det, x_test)
+    ts = timed("temperature_scaling", lambda: U.TemperatureScaling().fit(z_val, y_val.numpy()))
+    methods: dict[str, np.ndarray] = {
+        "deterministic": np.exp(z_test - z_test.max(1, keepdims=True)),
+        "temperature scaling": ts.transform(z_test),
+        f"MC dropout ({args.mc_samples})": timed(
+            "mc_dropout", lambda: U.MCDropout(det, args.mc_samples, seed=args.seed).predict_proba(x_test)
+        ),
+    }
+    methods["deterministic"] /= methods["deterministic"].sum(1, keepdims=True)
+    if args.members > 1:
+        methods[f"ensemble ({args.members})"] = timed("ensemble_predict", lambda: ens.predict_proba(x_test))
+    res = timed("evaluate", lambda: U.evaluate_uncertainty(methods, yte, n_bins=15))
+    cols = ("top_label_accuracy", "nll", "top_label_ece", "brier_score", "brier_score_mean")
+    print(f"| method | {' | '.join(cols)} |")
+    print("|---" * (len(cols) + 1) + "|")
+    for m in res.models:
+        cells = []
+        for c in cols:
+            v, lo, hi = res.values[m][c]
+            cells.append(f"{v:.4f} [{lo:.4f}, {hi:.4f}]")
+        print(f"| {m} | {' | '.join(cells)} |")
+    print(f"temperature = {ts.temperature_:.4f}; validation NLL {ts.nll_before_:.4f} -> {ts.nll_after_:.4f}")
+    print("times:", json.dumps({k: {a: round(b, 1) for a, b in v.items()} for k, v in times.items()}))
+    if args.out:
+        out = {"settings": vars(args), "temperature": ts.temperature_,
+               "val_nll_before": ts.nll_before_, "val_nll_after": ts.nll_after_,
+               "metrics": res.to_dict()["values"], "times": times,
+               "torch": torch.__version__}  # fmt: skip
+        with open(args.out, "w") as f:
+            json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
