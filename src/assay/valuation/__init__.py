@@ -1,0 +1,24 @@
+"""Data valuation: how much each training row is worth to a model's validation performance.
+
+Every method follows one API: ``fit(x_train, y_train, x_val, y_val)`` returns the method, and
+``values_`` holds one value per training row (larger = more valuable). Exact KNN-Shapley
+(:func:`knn_shapley`), leave-one-out, Truncated Monte Carlo Shapley, Beta Shapley, Data
+Banzhaf and DVRL (``assay[torch]``, imported on first use). scikit-learn is needed by the
+model-based methods (``assay[valuation]``). See ``docs/valuation.md``.
+"""
+
+from __future__ import annotations
+
+from ._common import ModelUtility, NotFittedError, knn_utility
+from .knn import KNNShapley, knn_shapley
+from .loo import LeaveOneOut, leave_one_out
+
+__all__ = [
+    "KNNShapley",
+    "LeaveOneOut",
+    "ModelUtility",
+    "NotFittedError",
+    "knn_shapley",
+    "knn_utility",
+    "leave_one_out",
+]
