@@ -94,8 +94,9 @@ def _as_float(x: ArrayLike, name: str, func: str) -> F64:
             f"The {name!r} parameter of {func} must be a non-empty array of shape (n,) or "
             f"(n, classes). Got shape {a.shape} instead."
         )
-    bad = ~np.isfinite(a)
-    if bad.any():
+    # a non-finite entry makes the sum non-finite (the sum is the fast check)
+    if not np.isfinite(a.sum()) and not np.isfinite(a).all():
+        bad = ~np.isfinite(a)
         row = int(np.flatnonzero(bad.reshape(a.shape[0], -1).any(axis=1))[0])
         raise ValueError(
             f"The {name!r} parameter of {func} must hold finite numbers; row {row} holds "
@@ -119,6 +120,41 @@ def looks_like_probabilities(a: F64, atol: float = PROB_ATOL) -> bool:
     )  # fmt: skip
 
 
+def _checked_probabilities(a: F64, name: str, func: str) -> F64:
+    """``a`` (already finite, 1-D or 2-D) checked as probabilities; ``(n, K)``, K >= 2."""
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    lo, hi = float(a.min()), float(a.max())
+    if lo < -PROB_ATOL or hi > 1.0 + PROB_ATOL:
+        raise ValueError(
+            f"The {name!r} parameter of {func} must hold probabilities in [0, 1]; got values "
+            f"from {lo:g} to {hi:g}. These look like logits: pass from_logits=True."
+        )
+    if lo < 0.0 or hi > 1.0:
+        a = np.clip(a, 0.0, 1.0)
+    if a.ndim == 1:
+        return np.column_stack([1.0 - a, a])
+    s = a.sum(axis=1)
+    off = np.abs(s - 1.0) > PROB_ATOL
+    if off.any():
+        row = int(np.flatnonzero(off)[0])
+        raise ValueError(
+            f"The {name!r} parameter of {func} must hold class probabilities whose rows "
+            f"sum to 1 (within {PROB_ATOL:g}); {int(off.sum())} row(s) do not, first row "
+            f"{row} sums to {s[row]:.6g}. Pass from_logits=True for logits, or normalise "
+            "the rows."
+        )
+    return a
+
+
+def _logit_matrix(a: F64) -> F64:
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim == 1:
+        return np.column_stack([np.zeros_like(a), a])  # softmax([0, z]) = [1 - s(z), s(z)]
+    return a
+
+
 def log_probabilities(
     probs: ArrayLike, *, from_logits: bool = False, name: str = "probs", func: str = "assay.uncertainty"
 ) -> F64:
@@ -127,34 +163,10 @@ def log_probabilities(
     A binary ``(n,)`` (or ``(n, 1)``) input becomes the two columns ``[1 - p, p]``.
     """
     a = _as_float(probs, name, func)
-    if a.ndim == 2 and a.shape[1] == 1:
-        a = a[:, 0]
     if from_logits:
-        if a.ndim == 1:
-            a = np.column_stack([np.zeros_like(a), a])  # softmax([0, z]) = [1 - s(z), s(z)]
-        return _softmax_log(a)
-    lo, hi = float(a.min()), float(a.max())
-    if lo < -PROB_ATOL or hi > 1.0 + PROB_ATOL:
-        raise ValueError(
-            f"The {name!r} parameter of {func} must hold probabilities in [0, 1]; got values "
-            f"from {lo:g} to {hi:g}. These look like logits: pass from_logits=True."
-        )
-    a = np.clip(a, 0.0, 1.0)
-    if a.ndim == 1:
-        a = np.column_stack([1.0 - a, a])
-    else:
-        s = a.sum(axis=1)
-        off = np.abs(s - 1.0) > PROB_ATOL
-        if off.any():
-            row = int(np.flatnonzero(off)[0])
-            raise ValueError(
-                f"The {name!r} parameter of {func} must hold class probabilities whose rows "
-                f"sum to 1 (within {PROB_ATOL:g}); {int(off.sum())} row(s) do not, first row "
-                f"{row} sums to {s[row]:.6g}. Pass from_logits=True for logits, or normalise "
-                "the rows."
-            )
+        return _softmax_log(_logit_matrix(a))
     with np.errstate(divide="ignore"):
-        out: F64 = np.log(a)
+        out: F64 = np.log(_checked_probabilities(a, name, func))
     return out
 
 
@@ -165,10 +177,10 @@ def to_probabilities(
     :func:`log_probabilities`)."""
     a = _as_float(probs, name, func)
     if not from_logits:
-        lp = log_probabilities(a, name=name, func=func)
-        p = np.clip(a if a.ndim == 2 and a.shape[1] > 1 else np.exp(lp), 0.0, 1.0)
-        return p
-    out: F64 = np.exp(log_probabilities(a, from_logits=True, name=name, func=func))
+        return _checked_probabilities(a, name, func)
+    z = _logit_matrix(a)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    out: F64 = e / e.sum(axis=1, keepdims=True)
     return out
 
 
@@ -431,9 +443,8 @@ def brier_score(
     func = "brier_score"
     _check_choice("normalization", normalization, ("sum", "mean"), func)
     p, y = _prepare(probs, labels, from_logits, func)
-    d = p.copy()
-    d[np.arange(y.size), y] -= 1.0
-    per = (d * d).sum(axis=1)
+    # sum_k (p_k - 1[y = k])^2 = sum_k p_k^2 - 2 p_y + 1
+    per = np.einsum("ij,ij->i", p, p) - 2.0 * p[np.arange(y.size), y] + 1.0
     if normalization == "mean":
         per = per / p.shape[1]
     return float(per.mean())

@@ -1,0 +1,91 @@
+"""Speed and agreement of assay.uncertainty's metrics against netcal and torchmetrics on
+the same predictions (synthetic Dirichlet probabilities: a timing fixture, not a data set).
+
+    .venv/bin/python benchmarks/bench_uncertainty_speed.py --n 1000000 --classes 10 --repeat 3
+
+Times (best of ``--repeat``, one thread) for the top-label ECE (15 equal-width bins), the
+NLL and the Brier score: assay's functions, netcal's ``ECE`` (if installed), torchmetrics'
+``multiclass_calibration_error`` and scikit-learn's ``log_loss``; also the platform
+(``assay.evaluate(task="uncertainty")``, streamed in chunks, all metrics of the family,
+``ci=None``). Prints each value so that agreement can be read off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    t_best, out = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        t_best = min(t_best, time.perf_counter() - t0)
+    return t_best, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--classes", type=int, default=10)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    import assay
+    from assay import uncertainty as U
+
+    rng = np.random.default_rng(args.seed)
+    p = rng.dirichlet(np.full(args.classes, 0.3), size=args.n)
+    y = (p.cumsum(1) > rng.uniform(size=(args.n, 1)) ** 0.8).argmax(1)
+    rows: list[tuple[str, str, float, float]] = []
+
+    def add(lib: str, metric: str, fn: Callable[[], Any]) -> None:
+        t, v = best(fn, args.repeat)
+        rows.append((lib, metric, t, float(v)))
+
+    add("assay", "ECE", lambda: U.expected_calibration_error(p, y, 15))
+    add("assay", "NLL", lambda: U.negative_log_likelihood(p, y))
+    add("assay", "Brier", lambda: U.brier_score(p, y))
+    try:
+        import torch
+        from torchmetrics.functional.classification import multiclass_calibration_error
+
+        torch.set_num_threads(1)
+        pt, yt = torch.tensor(p), torch.tensor(y)
+        add("torchmetrics", "ECE", lambda: multiclass_calibration_error(pt, yt, args.classes, n_bins=15))
+    except ImportError:
+        print("torchmetrics not installed: skipped")
+    try:
+        from netcal.metrics import ECE
+
+        add("netcal", "ECE", lambda: ECE(bins=15).measure(p, y))
+    except ImportError:
+        print("netcal not installed: skipped")
+    from sklearn.metrics import log_loss
+
+    add("scikit-learn", "NLL", lambda: log_loss(y, p, labels=list(range(args.classes))))
+    data = {f"p{k}": p[:, k] for k in range(args.classes)}
+    data["y"] = y
+
+    def platform() -> float:
+        r = assay.evaluate(data, label="y", scores={"m": [f"p{k}" for k in range(args.classes)]},
+                           classes=list(range(args.classes)), task="uncertainty",
+                           calibration_bins=15, ci=None)  # fmt: skip
+        return float(r.value("top_label_ece", cls=0).value)
+
+    add("assay.evaluate (all family metrics)", "ECE", platform)
+    print(f"n = {args.n:,} predictions x {args.classes} classes, best of {args.repeat}")
+    print("| library | metric | seconds | value |")
+    print("|---|---|---|---|")
+    for lib, metric, t, v in rows:
+        print(f"| {lib} | {metric} | {t:.3f} | {v:.6f} |")
+
+
+if __name__ == "__main__":
+    main()
