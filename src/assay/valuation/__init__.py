@@ -12,12 +12,18 @@ from __future__ import annotations
 from ._common import ModelUtility, NotFittedError, knn_utility
 from .knn import KNNShapley, knn_shapley
 from .loo import LeaveOneOut, leave_one_out
+from .sampling import BetaShapley, DataBanzhaf, TMCShapley, beta_shapley_weights, gelman_rubin
 
 __all__ = [
+    "BetaShapley",
+    "DataBanzhaf",
     "KNNShapley",
     "LeaveOneOut",
     "ModelUtility",
     "NotFittedError",
+    "TMCShapley",
+    "beta_shapley_weights",
+    "gelman_rubin",
     "knn_shapley",
     "knn_utility",
     "leave_one_out",
