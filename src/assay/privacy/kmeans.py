@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -234,31 +234,23 @@ class DPKMeans:
             raise param_error("partitions", "arrays with the same number of columns",
                               f"{sorted(dims)} columns", func=_FUNC)
         dim = dims.pop()
-        n = sum(p.shape[0] for p in parts)
-        if v["k"] > n:
-            raise param_error("n_clusters", f"at most the number of samples ({n})", v["k"],
-                              func=_FUNC)
-        radius = v["radius"]
-        if radius is None:
-            warnings.warn(
-                "DPKMeans: radius='data' sets the radius to the largest norm of the rows. That "
-                "reads the data outside the privacy budget, so the result is NOT "
-                "differentially private. Pass a radius known independently of the data.",
-                UserWarning, stacklevel=2,
-            )
-            radius = max(float(np.linalg.norm(p, axis=1).max()) for p in parts)
-            radius = radius if radius > 0 else 1.0
-        seed_hash, seed_count, seed_sum, seed_km = v["seed"].spawn(4)
-        hasher = SimHash.draw(dim, v["depth"], np.random.default_rng(seed_hash))
-        clipped = [clip_to_radius(p, radius) for p in parts]
-        codes = [hasher.codes(p) for p in clipped]
-        counts = self._merge_counts([count_state(c, v["depth"]) for c in codes])
-        tree, params, noise = self._tree(counts, v, radius, dim, np.random.default_rng(seed_count))
-        sums = self._merge_sums([sum_state(p, c, tree, radius)
-                                 for p, c in zip(clipped, codes, strict=True)])
-        self._finish(tree, sums, params, noise, v, radius, dim, np.random.default_rng(seed_sum),
-                     seed_km)
-        self.hash_projections_ = hasher.projections
+        clipped: list[np.ndarray] = []
+        codes: list[np.ndarray] = []
+
+        def counts_of(hasher: SimHash, radius: float) -> CountState:
+            clipped.extend(clip_to_radius(p, radius) for p in parts)
+            codes.extend(hasher.codes(p) for p in clipped)
+            return merge_all([count_state(c, hasher.max_depth) for c in codes])
+
+        def sums_of(hasher: SimHash, tree: LshTree, radius: float) -> SumState:
+            return merge_all([sum_state(p, c, tree, radius)
+                              for p, c in zip(clipped, codes, strict=True)])
+
+        self.fit_from_states(
+            dim, counts_of, sums_of,
+            max_norm=lambda: max(float(np.linalg.norm(p, axis=1).max()) for p in parts),
+            _validated=v,
+        )
         labels, inertia = [], 0.0
         for p in clipped:
             lab, d2 = _nearest(p, self.cluster_centers_)
@@ -268,13 +260,48 @@ class DPKMeans:
         self.inertia_ = inertia
         return self
 
-    @staticmethod
-    def _merge_counts(states: Sequence[CountState]) -> CountState:
-        return merge_all(states)
+    def fit_from_states(
+        self,
+        dim: int,
+        counts_of: Callable[[SimHash, float], CountState],
+        sums_of: Callable[[SimHash, LshTree, float], SumState],
+        *,
+        max_norm: Callable[[], float] | None = None,
+        _validated: dict[str, Any] | None = None,
+    ) -> DPKMeans:
+        """Fit from merged states computed wherever the rows are (the engine protocol).
 
-    @staticmethod
-    def _merge_sums(states: Sequence[SumState]) -> SumState:
-        return merge_all(states)
+        ``counts_of(hasher, radius)`` returns the merged :class:`CountState` of all rows
+        (each partition: clip to ``radius``, ``hasher.codes``, ``count_state``);
+        ``sums_of(hasher, tree, radius)`` the merged :class:`SumState` (``sum_state``);
+        ``max_norm()`` the largest row norm, used only for ``radius='data'``. All noise is
+        drawn here, on the merged states. ``labels_`` and ``inertia_`` are not set.
+        """
+        v = self._validated() if _validated is None else _validated
+        radius = v["radius"]
+        if radius is None:
+            warnings.warn(
+                "DPKMeans: radius='data' sets the radius to the largest norm of the rows. That "
+                "reads the data outside the privacy budget, so the result is NOT "
+                "differentially private. Pass a radius known independently of the data.",
+                UserWarning, stacklevel=3,
+            )
+            if max_norm is None:
+                raise param_error("max_norm", "a callable when radius='data'", None, func=_FUNC)
+            radius = float(max_norm())
+            radius = radius if radius > 0 else 1.0
+        seed_hash, seed_count, seed_sum, seed_km = v["seed"].spawn(4)
+        hasher = SimHash.draw(dim, v["depth"], np.random.default_rng(seed_hash))
+        counts = counts_of(hasher, radius)
+        if v["k"] > counts.n:
+            raise param_error("n_clusters", f"at most the number of samples ({counts.n})",
+                              v["k"], func=_FUNC)
+        tree, params, noise = self._tree(counts, v, radius, dim, np.random.default_rng(seed_count))
+        sums = sums_of(hasher, tree, radius)
+        self._finish(tree, sums, params, noise, v, radius, dim, np.random.default_rng(seed_sum),
+                     seed_km)
+        self.hash_projections_ = hasher.projections
+        return self
 
     def _tree(self, counts: CountState, v: dict[str, Any], radius: float, dim: int,
               rng: np.random.Generator) -> tuple[LshTree, TreeParams, NoiseParams]:
