@@ -46,7 +46,7 @@ def fit_spark(estimator: DPKMeans, df: Any, columns: Sequence[str] | None = None
             X = clip_to_radius(_rows_to_array(rows, dim), radius)
             yield count_state(hasher.codes(X), hasher.max_depth)
 
-        return rdd.mapPartitions(part).treeReduce(lambda a, b: a.merge(b))  # type: ignore[no-any-return]
+        return rdd.mapPartitions(part).treeReduce(lambda a, b: a.merge(b))
 
     def sums_of(hasher: SimHash, tree: LshTree, radius: float) -> SumState:
         shared = rdd.context.broadcast((hasher, tree))
@@ -57,7 +57,7 @@ def fit_spark(estimator: DPKMeans, df: Any, columns: Sequence[str] | None = None
             yield sum_state(X, h.codes(X), t, radius)
 
         try:
-            return rdd.mapPartitions(part).treeReduce(lambda a, b: a.merge(b))  # type: ignore[no-any-return]
+            return rdd.mapPartitions(part).treeReduce(lambda a, b: a.merge(b))
         finally:
             shared.unpersist()
 
