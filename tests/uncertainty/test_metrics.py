@@ -238,11 +238,11 @@ def test_torchmetrics_puts_confidence_one_in_a_bin_of_its_own() -> None:
     torch = pytest.importorskip("torch")
     F = pytest.importorskip("torchmetrics.functional.classification")
     p = np.array([[1.0, 0.0, 0.0], [0.95, 0.05, 0.0]])
-    y = np.array([0, 1])
+    y = np.array([1, 0])  # the confidence-1 row is wrong, the 0.95 row right
     ours = U.expected_calibration_error(p, y, 10)  # one bin: conf 0.975, acc 0.5
     assert ours == pytest.approx(0.475)
     theirs = float(F.multiclass_calibration_error(torch.tensor(p), torch.tensor(y), num_classes=3, n_bins=10))
-    assert theirs == pytest.approx(0.5 * 0.0 + 0.5 * 0.95)
+    assert theirs == pytest.approx(0.5 * 1.0 + 0.5 * 0.05)  # two bins: {1.0} and [0.9, 1)
 
 
 def test_against_netcal() -> None:
