@@ -9,7 +9,9 @@ Held-out split: the last 5,000 training images are the validation set temperatur
 is fitted on (never the test set); the model trains on the first 55,000. Adam 1e-3, batch
 256 (Uncertainty Baselines' LeNet-5 schedule is 5,000 steps; ``--arch lenet5 --steps 5000``
 runs it, much slower on a shared CPU). Prints a Markdown table; ``--out`` writes JSON with
-the settings, per-method metrics and CPU / wall times.
+the settings, per-method metrics and CPU / wall times. OOD: each method's uncertainty score
+(larger = more uncertain) on the MNIST test set (label 0) against notMNIST's test set
+(label 1), AUROC with a jackknife interval through ``assay.evaluate(task="ood")``.
 """
 
 from __future__ import annotations
@@ -71,13 +73,15 @@ def main() -> None:
     ap.add_argument("--mc-samples", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--sngp", action="store_true", help="also train an SNGP model (same body)")
+    ap.add_argument("--no-ood", action="store_true", help="skip the notMNIST OOD scores")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
     import torch
 
     from assay import uncertainty as U
-    from assay.datasets import load_mnist
+    from assay.datasets import load_mnist, load_notmnist
 
     torch.set_num_threads(args.threads)
     xtr, ytr = load_mnist(split="train")
@@ -114,6 +118,22 @@ def main() -> None:
     methods["deterministic"] /= methods["deterministic"].sum(1, keepdims=True)
     if args.members > 1:
         methods[f"ensemble ({args.members})"] = timed("ensemble_predict", lambda: ens.predict_proba(x_test))
+    sngp = None
+    if args.sngp:
+        def sngp_fit() -> Any:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(args.seed)
+                full = build(args.arch, args.dropout)
+                last = full[-1]
+                body = torch.nn.Sequential(*list(full)[:-1])
+                model = U.SNGPClassifier(body, last.in_features, 10, num_features=1024,
+                                         lengthscale=2.0, seed=args.seed)  # fmt: skip
+                train(model, args.seed, x_fit, y_fit, args.steps, args.batch)
+                model.fit_precision([x_fit[i : i + 2000] for i in range(0, x_fit.shape[0], 2000)])
+            return model
+
+        sngp = timed("train_sngp", sngp_fit)
+        methods["SNGP"] = timed("sngp_predict", lambda: sngp.predict_proba(x_test))
     res = timed("evaluate", lambda: U.evaluate_uncertainty(methods, yte, n_bins=15))
     cols = ("top_label_accuracy", "nll", "top_label_ece", "brier_score", "brier_score_mean")
     print(f"| method | {' | '.join(cols)} |")
@@ -124,12 +144,46 @@ def main() -> None:
             v, lo, hi = res.values[m][c]
             cells.append(f"{v:.4f} [{lo:.4f}, {hi:.4f}]")
         print(f"| {m} | {' | '.join(cells)} |")
+    ood: dict[str, dict[str, float]] = {}
+    if not args.no_ood:
+        import assay
+
+        xo, _ = load_notmnist(split="test")
+        x_ood = torch.tensor(xo, dtype=torch.float32).reshape(-1, 784) / 255.0
+        z_ood = logits_of(det, x_ood)
+        e_ood = np.exp(z_ood - z_ood.max(1, keepdims=True))
+        in_out = {  # (in-distribution scores, OOD scores), larger = more uncertain
+            "deterministic: entropy": (U.predictive_entropy(methods["deterministic"]),
+                                       U.predictive_entropy(e_ood / e_ood.sum(1, keepdims=True))),
+            "temperature scaling: entropy": (U.predictive_entropy(methods["temperature scaling"]),
+                                             U.predictive_entropy(ts.transform(z_ood))),
+        }  # fmt: skip
+        mc = U.MCDropout(det, args.mc_samples, seed=args.seed)
+        mc_in, mc_out = mc.uncertainty(x_test), mc.uncertainty(x_ood)
+        in_out["MC dropout: mutual information"] = (mc_in["mutual_information"], mc_out["mutual_information"])
+        if args.members > 1:
+            e_in, e_out = ens.uncertainty(x_test), ens.uncertainty(x_ood)
+            in_out["ensemble: entropy"] = (e_in["predictive_entropy"], e_out["predictive_entropy"])
+            in_out["ensemble: mutual information"] = (e_in["mutual_information"], e_out["mutual_information"])
+        if sngp is not None:
+            s_in, s_out = sngp.uncertainty(x_test), sngp.uncertainty(x_ood)
+            in_out["SNGP: variance"] = (s_in["variance"], s_out["variance"])
+            in_out["SNGP: entropy"] = (s_in["predictive_entropy"], s_out["predictive_entropy"])
+        print("| OOD score (MNIST test vs notMNIST test) | AUROC | FPR@95%TPR |")
+        print("|---|---|---|")
+        for name, (a, b) in in_out.items():
+            lab = np.r_[np.zeros(a.size), np.ones(b.size)].astype(int)
+            r = assay.evaluate({"y": lab, "s": np.r_[a, b]}, label="y", scores="s", task="ood")
+            au, fpr = r.value("auroc"), r.value("fpr_at_95_tpr")
+            ood[name] = {"auroc": au.value, "auroc_lower": au.lower, "auroc_upper": au.upper,
+                         "fpr_at_95_tpr": fpr.value}  # fmt: skip
+            print(f"| {name} | {au.value:.4f} [{au.lower:.4f}, {au.upper:.4f}] | {fpr.value:.4f} |")
     print(f"temperature = {ts.temperature_:.4f}; validation NLL {ts.nll_before_:.4f} -> {ts.nll_after_:.4f}")
     print("times:", json.dumps({k: {a: round(b, 1) for a, b in v.items()} for k, v in times.items()}))
     if args.out:
         out = {"settings": vars(args), "temperature": ts.temperature_,
                "val_nll_before": ts.nll_before_, "val_nll_after": ts.nll_after_,
-               "metrics": res.to_dict()["values"], "times": times,
+               "metrics": res.to_dict()["values"], "ood": ood, "times": times,
                "torch": torch.__version__}  # fmt: skip
         with open(args.out, "w") as f:
             json.dump(out, f, indent=1)
