@@ -19,18 +19,32 @@ from .mechanisms import (
     private_mean,
     private_sum,
 )
+from .result import (
+    ClusteringComparison,
+    compare_clustering,
+    dominant_label_accuracy,
+    dpkmeans_method,
+    kmeans_loss,
+    kmeanspp_method,
+)
 
 __all__ = [
+    "ClusteringComparison",
     "DPKMeans",
     "NoiseParams",
     "PrivateMean",
     "basic_composition",
     "calibrate_noise",
     "clip_to_radius",
+    "compare_clustering",
     "coreset_event",
     "discrete_laplace",
+    "dominant_label_accuracy",
+    "dpkmeans_method",
     "gaussian_delta",
     "gaussian_sigma",
+    "kmeans_loss",
+    "kmeanspp_method",
     "private_count",
     "private_mean",
     "private_sum",
