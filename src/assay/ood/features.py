@@ -74,8 +74,10 @@ def shared_precision(centered: F64, reg: float | None, *, func: str) -> tuple[F6
 
 def _sq_mahalanobis(x: F64, means: F64, prec: F64) -> F64:
     """``(n, c)`` squared distances of each row to each mean under ``prec``."""
-    diff = x[:, None, :] - means[None, :, :]
-    out: F64 = np.einsum("ncd,de,nce->nc", diff, prec, diff)
+    out: F64 = np.empty((x.shape[0], means.shape[0]))
+    for c in range(means.shape[0]):  # one matrix product per class (BLAS), no (n, c, d) array
+        diff = x - means[c]
+        out[:, c] = np.sum((diff @ prec) * diff, axis=1)
     return np.maximum(out, 0.0)
 
 

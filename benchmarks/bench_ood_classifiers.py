@@ -1,0 +1,279 @@
+"""Classifier-based OOD detectors on Fashion-MNIST (in) against MNIST (OOD), from one small
+CNN trained for a few minutes on one CPU thread, and the same detectors of pytorch-ood on
+the same model and inputs (scores and fit + score time).
+
+The CNN: conv 3x3 (16) - ReLU - max-pool - conv 3x3 (32) - ReLU - max-pool - linear (64,
+the *features*) - ReLU - linear (10 logits); Adam, batch 128, inputs scaled to [0, 1]. The
+ensemble is ``--members`` such CNNs with other seeds (the paper used 20). Mahalanobis,
+relative Mahalanobis, kNN and ViM are fitted on the features of ``--n-fit`` training images
+(the Mahalanobis detectors with pytorch-ood's ridge, ``reg = 1e-6 / n``).
+Metrics come from ``assay.ood.evaluate_detectors`` (bootstrap intervals).
+
+pytorch-ood (``pip install --no-deps pytorch-ood==0.4.0``) is imported without its package
+``__init__`` (which needs torchvision); ``--no-pytorch-ood`` skips the comparison.
+
+Usage::
+
+    ASSAY_DATA_HOME=../shared/data python benchmarks/bench_ood_classifiers.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import sys
+import time
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from assay import ood
+from assay.datasets import load_fashion_mnist, load_mnist
+
+METRICS = ("auroc", "aupr_in", "aupr_out", "fpr_at_80_tpr", "fpr_at_95_tpr")
+
+
+class SmallCNN(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(32 * 7 * 7, 64),
+        )  # fmt: skip
+        self.head = nn.Linear(64, 10)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.body(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+def train(x: torch.Tensor, y: torch.Tensor, seed: int, seconds: float, epochs: int) -> SmallCNN:
+    torch.manual_seed(seed)
+    m = SmallCNN()
+    opt = torch.optim.Adam(m.parameters(), lr=2e-3)
+    g = torch.Generator().manual_seed(seed)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        perm = torch.randperm(x.shape[0], generator=g)
+        for i in range(0, x.shape[0], 128):
+            idx = perm[i : i + 128]
+            loss = nn.functional.cross_entropy(m(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if time.perf_counter() - start > seconds:
+                m.eval()
+                return m
+    m.eval()
+    return m
+
+
+def load_pytorch_ood() -> Any:
+    spec = importlib.util.find_spec("pytorch_ood")
+    if spec is None or spec.origin is None:
+        return None
+    root = Path(spec.origin).parent
+    for name, path in (("pytorch_ood", root), ("pytorch_ood.detector", root / "detector")):
+        if name not in sys.modules:
+            mod = types.ModuleType(name)
+            mod.__path__ = [str(path)]
+            sys.modules[name] = mod
+    ns = types.SimpleNamespace()
+    for module, names in {
+        "softmax": ["MaxSoftmax"], "energy": ["EnergyBased"], "entropy": ["Entropy"],
+        "maxlogit": ["MaxLogit"], "mahalanobis": ["Mahalanobis", "MahalanobisODIN"],
+        "rmd": ["RMD"], "knn": ["KNN"], "vim": ["ViM"], "odin": ["ODIN"],
+    }.items():  # fmt: skip
+        m = importlib.import_module(f"pytorch_ood.detector.{module}")
+        for n in names:
+            setattr(ns, n, getattr(m, n))
+    return ns
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    t = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--train-seconds", type=float, default=60.0)
+    p.add_argument("--member-seconds", type=float, default=20.0)
+    p.add_argument("--members", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--n-test", type=int, default=2000)
+    p.add_argument("--n-fit", type=int, default=10000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--no-pytorch-ood", action="store_true")
+    p.add_argument("--out", type=Path, default=Path("/tmp/assay_bench_ood_classifiers"))
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    a.out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(a.seed)
+    t_cpu = time.process_time()
+
+    def prep(x: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(x, dtype=torch.float32).unsqueeze(1) / 255.0
+
+    tr = load_fashion_mnist(split="train")
+    x_tr, y_tr = prep(tr.x), torch.as_tensor(tr.y)
+    te = load_fashion_mnist(split="test")
+    i_te = rng.permutation(te.x.shape[0])[: a.n_test]
+    x_in, y_in = prep(te.x[i_te]), te.y[i_te]
+    mn = load_mnist(split="test")
+    x_out = prep(mn.x[rng.permutation(mn.x.shape[0])[: a.n_test]])
+    fit_idx = torch.as_tensor(rng.permutation(x_tr.shape[0])[: a.n_fit])
+    x_fit, y_fit = x_tr[fit_idx], y_tr[fit_idx]
+
+    model = train(x_tr, y_tr, a.seed, a.train_seconds, a.epochs)
+    members = [model] + [
+        train(x_tr, y_tr, a.seed + 1 + k, a.member_seconds, a.epochs) for k in range(a.members - 1)
+    ]
+    train_cpu = time.process_time() - t_cpu
+    with torch.no_grad():
+        acc = float((model(x_in).argmax(1).numpy() == y_in).mean())
+    feats = model.features
+    o_fit = ood.collect(model, x_fit, features=feats)
+    o_in = ood.collect(model, x_in, features=feats)
+    o_out = ood.collect(model, x_out, features=feats)
+    w, b = model.head.weight.detach(), model.head.bias.detach()
+
+    # pytorch-ood's ridge (1e-6 on the covariance summed over the rows), per row: the
+    # ReLU features have dead units, so the covariance is singular and the ridge matters.
+    ridge = 1e-6 / a.n_fit
+    ours: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    times: dict[str, float] = {}
+
+    def run(name: str, fit: Callable[[], Any], score: Callable[[Any, Any], np.ndarray]) -> None:
+        def go() -> tuple[np.ndarray, np.ndarray]:
+            det = fit()
+            return score(det, "in"), score(det, "out")
+
+        ours[name], times[name] = timed(go)
+
+    data = {"in": (x_in, o_in), "out": (x_out, o_out)}
+    run("msp", lambda: ood.MSP(), lambda d, s: d.score(data[s][1].logits))
+    run("entropy", lambda: ood.Entropy(), lambda d, s: d.score(data[s][1].logits))
+    run("max_logit", lambda: ood.MaxLogit(), lambda d, s: d.score(data[s][1].logits))
+    run("energy", lambda: ood.Energy(), lambda d, s: d.score(data[s][1].logits))
+    run("odin", lambda: ood.ODIN(model, 1000.0, 0.0014), lambda d, s: d.score(data[s][0]))
+    run("mahalanobis", lambda: ood.Mahalanobis(reg=ridge).fit(o_fit.features, y_fit),
+        lambda d, s: d.score(data[s][1].features))  # fmt: skip
+    run("mahalanobis_perturbed",
+        lambda: ood.MahalanobisPerturbed(feats, epsilon=0.0014, reg=ridge).fit(x_fit, y_fit),
+        lambda d, s: d.score(data[s][0]))  # fmt: skip
+    run("relative_mahalanobis", lambda: ood.RelativeMahalanobis(reg=ridge).fit(o_fit.features, y_fit),
+        lambda d, s: d.score(data[s][1].features))  # fmt: skip
+    run("knn_k50", lambda: ood.KNN(k=50).fit(o_fit.features),
+        lambda d, s: d.score(data[s][1].features))  # fmt: skip
+    run("vim_d32", lambda: ood.ViM(w, b, dim=32).fit(o_fit.features),
+        lambda d, s: d.score(data[s][1].features))  # fmt: skip
+
+    def ens_logits(x: torch.Tensor) -> np.ndarray:
+        return np.stack([ood.collect(m, x).logits for m in members])
+
+    el = {"in": ens_logits(x_in), "out": ens_logits(x_out)}
+    for kind in ("entropy", "mutual_information"):
+        ours[f"ensemble{a.members}_{kind}"] = (
+            ood.ensemble_disagreement_score(el["in"], kind),  # type: ignore[arg-type]
+            ood.ensemble_disagreement_score(el["out"], kind),  # type: ignore[arg-type]
+        )
+
+    res = ood.evaluate_detectors(
+        {k: v[0] for k, v in ours.items()}, {k: v[1] for k, v in ours.items()},
+        out_name="MNIST", seed=a.seed,
+    )  # fmt: skip
+
+    peer: dict[str, Any] = {}
+    det = None if a.no_pytorch_ood else load_pytorch_ood()
+    if det is not None:
+        # pytorch-ood works in float32 (its buffers use the default dtype); ours in float64
+        zf, yf = torch.as_tensor(o_fit.features).float(), torch.as_tensor(y_fit)
+        zi, zo = torch.as_tensor(o_in.features).float(), torch.as_tensor(o_out.features).float()
+        li, lo = torch.as_tensor(o_in.logits).float(), torch.as_tensor(o_out.logits).float()
+        n = a.n_fit
+        specs: dict[str, tuple[Callable[[], Any], float]] = {
+            "msp": (lambda: (det.MaxSoftmax(None).predict_logits(li),
+                             det.MaxSoftmax(None).predict_logits(lo)), 1.0),
+            "entropy": (lambda: (det.Entropy(None).predict_logits(li),
+                                 det.Entropy(None).predict_logits(lo)), 1.0),
+            "max_logit": (lambda: (det.MaxLogit(None).predict_logits(li),
+                                   det.MaxLogit(None).predict_logits(lo)), 1.0),
+            "energy": (lambda: (det.EnergyBased(None).predict_logits(li),
+                                det.EnergyBased(None).predict_logits(lo)), 1.0),
+            "odin": (lambda: (det.ODIN(model, eps=0.0014, temperature=1000.0).predict(x_in),
+                              det.ODIN(model, eps=0.0014, temperature=1000.0).predict(x_out)), 1.0),
+        }  # fmt: skip
+
+        def maha() -> Any:
+            d = det.Mahalanobis(None).fit_features(zf, yf)
+            return d.predict_features(zi), d.predict_features(zo)
+
+        def maha_p() -> Any:
+            d = det.MahalanobisODIN(feats, eps=0.0014)
+            with torch.no_grad():
+                d.fit_features(feats(x_fit), yf)
+            return d.predict(x_in), d.predict(x_out)
+
+        def rmd() -> Any:
+            d = det.RMD(None).fit_features(zf, yf)
+            return d.predict_features(zi), d.predict_features(zo)
+
+        def knn() -> Any:
+            d = det.KNN(None, k=50).fit_features(zf, yf)
+            return d.predict_features(zi), d.predict_features(zo)
+
+        def vim() -> Any:
+            d = det.ViM(None, d=32, w=w, b=b).fit_features(zf, yf)
+            return d.predict_features(zi), d.predict_features(zo)
+
+        # pytorch-ood's Mahalanobis/RMD use the covariance summed over the n rows (and
+        # Mahalanobis half the squared distance): scale factors 2n and n.
+        specs.update({"mahalanobis": (maha, 2.0 * n), "mahalanobis_perturbed": (maha_p, 2.0 * n),
+                      "relative_mahalanobis": (rmd, float(n)), "knn_k50": (knn, 1.0),
+                      "vim_d32": (vim, 1.0)})  # fmt: skip
+        for name, (fn, scale) in specs.items():
+            (si, so), t = timed(fn)
+            theirs = np.concatenate([si.detach().double().numpy(), so.detach().double().numpy()])
+            mine = np.concatenate(ours[name])
+            ref = np.maximum(np.abs(theirs * scale), 1.0)
+            peer[name] = {
+                "max_rel_diff": float(np.max(np.abs(mine - theirs * scale) / ref)),
+                "seconds_pytorch_ood": t,
+                "seconds_assay": times[name],
+            }
+
+    out = {
+        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()},
+        "test_accuracy": acc,
+        "train_cpu_seconds": train_cpu,
+        "cpu_seconds": time.process_time() - t_cpu,
+        "metrics": {
+            d: {m: [res.value(m, d), *res.interval(m, d)] for m in METRICS} for d in res.detectors
+        },
+        "pytorch_ood": peer,
+    }
+    (a.out / "result.json").write_text(json.dumps(out, indent=1))
+    res.to_html(a.out / "report.html", title="Classifier detectors: Fashion-MNIST vs MNIST")
+    print(f"test accuracy {acc:.4f}; CPU {out['cpu_seconds']:.0f} s")
+    print(res.summary_frame().to_string(index=False))
+    for k, v in peer.items():
+        print(f"{k:24s} max rel diff {v['max_rel_diff']:.2e}  assay {v['seconds_assay']:.3f} s"
+              f"  pytorch-ood {v['seconds_pytorch_ood']:.3f} s")  # fmt: skip
+    return out
+
+
+if __name__ == "__main__":
+    main()
