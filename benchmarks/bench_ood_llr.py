@@ -5,12 +5,14 @@ background PixelCNN per ``(mu, lambda)`` candidate on the same images perturbed 
 (fresh draws each batch) with L2 weight lambda. The candidate is chosen by the LLR AUROC on
 notMNIST (the paper's validation OOD set) against one half of the Fashion-MNIST test images;
 the reported numbers are on MNIST against the other half (never tuned on the test pair).
-Metrics come from ``assay.ood.evaluate_detectors`` (the platform's ``task="ood"`` family,
+The input-complexity correction of Serra et al. (2020) (deflate length as the background)
+is scored with the same model. Metrics come from ``assay.ood.evaluate_detectors`` (the platform's ``task="ood"`` family,
 bootstrap intervals).
 
 Every model trains for at most ``--steps`` steps and ``--model-seconds`` /
 ``--background-seconds`` of wall-clock time, one torch thread, with resumable checkpoints
-in ``--out`` (rerunning the command continues from them; delete the folder to start over).
+in ``--out`` (rerunning the command continues from them for another budget; with
+``--model-seconds 0 --background-seconds 0`` it only rescores the saved models).
 
 Usage::
 
@@ -106,9 +108,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     bg = best["bg"]
     llr_in = -(lp["fm_test"] - loglik(bg, fm_test))
     llr_out = -(lp["mnist"] - loglik(bg, mnist))
+    # input complexity (Serra et al. 2020): -(log2 p(x) + deflate bits), no background model
+    cx_in = -(lp["fm_test"] / np.log(2) + ood.compressed_bits(fm_test))
+    cx_out = -(lp["mnist"] / np.log(2) + ood.compressed_bits(mnist))
     res = ood.evaluate_detectors(
-        {"likelihood": -lp["fm_test"], "llr": llr_in},
-        {"likelihood": -lp["mnist"], "llr": llr_out},
+        {"likelihood": -lp["fm_test"], "llr": llr_in, "complexity": cx_in},
+        {"likelihood": -lp["mnist"], "llr": llr_out, "complexity": cx_out},
         out_name="MNIST", seed=a.seed,
     )  # fmt: skip
     heat_in = (log_prob_pixels(model, fm_test[:500]) - log_prob_pixels(bg, fm_test[:500])).mean(0)

@@ -129,6 +129,11 @@ def test_likelihood_ratio_is_the_difference_of_the_two_models(tmp_path: Path) ->
     np.testing.assert_allclose(
         det.pixel_llr(test).reshape(10, -1).sum(1), -det.score(test), rtol=1e-9
     )
+    # input complexity: -(log2 p + deflate bits), the deflate length checked with zlib
+    import zlib
+
+    bits = np.array([8 * len(zlib.compress(im.astype(np.uint8).tobytes(), 9)) for im in test])
+    np.testing.assert_allclose(det.complexity_score(test), -(lp / np.log(2) + bits), rtol=1e-9)
     det.save(tmp_path / "llr.pt")
     back = ood.LikelihoodRatio.load(tmp_path / "llr.pt")
     np.testing.assert_allclose(back.score(test), det.score(test))
@@ -186,3 +191,14 @@ def test_validation_set_equal_to_test_set_warns() -> None:
     with pytest.warns(UserWarning, match=r"validation OOD set equals the test OOD set"):
         assert ood.warn_if_same_set(a, a.copy())
     assert not ood.warn_if_same_set(a, _toy(5, seed=1))
+
+
+def test_compressed_bits_orders_complexity() -> None:
+    flat = np.zeros((1, 28, 28), dtype=np.uint8)
+    noise = np.random.default_rng(0).integers(0, 256, size=(1, 28, 28))
+    assert ood.compressed_bits(flat)[0] < ood.compressed_bits(noise)[0]
+    assert ood.compressed_bits(noise)[0] > 8 * 784 * 0.95  # random bytes do not compress
+    with pytest.raises(
+        ValueError, match=r"'images' parameter of compressed_bits must hold integer pixel levels"
+    ):
+        ood.compressed_bits(np.full((1, 4, 4), 0.5))

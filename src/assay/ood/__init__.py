@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._common import NotFittedError
+from ._common import NotFittedError, compressed_bits
 from .features import KNN, Mahalanobis, RelativeMahalanobis, ViM
 from .logits import (
     MSP,
@@ -71,6 +71,7 @@ __all__ = [
     "RelativeMahalanobis",
     "ViM",
     "collect",
+    "compressed_bits",
     "energy_score",
     "ensemble_disagreement_score",
     "entropy_score",

@@ -71,3 +71,22 @@ def softmax(a: F64, axis: int = -1) -> F64:
     e = np.exp(z)
     out: F64 = e / np.sum(e, axis=axis, keepdims=True)
     return out
+
+
+def compressed_bits(images: Any, *, level: int = 9) -> F64:
+    """Length in bits of each image compressed with deflate (zlib, ``level``) over its raw
+    ``uint8`` bytes in raster order: the complexity ``L(x)`` of Serra et al. (2020)."""
+    import zlib
+
+    a = np.asarray(images.detach().cpu().numpy() if hasattr(images, "detach") else images)
+    if a.ndim < 2 or a.shape[0] == 0:
+        raise ValueError(
+            "The 'images' parameter of compressed_bits must be a non-empty batch of images. "
+            f"Got shape {a.shape} instead."
+        )
+    if a.min() < 0 or a.max() > 255 or not np.all(a == np.round(a)):
+        raise ValueError(
+            "The 'images' parameter of compressed_bits must hold integer pixel levels in [0, 255]."
+        )
+    b = a.astype(np.uint8)
+    return np.array([8.0 * len(zlib.compress(x.tobytes(), level)) for x in b])

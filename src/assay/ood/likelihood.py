@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._util.files import atomic_path
-from ._common import F64, check_fitted
+from ._common import F64, check_fitted, compressed_bits
 from .pixelcnn import PixelCNN, TrainLog, check_images, log_prob_pixels, torch, train_pixelcnn
 
 __all__ = ["LikelihoodRatio", "warn_if_same_set"]
@@ -158,6 +158,16 @@ class LikelihoodRatio:
         lp = log_prob_pixels(self.model_, x).reshape(x.shape[0], -1).sum(axis=1)
         lb = log_prob_pixels(self.background_, x).reshape(x.shape[0], -1).sum(axis=1)
         out: F64 = -(lp - lb)
+        return out
+
+    def complexity_score(self, images: Any) -> F64:
+        """Input-complexity correction (Serra et al. 2020), a background that needs no
+        training: the likelihood ratio against a universal compressor ``p_0(x) =
+        2^-L(x)``, ``L`` the deflate length in bits (:func:`compressed_bits`). Outlier score
+        ``-(log2 p_model(x) + L(x))`` (larger = more OOD)."""
+        x = self._check(images, "LikelihoodRatio.complexity_score")
+        lp = log_prob_pixels(self.model_, x).reshape(x.shape[0], -1).sum(axis=1)
+        out: F64 = -(lp / np.log(2.0) + compressed_bits(x))
         return out
 
     def save(self, path: str | Path) -> None:
