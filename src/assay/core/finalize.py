@@ -200,6 +200,9 @@ def assemble(
     comp_batches: list[pa.RecordBatch] = []
     rep_parts: list[NDArray[np.float32]] = []
     keep, kept = plan.keep_replicates is not False, 0
+    families: dict[tuple[int, str], int] = {}
+    n_thr = max(1, len(thresholds))
+    group_parts: list[NDArray[np.int64]] = []
     for si, order in enumerate(orders):
         if len(order) == 0:
             continue
@@ -225,6 +228,11 @@ def assemble(
                         cols, plan, head.model, head.cls, infos, info, c, thresholds, counts,
                         withheld, bl.bounds.get(name), base.get(name), base_withheld,
                     )  # fmt: skip
+                    # the family of the multiple-comparison adjustment: head x metric x
+                    # threshold, the same over slice specs
+                    fam = families.setdefault((bl.head, name), len(families)) * n_thr
+                    t_idx = np.arange(n_thr) if info.per_threshold else np.zeros(1, np.int64)
+                    group_parts.append(np.tile(fam + t_idx, len(codes)))
                     if rep.n_replicates and keep:
                         r = np.where(c.hide[..., None], np.nan, c.reps)
                         rep_parts.append(r.reshape(-1, r.shape[-1]).astype(np.float32))
@@ -240,7 +248,9 @@ def assemble(
                 comp_batches.append(_batch(ccols, COMPARISON_COLUMNS, COMPARISON_SCHEMA))
     table = pa.Table.from_batches(batches, schema=RESULT_SCHEMA)
     comps = pa.Table.from_batches(comp_batches, schema=COMPARISON_SCHEMA)
-    table = add_adjusted(table, plan.multiple_comparisons, plan.confidence)
+    groups = np.concatenate(group_parts) if group_parts else np.zeros(0, np.int64)
+    del group_parts
+    table = add_adjusted(table, plan.multiple_comparisons, plan.confidence, groups)
     comps = add_adjusted(comps, plan.multiple_comparisons, plan.confidence)
     reps = np.concatenate(rep_parts) if keep and rep_parts else None
     return table, slices, comps, reps

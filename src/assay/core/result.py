@@ -24,13 +24,18 @@ from . import catalogue
 SCHEMA_NAME = "assay.EvalResult"
 SCHEMA_VERSION = 1
 
+#: Arrow type of the tidy table's label columns (model, class, slice, metric, ...): a
+#: dictionary of strings, since each value repeats over many rows (a slice over every
+#: metric and threshold). ``to_frame`` gives plain strings.
+LABEL = pa.dictionary(pa.int32(), pa.string())
+
 #: Columns of the tidy table, in order, with their Arrow types.
 COLUMNS: dict[str, pa.DataType] = {
-    "model": pa.string(),
-    "class": pa.string(),
-    "feature": pa.string(),
-    "slice": pa.string(),
-    "metric": pa.string(),
+    "model": LABEL,
+    "class": LABEL,
+    "feature": LABEL,
+    "slice": LABEL,
+    "metric": LABEL,
     "threshold": pa.float64(),
     "value": pa.float64(),
     "lower": pa.float64(),
@@ -46,11 +51,11 @@ COLUMNS: dict[str, pa.DataType] = {
     "ratio_upper": pa.float64(),
     "significant": pa.bool_(),
     "denominator": pa.float64(),
-    "interval": pa.string(),
+    "interval": LABEL,
     "p_value": pa.float64(),
     "p_value_adjusted": pa.float64(),
     "significant_adjusted": pa.bool_(),
-    "note": pa.string(),
+    "note": LABEL,
 }
 RESULT_SCHEMA = pa.schema(list(COLUMNS.items()))
 
@@ -69,12 +74,12 @@ _ADDED_DEFAULTS: dict[str, Any] = {
 #: one row per compared model x class x slice x metric x threshold; ``diff`` is
 #: ``value - reference_value`` with its interval from the paired replicates.
 COMPARISON_COLUMNS: dict[str, pa.DataType] = {
-    "model": pa.string(),
-    "reference": pa.string(),
-    "class": pa.string(),
-    "feature": pa.string(),
-    "slice": pa.string(),
-    "metric": pa.string(),
+    "model": LABEL,
+    "reference": LABEL,
+    "class": LABEL,
+    "feature": LABEL,
+    "slice": LABEL,
+    "metric": LABEL,
     "threshold": pa.float64(),
     "value": pa.float64(),
     "reference_value": pa.float64(),
@@ -96,12 +101,15 @@ ADJUSTMENT_FAMILY = (
 )
 
 
-def add_adjusted(table: pa.Table, method: str, confidence: float) -> pa.Table:
+def add_adjusted(
+    table: pa.Table, method: str, confidence: float, groups: NDArray[np.int64] | None = None
+) -> pa.Table:
     """``table`` with ``p_value_adjusted`` and ``significant_adjusted`` computed by
     ``method`` (``"bh"``, ``"holm"``, ``"none"``) within each family of tests
     (:data:`ADJUSTMENT_FAMILY`; for the model comparison also per reference model).
     ``significant_adjusted`` needs the unadjusted ``significant`` too, so it never marks a
-    gap whose interval includes 0."""
+    gap whose interval includes 0. ``groups`` (one integer per row, equal within a family)
+    saves computing the families from the key columns."""
     from .stats import adjust_pvalues
 
     if table.num_rows == 0:
@@ -109,7 +117,8 @@ def add_adjusted(table: pa.Table, method: str, confidence: float) -> pa.Table:
     keys = ["model", "class", "metric", "threshold"]
     if "reference" in table.column_names:
         keys.insert(1, "reference")
-    groups = _group_codes(table, keys)
+    if groups is None:
+        groups = _group_codes(table, keys)
     p = table.column("p_value").to_numpy(zero_copy_only=False).astype(np.float64)
     adj = adjust_pvalues(p, method, groups)
     sig = table.column("significant").to_numpy(zero_copy_only=False).astype(bool)
@@ -121,6 +130,14 @@ def add_adjusted(table: pa.Table, method: str, confidence: float) -> pa.Table:
     return table.set_column(i, "significant_adjusted", pa.array(sig_adj, type=pa.bool_()))
 
 
+def plain_labels(table: pa.Table) -> pa.Table:
+    """``table`` with its dictionary-encoded label columns as plain strings."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_dictionary(f.type):
+            table = table.set_column(i, f.name, table.column(i).cast(f.type.value_type))
+    return table
+
+
 def _group_codes(table: pa.Table, keys: list[str]) -> NDArray[np.int64]:
     """One integer per row, equal exactly when the rows agree on every column of ``keys``
     (nulls form their own group; floats compared by value)."""
@@ -128,7 +145,10 @@ def _group_codes(table: pa.Table, keys: list[str]) -> NDArray[np.int64]:
 
     codes = np.zeros(table.num_rows, dtype=np.int64)
     for k in keys:
-        enc = pc.dictionary_encode(table.column(k).combine_chunks(), null_encoding="encode")
+        col = table.column(k)
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(col.type.value_type)
+        enc = pc.dictionary_encode(col.combine_chunks(), null_encoding="encode")
         idx = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
         n = max(1, len(enc.dictionary))
         _, codes = np.unique(codes * n + idx, return_inverse=True)
@@ -223,7 +243,7 @@ class EvalResult:
         replicates: NDArray[np.float32] | None = None,
     ) -> None:
         if isinstance(table, pa.Table):
-            self._table = table
+            self._table = table if table.schema == RESULT_SCHEMA else table.cast(RESULT_SCHEMA)
         else:
             n = len(table["model"])
             full = {c: table[c] if c in table else np.array([_ADDED_DEFAULTS[c]] * n)
@@ -238,8 +258,9 @@ class EvalResult:
         self.n_rows = n_rows
         self.n_dropped = n_dropped
         self.source = source
+        comps = comparisons if comparisons is not None else COMPARISON_SCHEMA.empty_table()
         self._comparisons = (
-            comparisons if comparisons is not None else COMPARISON_SCHEMA.empty_table()
+            comps if comps.schema == COMPARISON_SCHEMA else comps.cast(COMPARISON_SCHEMA)
         )
         #: Replicate values of each row of the tidy table ``(rows, R)`` (NaN where
         #: withheld), kept in memory for :meth:`compare`; not written to JSON.
@@ -270,13 +291,14 @@ class EvalResult:
         return [s for s in self.slices if s.withheld]
 
     def to_arrow(self) -> pa.Table:
-        """The tidy metric table as a pyarrow Table."""
-        return self._table
+        """The tidy metric table as a pyarrow Table (label columns as plain strings; the
+        result itself holds them dictionary-encoded)."""
+        return plain_labels(self._table)
 
     def to_frame(self) -> Any:
         """The tidy metric table as a pandas DataFrame (needs ``assay[pandas]``)."""
         require("pandas", "pandas", purpose="EvalResult.to_frame")
-        return self._table.to_pandas()
+        return plain_labels(self._table).to_pandas()
 
     def slices_frame(self) -> Any:
         """One row per slice: feature, name, size, weighted size, withheld and why."""
@@ -393,14 +415,14 @@ class EvalResult:
     # ---------------------------------------------------------------- models
     def comparison_arrow(self) -> pa.Table:
         """The paired model comparison table (:data:`COMPARISON_COLUMNS`) as Arrow."""
-        return self._comparisons
+        return plain_labels(self._comparisons)
 
     def model_comparison(self) -> Any:
         """The change from the first model to each other model, per slice, metric and
         threshold, with its interval from the paired replicates (needs ``assay[pandas]``).
         Empty with one model."""
         require("pandas", "pandas", purpose="EvalResult.model_comparison")
-        return self._comparisons.to_pandas()
+        return plain_labels(self._comparisons).to_pandas()
 
     def compare(
         self, other: EvalResult, *, model: str | None = None, other_model: str | None = None
@@ -664,11 +686,11 @@ def compare_results(
         )
     name_b = mb if mb != ma else f"{mb} (2)"
     assert a.replicates is not None and b.replicates is not None
-    ta, tb = a.to_arrow(), b.to_arrow()
+    ta, tb = a._table, b._table
     rows_a = np.flatnonzero(np.asarray(ta.column("model").to_pylist(), dtype=object) == ma)
     rows_b = np.flatnonzero(np.asarray(tb.column("model").to_pylist(), dtype=object) == mb)
     sub_a, sub_b = ta.take(pa.array(rows_a)), tb.take(pa.array(rows_b))
-    sub_b = sub_b.set_column(0, "model", pa.array([name_b] * sub_b.num_rows, type=pa.string()))
+    sub_b = sub_b.set_column(0, "model", pa.array([name_b] * sub_b.num_rows, type=LABEL))
 
     def keys(t: pa.Table) -> list[tuple[Any, ...]]:
         cols = [t.column(c).to_pylist() for c in ("class", "slice", "metric", "threshold")]
@@ -709,8 +731,8 @@ def compare_results(
     k = keep
     comps = pa.table(
         {
-            "model": pa.array([name_b] * int(k.sum()), type=pa.string()),
-            "reference": pa.array([ma] * int(k.sum()), type=pa.string()),
+            "model": pa.array([name_b] * int(k.sum()), type=LABEL),
+            "reference": pa.array([ma] * int(k.sum()), type=LABEL),
             "class": sel_a.column("class"),
             "feature": sel_a.column("feature"),
             "slice": sel_a.column("slice"),
