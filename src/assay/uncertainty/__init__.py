@@ -19,6 +19,10 @@ On the platform (per slice, with intervals; imported on first use):
 :func:`evaluate_uncertainty` returning an :class:`UncertaintyResult` (``to_frame``,
 ``to_json``, ``to_section``, ``to_html``), over ``assay.evaluate(..., task="uncertainty")``.
 
+Distribution shift (:mod:`.shift`, NumPy): :func:`corrupt` and :func:`corrupted_sets`
+(rotation, translation, shot noise, Gaussian blur, contrast, pixelation, JPEG at severities
+1..5, seeded), whose ``shift`` / ``severity`` columns are slices of one evaluation.
+
 See ``docs/uncertainty.md``.
 """
 
@@ -55,6 +59,7 @@ _LAZY = {
     "SNGPClassifier": "sngp", "RandomFeatureGP": "sngp", "BoundedSpectralLinear": "sngp",
     "spectral_normalize": "sngp", "mean_field_logits": "sngp",
     "UncertaintyResult": "result", "evaluate_uncertainty": "result",
+    "corrupt": "shift", "corrupted_sets": "shift", "CORRUPTIONS": "shift",
 }  # fmt: skip
 
 
