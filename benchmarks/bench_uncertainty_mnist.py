@@ -75,6 +75,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--sngp", action="store_true", help="also train an SNGP model (same body)")
     ap.add_argument("--no-ood", action="store_true", help="skip the notMNIST OOD scores")
+    ap.add_argument("--shift", type=int, default=0,
+                    help="evaluate under every corruption at severities 1, 3, 5 on the first N test images")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
@@ -178,12 +180,37 @@ def main() -> None:
             ood[name] = {"auroc": au.value, "auroc_lower": au.lower, "auroc_upper": au.upper,
                          "fpr_at_95_tpr": fpr.value}  # fmt: skip
             print(f"| {name} | {au.value:.4f} [{au.lower:.4f}, {au.upper:.4f}] | {fpr.value:.4f} |")
+    shift_rows: dict[str, dict[str, list[float]]] = {}
+    if args.shift:
+        xs, ys, kind, sev = U.corrupted_sets(xte[: args.shift], yte[: args.shift], severities=(1, 3, 5),
+                                             seed=args.seed)  # fmt: skip
+        xsh = torch.tensor(xs, dtype=torch.float32).reshape(-1, 784) / 255.0
+        zsh = logits_of(det, xsh)
+        esh = np.exp(zsh - zsh.max(1, keepdims=True))
+        shifted = {"deterministic": esh / esh.sum(1, keepdims=True), "temperature scaling": ts.transform(zsh)}
+        if args.members > 1:
+            shifted[f"ensemble ({args.members})"] = ens.predict_proba(xsh)
+        if sngp is not None:
+            shifted["SNGP"] = sngp.predict_proba(xsh)
+        key = np.array([f"{k}@{v}" for k, v in zip(kind.tolist(), sev.tolist(), strict=True)])
+        rs = timed("evaluate_shift", lambda: U.evaluate_uncertainty(shifted, ys, n_bins=15, slices={"shift": key}))
+        assert rs.evaluation is not None
+        print("| shift@severity | " + " | ".join(f"{m}: acc / NLL / ECE" for m in rs.models) + " |")
+        print("|---" * (len(rs.models) + 1) + "|")
+        for k in dict.fromkeys(key.tolist()):
+            cells = []
+            for m in rs.models:
+                v = [rs.evaluation.value(me, slice=f"shift={k}", model=m, cls=0).value
+                     for me in ("top_label_accuracy", "nll", "top_label_ece")]  # fmt: skip
+                shift_rows.setdefault(k, {})[m] = v
+                cells.append(f"{v[0]:.3f} / {v[1]:.3f} / {v[2]:.3f}")
+            print(f"| {k} | " + " | ".join(cells) + " |")
     print(f"temperature = {ts.temperature_:.4f}; validation NLL {ts.nll_before_:.4f} -> {ts.nll_after_:.4f}")
     print("times:", json.dumps({k: {a: round(b, 1) for a, b in v.items()} for k, v in times.items()}))
     if args.out:
         out = {"settings": vars(args), "temperature": ts.temperature_,
                "val_nll_before": ts.nll_before_, "val_nll_after": ts.nll_after_,
-               "metrics": res.to_dict()["values"], "ood": ood, "times": times,
+               "metrics": res.to_dict()["values"], "ood": ood, "shift": shift_rows, "times": times,
                "torch": torch.__version__}  # fmt: skip
         with open(args.out, "w") as f:
             json.dump(out, f, indent=1)
