@@ -90,3 +90,17 @@ def compressed_bits(images: Any, *, level: int = 9) -> F64:
         )
     b = a.astype(np.uint8)
     return np.array([8.0 * len(zlib.compress(x.tobytes(), level)) for x in b])
+
+
+def check_temperature(temperature: Any, func: str) -> float:
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float):
+        raise TypeError(
+            f"The 'temperature' parameter of {func} must be a positive float. "
+            f"Got {temperature!r} of type {type(temperature).__name__} instead."
+        )
+    if not temperature > 0 or not np.isfinite(temperature):
+        raise ValueError(
+            f"The 'temperature' parameter of {func} must be a positive float. "
+            f"Got {temperature!r} instead."
+        )
+    return float(temperature)

@@ -17,26 +17,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ._common import F64, as_float_array, logsumexp, softmax
-
-
-def _check_temperature(temperature: Any, func: str) -> float:
-    if isinstance(temperature, bool) or not isinstance(temperature, int | float):
-        raise TypeError(
-            f"The 'temperature' parameter of {func} must be a positive float. "
-            f"Got {temperature!r} of type {type(temperature).__name__} instead."
-        )
-    if not temperature > 0 or not np.isfinite(temperature):
-        raise ValueError(
-            f"The 'temperature' parameter of {func} must be a positive float. "
-            f"Got {temperature!r} instead."
-        )
-    return float(temperature)
+from ._common import F64, as_float_array, check_temperature, logsumexp, softmax
 
 
 def msp_score(logits: Any, temperature: float = 1.0) -> F64:
     """Negative maximum softmax probability, ``-max_k softmax(logits / T)_k``."""
-    t = _check_temperature(temperature, "msp_score")
+    t = check_temperature(temperature, "msp_score")
     z = as_float_array(logits, "logits", func="msp_score")
     out: F64 = -np.max(softmax(z / t), axis=1)
     return out
@@ -59,7 +45,7 @@ def max_logit_score(logits: Any) -> F64:
 
 def energy_score(logits: Any, temperature: float = 1.0) -> F64:
     """Free energy ``-T logsumexp(logits / T)`` (Liu et al. 2020); larger = more OOD."""
-    t = _check_temperature(temperature, "energy_score")
+    t = check_temperature(temperature, "energy_score")
     z = as_float_array(logits, "logits", func="energy_score")
     out: F64 = -t * logsumexp(z / t)
     return out

@@ -16,9 +16,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._util.optional import require
-from ._common import F64, check_fitted
+from ._common import F64, check_fitted, check_temperature
 from .features import Mahalanobis
-from .logits import _check_temperature
 
 
 def _torch() -> Any:
@@ -110,7 +109,7 @@ def odin_score(
     is ``-max_k softmax(model(x') / T)_k`` (larger = more OOD).
     """
     torch = _torch()
-    t = _check_temperature(temperature, "odin_score")
+    t = check_temperature(temperature, "odin_score")
     eps = _check_epsilon(epsilon, "odin_score")
     with torch.enable_grad():  # the step needs the input gradient even under no_grad()
         x = inputs.detach().clone().requires_grad_(True)
