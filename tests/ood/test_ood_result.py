@@ -188,3 +188,17 @@ def test_result_errors() -> None:
         ValueError, match=r"'out_scores' parameter of ood_metrics must be one score per example"
     ):
         ood.ood_metrics([1.0, 2.0], np.zeros((3, 2)))
+
+
+def test_ood_frame_feeds_evaluate() -> None:
+    tab = ood.ood_frame(S_IN["good"], S_OUT["good"], ds=(np.zeros(N_IN), SETS == "A"))
+    r = assay.evaluate(tab, label="is_ood", scores="score", task="ood", ci=None)
+    ref = ood.ood_metrics(S_IN["good"], S_OUT["good"])
+    for m in ood.OOD_METRICS:
+        assert r.value(m).value == pytest.approx(ref[m], abs=1e-12)
+    with pytest.raises(TypeError, match=r"'ds' parameter of ood_frame must be a pair"):
+        ood.ood_frame(S_IN["good"], S_OUT["good"], ds=np.zeros(3))
+    with pytest.raises(
+        ValueError, match=r"'ds' parameter of ood_frame must have 200 and 200 values"
+    ):
+        ood.ood_frame(S_IN["good"], S_OUT["good"], ds=(np.zeros(2), np.zeros(200)))
