@@ -117,8 +117,12 @@ def compute_blocks(view: StateView, spec: int) -> list[Block]:
     return [merged[h] for h in sorted(merged)]
 
 
-def finalize(plan: Plan, state: EvalState, *, source: str, seen: int) -> EvalResult:
-    """The :class:`EvalResult` of a merged state."""
+def finalize(
+    plan: Plan, state: EvalState, *, source: str, seen: int, release: bool = False
+) -> EvalResult:
+    """The :class:`EvalResult` of a merged state. ``release=True`` frees the state's
+    per-slice arrays once every block is finalized (the state is unusable afterwards), so
+    the state and the whole result table are not held at once."""
     if seen == 0:
         raise ValueError(
             f"The 'data' parameter of {plan.func} must hold at least one row. Got 0."
@@ -133,7 +137,7 @@ def finalize(plan: Plan, state: EvalState, *, source: str, seen: int) -> EvalRes
             f"The 'weight' column of {plan.func} sums to 0 over the {state.n_rows} evaluated "
             "rows: every metric would be 0/0. Give some rows a positive weight."
         )
-    table, slices, comparisons, reps = assemble(state)
+    table, slices, comparisons, reps = assemble(state, release=release)
     result = EvalResult(
         table,
         slices,
@@ -155,7 +159,7 @@ def finalize(plan: Plan, state: EvalState, *, source: str, seen: int) -> EvalRes
 
 
 def assemble(
-    state: EvalState,
+    state: EvalState, *, release: bool = False
 ) -> tuple[pa.Table, list[SliceInfo], pa.Table, NDArray[np.float32] | None]:
     """Finalize ``state`` into the tidy metric table, the slice list, the paired model
     comparisons and the replicate values of each row of the table (``None`` without
@@ -246,6 +250,10 @@ def assemble(
                 batches.append(_batch(cols, COLUMNS, RESULT_SCHEMA))
             if ccols["model"]:
                 comp_batches.append(_batch(ccols, COMPARISON_COLUMNS, COMPARISON_SCHEMA))
+    if release:  # the per-slice state is no longer needed: free it before the rest
+        del view, base_view
+        state.tables = []
+        state.rows = {}
     table = pa.Table.from_batches(batches, schema=RESULT_SCHEMA)
     comps = pa.Table.from_batches(comp_batches, schema=COMPARISON_SCHEMA)
     groups = np.concatenate(group_parts) if group_parts else np.zeros(0, np.int64)

@@ -153,7 +153,7 @@ def evaluate(
         )
     eng = resolve_engine(engine, data, func="evaluate")
     run = eng.run(plan, data, progress=progress)
-    return finalize(run.state.plan, run.state, source=run.source, seen=run.seen)
+    return finalize(run.state.plan, run.state, source=run.source, seen=run.seen, release=True)
 
 
 def _describe(data: Any) -> str:
