@@ -15,6 +15,7 @@ pytorch-ood (``pip install --no-deps pytorch-ood==0.4.0``) is imported without i
 Usage::
 
     ASSAY_DATA_HOME=../shared/data python benchmarks/bench_ood_classifiers.py
+    ASSAY_DATA_HOME=../shared/data python benchmarks/bench_ood_classifiers.py --in-dist mnist
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import torch
 from torch import nn
 
 from assay import ood
-from assay.datasets import load_fashion_mnist, load_mnist
+from assay.datasets import load_fashion_mnist, load_mnist, load_notmnist
 
 METRICS = ("auroc", "aupr_in", "aupr_out", "fpr_at_80_tpr", "fpr_at_95_tpr")
 
@@ -108,6 +109,12 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument(
+        "--in-dist",
+        choices=["fashion_mnist", "mnist"],
+        default="fashion_mnist",
+        help="in-distribution set; OOD: MNIST, or Fashion-MNIST and notMNIST",
+    )
     p.add_argument("--train-seconds", type=float, default=60.0)
     p.add_argument("--member-seconds", type=float, default=20.0)
     p.add_argument("--members", type=int, default=5)
@@ -127,13 +134,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     def prep(x: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(x, dtype=torch.float32).unsqueeze(1) / 255.0
 
-    tr = load_fashion_mnist(split="train")
+    loaders = {"fashion_mnist": load_fashion_mnist, "mnist": load_mnist}
+    outs = {"fashion_mnist": ["mnist"], "mnist": ["fashion_mnist", "notmnist"]}[a.in_dist]
+    tr = loaders[a.in_dist](split="train")
     x_tr, y_tr = prep(tr.x), torch.as_tensor(tr.y)
-    te = load_fashion_mnist(split="test")
+    te = loaders[a.in_dist](split="test")
     i_te = rng.permutation(te.x.shape[0])[: a.n_test]
     x_in, y_in = prep(te.x[i_te]), te.y[i_te]
-    mn = load_mnist(split="test")
-    x_out = prep(mn.x[rng.permutation(mn.x.shape[0])[: a.n_test]])
+    parts, names = [], []
+    for name in outs:
+        load = {**loaders, "notmnist": load_notmnist}[name]
+        ox = load(split="test").x
+        parts.append(prep(ox[rng.permutation(ox.shape[0])[: a.n_test]]))
+        names += [name] * parts[-1].shape[0]
+    x_out = torch.cat(parts)
     fit_idx = torch.as_tensor(rng.permutation(x_tr.shape[0])[: a.n_fit])
     x_fit, y_fit = x_tr[fit_idx], y_tr[fit_idx]
 
@@ -193,7 +207,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     res = ood.evaluate_detectors(
         {k: v[0] for k, v in ours.items()}, {k: v[1] for k, v in ours.items()},
-        out_name="MNIST", seed=a.seed,
+        out_sets=np.array(names), seed=a.seed,
     )  # fmt: skip
 
     peer: dict[str, Any] = {}
@@ -263,12 +277,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "metrics": {
             d: {m: [res.value(m, d), *res.interval(m, d)] for m in METRICS} for d in res.detectors
         },
+        "metrics_per_set": {
+            o: {d: {m: res.value(m, d, ood_set=o) for m in METRICS} for d in res.detectors}
+            for o in res.ood_sets
+        },
         "pytorch_ood": peer,
     }
     (a.out / "result.json").write_text(json.dumps(out, indent=1))
     res.to_html(a.out / "report.html", title="Classifier detectors: Fashion-MNIST vs MNIST")
     print(f"test accuracy {acc:.4f}; CPU {out['cpu_seconds']:.0f} s")
-    print(res.summary_frame().to_string(index=False))
+    for o in res.ood_sets:
+        print(f"OOD set {o}:")
+        print(res.summary_frame(o).to_string(index=False))
     for k, v in peer.items():
         print(f"{k:24s} max rel diff {v['max_rel_diff']:.2e}  assay {v['seconds_assay']:.3f} s"
               f"  pytorch-ood {v['seconds_pytorch_ood']:.3f} s")  # fmt: skip
