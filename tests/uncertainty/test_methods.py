@@ -198,3 +198,14 @@ def test_sngp_classifier_trains_and_is_distance_aware() -> None:
     logits, _ = model.predict_logits(far)
     raw = model(far).detach()
     assert torch.all(torch.softmax(logits, -1).max(-1).values <= torch.softmax(raw, -1).max(-1).values + 1e-6)
+
+
+def test_uncertainty_scores_feed_assay_ood_detectors() -> None:
+    ood = pytest.importorskip("assay.ood")
+    rng = np.random.default_rng(1)
+    agree = np.tile(rng.dirichlet([5, 1, 1], 40)[None], (3, 1, 1))
+    split = np.stack([rng.dirichlet(np.roll([8, 1, 1], m), 40) for m in range(3)])
+    s_in, s_out = E.uncertainty_scores(agree), E.uncertainty_scores(split)
+    r = ood.evaluate_detectors(s_in, s_out, ci=None)
+    assert r.value("auroc", "mutual_information") > 0.95
+    assert r.value("auroc", "disagreement") > 0.9
