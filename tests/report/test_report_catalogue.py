@@ -104,7 +104,7 @@ def test_regression_payload_reads_the_catalogue(reg: Any) -> None:
         e = catalogue.metric(m)
         assert e is not None
         assert info[m]["name"] == e.label and info[m]["help"] == e.definition
-        assert info[m]["group"] == e.group and info[m]["perThreshold"] is False
+        assert info[m]["group"] == e.group_for("regression") and info[m]["perThreshold"] is False
         assert info[m]["better"] == e.better and info[m]["gap"] == e.gap
     assert info["r2"]["upper"] == 1.0 and info["mean_squared_error"]["lower"] == 0.0
     # mean_label has no range for regression (it has [0, 1] for classification).
@@ -124,9 +124,13 @@ def test_regression_payload_reads_the_catalogue(reg: Any) -> None:
     for m in reg.metrics:
         e = catalogue.metric(m)
         assert e is not None
-        if not e.size and e.group not in want_groups:
-            want_groups.append(e.group)
+        if not e.size and e.group_for("regression") not in want_groups:
+            want_groups.append(e.group_for("regression"))
     assert [g["title"] for g in p["groups"]] == [*want_groups, "Counts"]
+    # the mean label is a regression metric here, not "Calibration" (a classifier's heading)
+    assert info["mean_label"]["group"] == "Regression"
+    assert "Calibration" not in [g["title"] for g in p["groups"]]
+    assert "mean_label" in next(g for g in p["groups"] if g["title"] == "Regression")["metrics"]
     grouped = [m for g in p["groups"] for m in g["metrics"]]
     assert sorted(grouped) == sorted(reg.metrics)
     assert next(g for g in p["groups"] if "__prediction__" in g["plots"])["title"] == "Regression"
@@ -309,7 +313,7 @@ def check_controls(page: Any, payload: dict[str, Any]) -> None:
         assert items == want, title
         for m in g["metrics"]:
             e = catalogue.metric(m)
-            assert e is None or e.group == title
+            assert e is None or e.group_for(payload["task"]) == title
 
 
 def test_regression_page_in_chromium(watched: Watched, reg: Any, tmp_path: Path) -> None:

@@ -86,6 +86,7 @@ class MetricInfo:
     default: bool = False
     size: bool = False
     task_ranges: tuple[tuple[str, float, float], ...] = ()
+    task_groups: tuple[tuple[str, str], ...] = ()
     card: bool = False
     denominator: tuple[str, ...] = ()
     denominator_label: str = ""
@@ -102,6 +103,15 @@ class MetricInfo:
                 return lo, hi
         return self.lower, self.upper
 
+    def group_for(self, task: str | None) -> str:
+        """The heading the metric is listed under for ``task`` (``task_groups`` names
+        other headings for some tasks: the mean label is calibration for a classifier,
+        part of the regression metrics for a regression)."""
+        for t, g in self.task_groups:
+            if t == task:
+                return g
+        return self.group
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (infinite bounds as ``None``)."""
         out = asdict(self)
@@ -109,6 +119,7 @@ class MetricInfo:
             if not math.isfinite(out[k]):
                 out[k] = None
         out["denominator"] = list(self.denominator)
+        out["task_groups"] = [list(x) for x in self.task_groups]
         out["task_ranges"] = [
             [t, lo if math.isfinite(lo) else None, hi if math.isfinite(hi) else None]
             for t, lo, hi in self.task_ranges

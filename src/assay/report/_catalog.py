@@ -35,10 +35,10 @@ def metric_help(metric: str) -> str:
     return catalogue.definition(metric)
 
 
-def metric_group(metric: str) -> str:
-    """Heading ``metric`` is listed under."""
+def metric_group(metric: str, task: str | None = None) -> str:
+    """Heading ``metric`` is listed under (for ``task``)."""
     e = info(metric)
-    return OTHER_GROUP if e is None else e.group
+    return OTHER_GROUP if e is None else e.group_for(task)
 
 
 def has_gap(metric: str) -> bool:
@@ -83,7 +83,7 @@ def threshold_free_metrics(result: EvalResult) -> list[str]:
     return out
 
 
-def groups(metrics: Sequence[str]) -> list[tuple[str, list[str]]]:
+def groups(metrics: Sequence[str], task: str | None = None) -> list[tuple[str, list[str]]]:
     """``metrics`` grouped under their catalogue headings.
 
     Groups come in the order of their first metric in ``metrics`` (the result's order,
@@ -92,7 +92,7 @@ def groups(metrics: Sequence[str]) -> list[tuple[str, list[str]]]:
     """
     out: dict[str, list[str]] = {}
     for m in metrics:
-        out.setdefault(metric_group(m), []).append(m)
+        out.setdefault(metric_group(m, task), []).append(m)
     items = list(out.items())
     return [g for g in items if any(has_gap(m) for m in g[1])] + [
         g for g in items if not any(has_gap(m) for m in g[1])
@@ -111,7 +111,8 @@ def metric_entry(metric: str, free: Iterable[str], task_name: str) -> dict[str, 
         }  # fmt: skip
     lo, hi = e.bounds(task_name)
     return {
-        "name": e.label, "help": e.definition, "group": e.group, "family": e.family,
+        "name": e.label, "help": e.definition, "group": e.group_for(task_name),
+        "family": e.family,
         "perThreshold": e.per_threshold, "better": e.better, "target": _finite(e.target),
         "gap": e.gap, "lower": _finite(lo), "upper": _finite(hi), "size": e.size,
         "default": e.default,

@@ -128,7 +128,8 @@ def build_payload(
     if metrics is None:
         shown = [0] if compare < 0 else [0, compare]
         chosen = _initial_metrics(
-            all_metrics, plots, [_run_values(payloads, runs, i) for i in shown]
+            all_metrics, plots, [_run_values(payloads, runs, i) for i in shown],
+            task(results[0]),
         )
     else:
         chosen = _named_metrics(metrics, all_metrics, plots)
@@ -144,7 +145,7 @@ def build_payload(
         "thresholds": [num(t) for t in thresholds],
         "metricsInfo": metric_catalog(all_metrics, free, task(results[0])),
         "plots": plots,
-        "groups": group_catalog(all_metrics, plots),
+        "groups": group_catalog(all_metrics, plots, task(results[0])),
         "sliceOrder": order,
         "initial": {
             "metrics": chosen,
@@ -166,7 +167,10 @@ def _run_values(
 
 
 def _initial_metrics(
-    all_metrics: Sequence[str], plots: Sequence[dict[str, Any]], shown: Sequence[dict[str, Any]]
+    all_metrics: Sequence[str],
+    plots: Sequence[dict[str, Any]],
+    shown: Sequence[dict[str, Any]],
+    task_name: str | None = None,
 ) -> list[str]:
     """The charts shown first: the catalogue's ``default`` metrics and plots; and every
     group of metrics that neither covers gets its first metric with a gap, when a run shown
@@ -178,7 +182,7 @@ def _initial_metrics(
     def in_shown(m: str) -> bool:
         return any(m in per_cls for values in shown for per_cls in values.values())
 
-    for _group, ms in groups(all_metrics):
+    for _group, ms in groups(all_metrics, task_name):
         if any(m in chosen or m in covered for m in ms):
             continue
         first = next((m for m in ms if has_gap(m) and in_shown(m)), None)

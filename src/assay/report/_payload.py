@@ -186,11 +186,13 @@ def _plot_entry(p: PlotInfo, have: set[str]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def group_catalog(metrics: Sequence[str], plots: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def group_catalog(
+    metrics: Sequence[str], plots: Sequence[dict[str, Any]], task: str | None = None
+) -> list[dict[str, Any]]:
     """The metric controls: per catalogue group (see :func:`assay.report._catalog.groups`),
     its ``title``, its ``metrics`` and its ``plots`` (page ids; a plot sits in the group of
     its y metric)."""
-    grouped = groups(metrics)
+    grouped = groups(metrics, task)
     where = {m: k for k, (_, ms) in enumerate(grouped) for m in ms}
     in_group: list[list[str]] = [[] for _ in grouped]
     for p in plots:

@@ -21,6 +21,7 @@ MEAN_LABEL = MetricInfo(
     "mean_label", "Mean label",
     "Weighted mean of the label: the share of positive labels (base rate) for binary labels.",
     family="calibration", group=_G, task_ranges=(("classification", 0.0, 1.0),), card=True,
+    task_groups=(("regression", "Regression"),),
 )  # fmt: skip
 
 
