@@ -159,3 +159,26 @@ def test_model_detector_errors() -> None:
         ood.MahalanobisPerturbed(body).fit(_inputs())
     with pytest.raises(ValueError, match=r"'loader' parameter of collect yielded no batches"):
         ood.collect(model, [])
+
+
+def test_mahalanobis_perturbed_sign_far_inputs_score_higher() -> None:
+    g = torch.Generator().manual_seed(0)
+    means = torch.tensor([[0.0, 0.0, 0.0], [5.0, 0.0, 0.0]], dtype=torch.float64)
+    y = torch.arange(100) % 2
+    x_fit = means[y] + torch.randn(100, 3, generator=g, dtype=torch.float64)
+    det = ood.MahalanobisPerturbed(lambda x: x * 1.0, epsilon=0.01).fit(x_fit, y)
+    near = means[torch.arange(10) % 2] + 0.3 * torch.randn(10, 3, generator=g, dtype=torch.float64)
+    far = near + torch.tensor([0.0, 10.0, -10.0], dtype=torch.float64)
+    assert det.score(far).min() > det.score(near).max()
+
+
+def test_fitted_detectors_pickle() -> None:
+    import pickle
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(60, 4)), np.arange(60) % 3
+    w, b = rng.normal(size=(3, 4)), rng.normal(size=3)
+    for det in (ood.Mahalanobis().fit(x, y), ood.RelativeMahalanobis().fit(x, y),
+                ood.KNN(k=3).fit(x), ood.ViM(w, b, dim=2).fit(x)):  # fmt: skip
+        back = pickle.loads(pickle.dumps(det))
+        np.testing.assert_array_equal(back.score(x[:5]), det.score(x[:5]))
