@@ -1,0 +1,179 @@
+"""DP k-means figures of docs/privacy.md (issue 16).
+
+    ASSAY_DATA_HOME=/work/shared/data OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+        .venv/bin/python benchmarks/bench_privacy.py vary_k  --out /tmp/privacy_vary_k
+    ... bench_privacy.py vary_eps --out /tmp/privacy_vary_eps
+    ... bench_privacy.py speed
+
+``vary_k``: normalized k-means loss (mean squared distance to the nearest center) and
+cluster-label accuracy against k in {2, 4, ..., 64} at epsilon = 1, delta = 1e-6, for
+scikit-learn's k-means++ (non-private), diffprivlib's KMeans and assay's DPKMeans, on
+
+* ``synthetic``: SYNTHETIC data, the reference's generator re-implemented (100,000 points in
+  100 dimensions from 64 Gaussians, per-dimension standard deviation 1/(8 sqrt(100)) =
+  0.0125, centers uniform in the ball of radius 0.875, points projected onto the unit ball);
+* ``letter``: UCI Letter Recognition (20,000 x 16, 26 letters), centered;
+* ``gas``: UCI Gas Turbine CO and NOx (36,733 x 11, no class label: loss only), centered.
+
+As in the reference benchmark, the radius (DPKMeans) and the per-feature bounds
+(diffprivlib) are computed exactly from the data, non-privately, the same way for both.
+Seeds: run ``r`` uses seed ``r`` for every method; the synthetic data uses seed 0.
+Writes ``summary.csv``, ``records.json`` and ``report.html`` under ``--out``.
+
+diffprivlib 0.6.6 fails to import with scikit-learn 1.9 (``DOUBLE``/``DTYPE`` missing from
+``sklearn.tree._tree``, used only by its random forest); the two names are defined before
+the import (see ``_diffprivlib_kmeans``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from assay.datasets import get_data_home
+from assay.privacy import DPKMeans, compare_clustering, dpkmeans_method, kmeanspp_method
+from assay.privacy.result import ClusteringComparison
+
+KS = [2, 4, 8, 16, 32, 64]
+EPSILON, DELTA = 1.0, 1e-6
+
+
+def synthetic(n: int = 100_000, dim: int = 100, k: int = 64, seed: int = 0
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The reference's synthetic mixture (cluster_ratio 8, radius 1), re-implemented."""
+    rng = np.random.default_rng(seed)
+    c = rng.normal(size=(k, dim))
+    c *= (0.875 * rng.uniform(size=k) ** (1 / dim) / np.linalg.norm(c, axis=1))[:, None]
+    labels = np.repeat(np.arange(k), n // k)
+    labels = np.r_[labels, np.full(n - labels.size, k - 1)]
+    X = c[labels] + rng.normal(0.0, 1.0 / (8 * np.sqrt(dim)), size=(n, dim))
+    X *= (1.0 / np.maximum(np.linalg.norm(X, axis=1), 1.0))[:, None]
+    return X, labels
+
+
+def letter() -> tuple[np.ndarray, np.ndarray]:
+    path = get_data_home() / "letter_recognition" / "letter-recognition.data"
+    raw = np.loadtxt(path, delimiter=",", dtype=str)
+    X = raw[:, 1:].astype(np.float64)
+    return X - X.mean(axis=0), raw[:, 0]
+
+
+def gas() -> tuple[np.ndarray, None]:
+    folder = get_data_home() / "gas_turbine"
+    X = np.vstack([np.loadtxt(folder / f"gt_{y}.csv", delimiter=",", skiprows=1)
+                   for y in range(2011, 2016)])
+    return X - X.mean(axis=0), None
+
+
+def _diffprivlib_kmeans() -> type:
+    import sklearn.tree._tree as tree_mod
+
+    for name, value in (("DOUBLE", np.float64), ("DTYPE", np.float32)):
+        if not hasattr(tree_mod, name):
+            setattr(tree_mod, name, value)
+    from diffprivlib.models import KMeans
+
+    return KMeans  # type: ignore[no-any-return]
+
+
+def diffprivlib_method(X: np.ndarray, epsilon: float):  # noqa: ANN201
+    KMeans = _diffprivlib_kmeans()
+    bounds = (X.min(axis=0), X.max(axis=0))  # exact, non-private (as the reference did)
+
+    def run(k: int, seed: int) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return np.asarray(KMeans(k, epsilon=epsilon, bounds=bounds, random_state=seed)
+                              .fit(X).cluster_centers_)
+
+    return run
+
+
+def methods(X: np.ndarray, epsilon: float, radius: float) -> dict:
+    return {"k-means++ (non-private)": kmeanspp_method(X),
+            "diffprivlib KMeans": diffprivlib_method(X, epsilon),
+            "assay DPKMeans": dpkmeans_method(X, epsilon=epsilon, delta=DELTA, radius=radius)}
+
+
+def vary_k(out: Path, runs: int, synthetic_runs: int, datasets: list[str]) -> None:
+    loaders = {"synthetic": synthetic, "letter": letter, "gas": gas}
+    names = {"synthetic": "Synthetic (64 Gaussians, generated)", "letter": "UCI Letter",
+             "gas": "UCI Gas Turbine"}
+    records, cpu = [], {}
+    for ds in datasets:
+        X, y = loaders[ds]()
+        radius = float(np.linalg.norm(X, axis=1).max())
+        t0 = time.process_time()
+        res = compare_clustering(X, y, KS, methods(X, EPSILON, radius),
+                                 runs=synthetic_runs if ds == "synthetic" else runs,
+                                 dataset=names[ds], progress=True)
+        cpu[ds] = time.process_time() - t0
+        records += res.records
+        print(f"\n{ds}: n={len(X)}, d={X.shape[1]}, radius={radius:.4g}, cpu {cpu[ds]:.0f} s")
+    km = DPKMeans(2, epsilon=EPSILON, delta=DELTA, radius=1.0, random_state=0)
+    km.fit(synthetic(2000, 5, 4)[0])
+    res = ClusteringComparison(records, {
+        "epsilon": EPSILON, "delta": DELTA, "runs": runs, "synthetic_runs": synthetic_runs,
+        "ks": KS, "cpu_s": {k: round(v, 1) for k, v in cpu.items()},
+        "budget": km.accounting_table(),
+        "bounds": "radius and diffprivlib bounds computed exactly from the data (non-private)",
+    })
+    out.mkdir(parents=True, exist_ok=True)
+    res.summary().to_csv(out / "summary.csv", index=False)
+    res.to_json(out / "records.json")
+    res.to_html(out / "report.html")
+    with_pd = res.summary()
+    print(with_pd.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+def vary_eps(out: Path, runs: int) -> None:
+    X, y = synthetic()
+    recs = []
+    for eps in (0.1, 0.3, 1.0, 3.0, 10.0):
+        m = {"assay DPKMeans": dpkmeans_method(X, epsilon=eps, delta=DELTA, radius=1.0)}
+        res = compare_clustering(X, y, [64], m, runs=runs, dataset=f"epsilon={eps}")
+        recs += [dict(r, epsilon=eps) for r in res.records]
+    import pandas as pd
+
+    df = pd.DataFrame(recs).groupby("epsilon").agg(
+        loss_mean=("loss", "mean"), loss_q25=("loss", lambda s: s.quantile(0.25)),
+        loss_q75=("loss", lambda s: s.quantile(0.75)), accuracy_mean=("accuracy", "mean"),
+        cpu_s=("cpu_s", "sum"))
+    out.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out / "vary_eps.csv")
+    print(df.to_string(float_format=lambda v: f"{v:.4g}"))
+
+
+def speed(n: int) -> None:
+    X, _ = synthetic(n, 100, 64)
+    t0, c0 = time.perf_counter(), time.process_time()
+    km = DPKMeans(64, epsilon=EPSILON, delta=DELTA, radius=1.0, random_state=0).fit(X)
+    print(f"DPKMeans k=64 on {n:,} x 100: wall {time.perf_counter() - t0:.1f} s, "
+          f"cpu {time.process_time() - c0:.1f} s, coreset {km.coreset_points_.shape[0]} points, "
+          f"threads OMP={os.environ.get('OMP_NUM_THREADS')}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("figure", choices=["vary_k", "vary_eps", "speed"])
+    ap.add_argument("--out", type=Path, default=Path("/tmp/privacy_bench"))
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--synthetic-runs", type=int, default=5)
+    ap.add_argument("--datasets", nargs="+", default=["letter", "gas", "synthetic"])
+    ap.add_argument("--n", type=int, default=1_000_000)
+    a = ap.parse_args()
+    if a.figure == "vary_k":
+        vary_k(a.out, a.runs, a.synthetic_runs, a.datasets)
+    elif a.figure == "vary_eps":
+        vary_eps(a.out, a.runs)
+    else:
+        speed(a.n)
+
+
+if __name__ == "__main__":
+    main()
