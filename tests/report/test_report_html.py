@@ -26,6 +26,12 @@ def embedded(doc: str) -> dict[str, Any]:
     return json.loads(m.group(1))
 
 
+def decoded(e: dict[str, Any], field: str) -> list[Any]:
+    """A payload entry's field as numbers (the page stores integers at scale 10**q)."""
+    sc = 10.0 ** e["q"]
+    return [None if x is None else x / sc for x in e[field]]
+
+
 def test_writes_one_self_contained_file(result: Any, tmp_path: Path) -> None:
     path = tmp_path / "r.html"
     doc = render_html(result, path)
@@ -44,20 +50,24 @@ def test_embedded_values_match_result(result: Any) -> None:
     names = [s["name"] for s in r0["slices"]]
     assert names == [s.slice for s in result.slices]
     k = r0["thresholds"].index(0.3)
-    block = r0["values"]["score"][""]["fpr"][k]
+    e = r0["values"]["score"][""]["fpr"][k]
+    block = {f: decoded(e, f) for f in ("v", "lo", "hi")} | {"sig": e["sig"], "sa": e["sa"]}
     for j, name in enumerate(names):
         v = result.value("fpr", slice=name, threshold=0.3)
         if v.withheld:
             assert block["v"][j] is None
             continue
-        assert block["v"][j] == pytest.approx(v.value, rel=1e-6)
-        assert block["lo"][j] == pytest.approx(v.lower, rel=1e-6, abs=1e-12)
-        assert block["hi"][j] == pytest.approx(v.upper, rel=1e-6)
+        # rounded to 4 decimals (the page shows 3)
+        assert block["v"][j] == pytest.approx(v.value, abs=5.1e-5)
+        assert block["lo"][j] == pytest.approx(v.lower, abs=5.1e-5)
+        assert block["hi"][j] == pytest.approx(v.upper, abs=5.1e-5)
         assert block["sig"][j] == int(v.significant)
+        assert block["sa"][j] == int(v.significant_adjusted)
     auc = r0["values"]["score"][""]["roc_auc"]
     assert len(auc) == 1 and "roc_auc" in r0["thresholdFree"]
     j = names.index("sex=M")
-    assert auc[0]["v"][j] == pytest.approx(result.value("roc_auc", slice="sex=M").value, rel=1e-6)
+    want = result.value("roc_auc", slice="sex=M").value
+    assert decoded(auc[0], "v")[j] == pytest.approx(want, abs=5.1e-5)
     tiny = r0["slices"][names.index("group=tiny")]
     assert tiny["withheld"] and tiny["count"] == 12 and "min_slice_size" in tiny["reason"]
 
@@ -162,5 +172,5 @@ def test_multiclass_result_renders() -> None:
     )
     p = embedded(render_html(r))
     assert p["results"][0]["classes"] == ["0", "1", "2"]
-    v = p["results"][0]["values"]["m"]["2"]["fpr"][4]["v"][1]
-    assert v == pytest.approx(r.value("fpr", slice="g=u", threshold=0.5, cls=2).value, rel=1e-6)
+    v = decoded(p["results"][0]["values"]["m"]["2"]["fpr"][4], "v")[1]
+    assert v == pytest.approx(r.value("fpr", slice="g=u", threshold=0.5, cls=2).value, abs=5.1e-5)

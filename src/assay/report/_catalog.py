@@ -9,8 +9,11 @@ a family that is not installed) is shown under its id, without a definition, in 
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+import pyarrow.compute as pc
 
 from ..core import catalogue
 from ..core.catalogue import MetricInfo, PlotInfo
@@ -58,13 +61,27 @@ def task(result: EvalResult) -> str:
     return str(result.config.get("task") or "classification")
 
 
+_METRICS: weakref.WeakKeyDictionary[EvalResult, list[str]] = weakref.WeakKeyDictionary()
+
+
+def result_metrics(result: EvalResult) -> list[str]:
+    """``result.metrics`` (in the result's order), read once per result: the page asks
+    often, and at 1,000 slices reading the table's metric column takes seconds."""
+    got = _METRICS.get(result)
+    if got is None:
+        col = result.to_arrow().column("metric")
+        got = [str(m) for m in pc.unique(col).to_pylist()]
+        _METRICS[result] = got
+    return list(got)
+
+
 def threshold_free_metrics(result: EvalResult) -> list[str]:
     """The result's metrics that have no value per threshold, in the result's order.
 
     The catalogue says which metrics are per threshold; for a metric it does not know,
     the result's table does (its rows carry no threshold).
     """
-    unknown = [m for m in result.metrics if info(m) is None]
+    unknown = [m for m in result_metrics(result) if info(m) is None]
     data_free: set[str] = set()
     if unknown:
         tbl = result.to_arrow()
@@ -76,7 +93,7 @@ def threshold_free_metrics(result: EvalResult) -> list[str]:
             has_thr[m] = has_thr.get(m, False) or finite
         data_free = {m for m, h in has_thr.items() if not h}
     out = []
-    for m in result.metrics:
+    for m in result_metrics(result):
         e = info(m)
         if (e is not None and not e.per_threshold) or (e is None and m in data_free):
             out.append(m)

@@ -12,7 +12,7 @@ from typing import Any
 from .._util.files import write_text_atomic
 from ..core import catalogue
 from ..core.result import EvalResult
-from ._catalog import groups, has_gap, info, task
+from ._catalog import groups, has_gap, info, result_metrics, task
 from ._payload import (
     group_catalog,
     metric_catalog,
@@ -122,7 +122,7 @@ def build_payload(
                 f"thresholds {thresholds}. Got {threshold!r} instead."
             )
         thr_index = thresholds.index(thr_value)
-    all_metrics = list(dict.fromkeys(m for r in results for m in r.metrics))
+    all_metrics = list(dict.fromkeys(m for r in results for m in result_metrics(r)))
     free = list(dict.fromkeys(m for r in results for m in threshold_free_metrics(r)))
     plots = plot_catalog(all_metrics)
     if metrics is None:

@@ -21,11 +21,13 @@ from ._catalog import (
     plot_css_class,
     plot_page_id,
     plots_for,
+    result_metrics,
     task,
     threshold_free_metrics,
 )
 
 __all__ = [
+    "compact",
     "group_catalog",
     "metric_catalog",
     "num",
@@ -67,50 +69,95 @@ def result_classes(result: EvalResult) -> list[str | None]:
     return list(dict.fromkeys(result.to_arrow().column("class").to_pylist()))
 
 
+def compact(fields: dict[str, np.ndarray[Any, Any]]) -> dict[str, Any]:
+    """Arrays of numbers as integers at one decimal scale: ``{"q": q, name: [round(x *
+    10**q) or None, ...]}``; ``q`` is one decimal more than the page shows for the
+    entry's smallest non-zero value (4 below 10) and is 0 when all values are integers."""
+    arrs = {k: np.asarray(v, dtype=np.float64) for k, v in fields.items()}
+    finite = np.concatenate([a[np.isfinite(a)] for a in arrs.values()] or [np.zeros(0)])
+    q = 0
+    if finite.size and not np.all(finite == np.round(finite)):
+        nz = np.abs(finite[finite != 0])
+        low = float(np.min(nz)) if nz.size else 0.0
+        # one decimal more than the page shows for the smallest value (3 below 10, 2
+        # below 100, 1 below 1,000, none above)
+        q = 4 if low < 10 else 3 if low < 100 else 2 if low < 1000 else 1
+    scale = 10.0**q
+    out: dict[str, Any] = {"q": q}
+    for k, a in arrs.items():
+        ok = np.isfinite(a)
+        ints = np.where(ok, np.round(np.where(ok, a, 0) * scale), 0).astype(np.int64).tolist()
+        out[k] = [v if o else None for v, o in zip(ints, ok.tolist(), strict=True)]
+    return out
+
+
+def _codes(col: Any, index: dict[Any, int]) -> np.ndarray[Any, Any]:
+    return np.array([index[v] for v in col], dtype=np.int64)
+
+
 def result_payload(result: EvalResult, name: str) -> dict[str, Any]:
-    """Everything the page needs from one result, values aligned with ``result.slices``."""
+    """Everything the page needs from one result, values aligned with ``result.slices``:
+    ``values[model][class][metric]`` is one entry per threshold (one for threshold-free
+    metrics) of arrays over the slices: ``v``, ``lo``, ``hi`` (integers at the scale ``10**q`` of the entry's ``q``: value and interval), ``dlo``,
+    ``dhi`` (interval of the difference from the configured baseline), ``me`` (largest
+    error, when any), ``sig`` and ``sa`` (unadjusted and adjusted significance, 0/1) and
+    ``nt`` (index into ``notes``: why a value is withheld, undefined or not tested; -1
+    for none; only when any)."""
     tbl = result.to_arrow()
     n_slices = len(result.slices)
     sidx = {s.slice: i for i, s in enumerate(result.slices)}
     thresholds = [float(t) for t in result.thresholds]
     tidx = {round(t, 9): i for i, t in enumerate(thresholds)}
     free = set(threshold_free_metrics(result))
-    cols = {
-        c: tbl.column(c).to_pylist()
-        for c in ("model", "class", "slice", "metric", "threshold", "significant", *_FIELDS)
-    }
+    n = tbl.num_rows
+    models = tbl.column("model").to_pylist()
+    classes_col = ["" if c is None else str(c) for c in tbl.column("class").to_pylist()]
+    metrics_col = tbl.column("metric").to_pylist()
+    thr = tbl.column("threshold").to_numpy(zero_copy_only=False).astype(np.float64)
+    keys = list(zip(models, classes_col, metrics_col, strict=True))
+    block_keys = list(dict.fromkeys(keys))
+    bidx = {k: i for i, k in enumerate(block_keys)}
+    bcode = _codes(keys, bidx)
+    is_free = np.array([m in free for m in metrics_col], dtype=bool)
+    tcode = np.zeros(n, dtype=np.int64)
+    for i in np.flatnonzero(~is_free).tolist():
+        tcode[i] = tidx[round(float(thr[i]), 9)]
+    k_thr = max(len(thresholds), 1)
+    scode = _codes(tbl.column("slice").to_pylist(), sidx)
+    flat = (bcode * k_thr + tcode) * n_slices + scode
+    size = len(block_keys) * k_thr * n_slices
+
+    def grid(col: str, fill: float = np.nan) -> np.ndarray[Any, Any]:
+        g = np.full(size, fill, dtype=np.float64)
+        g[flat] = tbl.column(col).to_numpy(zero_copy_only=False).astype(np.float64)
+        return g.reshape(len(block_keys), k_thr, n_slices)
+
+    fields = {short: grid(long) for long, short in _FIELDS.items() if short != "d"}
+    sig = grid("significant", 0).astype(np.int64)
+    sig_adj = grid("significant_adjusted", 0).astype(np.int64)
+    notes_col = tbl.column("note").to_pylist()
+    notes = list(dict.fromkeys(x for x in notes_col if x))
+    nidx = {x: i for i, x in enumerate(notes)}
+    ng = np.full(size, -1, dtype=np.int64)
+    ng[flat] = [nidx[x] if x else -1 for x in notes_col]
+    ngrid = ng.reshape(len(block_keys), k_thr, n_slices)
     values: dict[str, dict[str, dict[str, list[dict[str, list[Any]]]]]] = {}
-
-    def block(model: str, cls: str, metric: str) -> list[dict[str, list[Any]]]:
-        per_cls = values.setdefault(model, {}).setdefault(cls, {})
-        if metric not in per_cls:
-            k = 1 if metric in free else len(thresholds)
-            per_cls[metric] = [
-                {**{short: [None] * n_slices for short in _FIELDS.values()}, "sig": [0] * n_slices}
-                for _ in range(k)
-            ]
-        return per_cls[metric]
-
-    for i in range(tbl.num_rows):
-        metric = cols["metric"][i]
-        cls = cols["class"][i]
-        entries = block(cols["model"][i], "" if cls is None else str(cls), metric)
-        if metric in free:
-            e = entries[0]
-        else:
-            t = cols["threshold"][i]
-            e = entries[tidx[round(float(t), 9)]]
-        j = sidx[cols["slice"][i]]
-        for long, short in _FIELDS.items():
-            e[short][j] = num(cols[long][i])
-        e["sig"][j] = 1 if cols["significant"][i] else 0
-    # Drop all-missing error bounds: most metrics have none.
-    for per_model in values.values():
-        for per_cls in per_model.values():
-            for entries in per_cls.values():
-                for e in entries:
-                    if all(x is None for x in e["me"]):
-                        del e["me"]
+    for b, (model, cls, metric) in enumerate(block_keys):
+        k = 1 if metric in free else len(thresholds)
+        entries = []
+        for t in range(k):
+            rows = {
+                short: arr[b, t]
+                for short, arr in fields.items()
+                if short != "me" or np.isfinite(arr[b, t]).any()
+            }
+            e: dict[str, Any] = compact(rows)
+            e["sig"] = sig[b, t].tolist()
+            e["sa"] = sig_adj[b, t].tolist()
+            if (ngrid[b, t] >= 0).any():
+                e["nt"] = ngrid[b, t].tolist()
+            entries.append(e)
+        values.setdefault(str(model), {}).setdefault(cls, {})[str(metric)] = entries
     cfg = result.config
     ci = cfg.get("ci") or {}
     classes = result_classes(result)
@@ -129,12 +176,15 @@ def result_payload(result: EvalResult, name: str) -> dict[str, Any]:
             "replicates": num(ci.get("n_replicates")),
         },
         "minSliceSize": num(cfg.get("min_slice_size")),
+        "minDenominator": num(cfg.get("min_denominator")),
+        "adjustment": str(cfg.get("multiple_comparisons") or "none"),
+        "notes": notes,
         "auc": _str(cfg.get("auc")),
         "aucBins": num(cfg.get("auc_bins")),
         "models": [str(m) for m in result.models],
         "classes": ["" if c is None else str(c) for c in classes],
         "thresholds": [num(t) for t in thresholds],
-        "metrics": [str(m) for m in result.metrics],
+        "metrics": result_metrics(result),
         "thresholdFree": sorted(free),
         "slices": [
             {

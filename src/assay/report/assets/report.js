@@ -94,6 +94,28 @@
   D.results.forEach(function (R) {
     R.index = {};
     R.slices.forEach(function (sl, j) { R.index[sl.name] = j; });
+    /* Values come as integers at the scale 10^q of their entry (a compact page). */
+    Object.keys(R.values).forEach(function (m) {
+      Object.keys(R.values[m]).forEach(function (c) {
+        Object.keys(R.values[m][c]).forEach(function (k) {
+          R.values[m][c][k].forEach(function (e) {
+            var sc = Math.pow(10, e.q || 0);
+            ["v", "lo", "hi", "dlo", "dhi", "me"].forEach(function (f) {
+              var a = e[f];
+              if (!a || sc === 1) { return; }
+              for (var i = 0; i < a.length; i++) { if (a[i] !== null) { a[i] = a[i] / sc; } }
+            });
+          });
+        });
+      });
+    });
+  });
+  var SLICE = {};
+  D.sliceOrder.forEach(function (n) {
+    for (var i = 0; i < D.results.length; i++) {
+      var R = D.results[i];
+      if (R.index[n] !== undefined) { SLICE[n] = R.slices[R.index[n]]; return; }
+    }
   });
   var PRIMARY = D.results[D.runs[0].result];
   var allClasses = [];
@@ -115,13 +137,7 @@
     if (!ms.every(isFree)) { return "threshold " + D.thresholds[state.thr]; }
     return HAS_THR ? "threshold-free" : metricGroup(ms[0]);
   }
-  function sliceInfo(name) {
-    for (var i = 0; i < D.results.length; i++) {
-      var R = D.results[i];
-      if (R.index[name] !== undefined) { return R.slices[R.index[name]]; }
-    }
-    return null;
-  }
+  function sliceInfo(name) { return SLICE[name] || null; }
   var features = [];
   D.sliceOrder.forEach(function (n) {
     var f = sliceInfo(n).feature;
@@ -140,8 +156,60 @@
     showWithheld: true,
     sort: "default",
     desc: false,
+    sigOnly: false,
+    minCount: 0,
+    top: 0,
+    page: 0,
+    pageSize: 25,
     detail: null
   };
+  var ADJ = { bh: "Benjamini-Hochberg (false discovery rate)", holm: "Holm (family-wise error)", none: "none" };
+  function adjName(R) { return ADJ[R.adjustment] || R.adjustment || "none"; }
+
+  /* ------------------------------------------------------------------ URL fragment */
+  /* The view (metrics, threshold, baseline, model, filters, sort, page) lives in the
+   * fragment, so a link reopens it. */
+  var FRAG = [
+    ["m", "metrics", "list"], ["t", "thr", "int"], ["b", "baseline", "str"], ["r", "run", "int"],
+    ["c", "compare", "int"], ["k", "cls", "str"], ["q", "filter", "str"], ["f", "features", "list"],
+    ["w", "showWithheld", "bool"], ["s", "sort", "str"], ["d", "desc", "bool"], ["sig", "sigOnly", "bool"],
+    ["min", "minCount", "int"], ["top", "top", "int"], ["p", "page", "int"]
+  ];
+  function writeFragment() {
+    var parts = FRAG.map(function (f) {
+      var v = state[f[1]];
+      var t = f[2] === "list" ? v.join(",") : f[2] === "bool" ? (v ? "1" : "0") : String(v === null ? "" : v);
+      return f[0] + "=" + encodeURIComponent(t);
+    });
+    try {
+      if (history && history.replaceState) { history.replaceState(null, "", "#" + parts.join("&")); }
+    } catch (err) { /* a sandboxed frame may refuse; the view then just is not kept */ }
+  }
+  function readFragment() {
+    var hsh = "";
+    try { hsh = (location.hash || "").replace(/^#/, ""); } catch (err) { return; }
+    if (!hsh) { return; }
+    var got = {};
+    hsh.split("&").forEach(function (kv) {
+      var i = kv.indexOf("=");
+      if (i > 0) { got[kv.slice(0, i)] = decodeURIComponent(kv.slice(i + 1)); }
+    });
+    FRAG.forEach(function (f) {
+      if (!Object.prototype.hasOwnProperty.call(got, f[0])) { return; }
+      var v = got[f[0]];
+      if (f[2] === "list") { state[f[1]] = v ? v.split(",") : []; }
+      else if (f[2] === "bool") { state[f[1]] = v === "1"; }
+      else if (f[2] === "int") { var x = parseInt(v, 10); if (isFinite(x)) { state[f[1]] = x; } }
+      else { state[f[1]] = v; }
+    });
+    state.metrics = state.metrics.filter(function (m) { return allMetrics.indexOf(m) >= 0 || isPlot(m); });
+    state.features = state.features.filter(function (x) { return features.indexOf(x) >= 0; });
+    if (!SLICE[state.baseline]) { state.baseline = PRIMARY.baseline; }
+    if (!(state.run >= 0 && state.run < D.runs.length)) { state.run = 0; }
+    if (!(state.compare >= -1 && state.compare < D.runs.length)) { state.compare = D.initial.compare; }
+    if (allClasses.indexOf(state.cls) < 0) { state.cls = allClasses[0]; }
+    if (HAS_THR && !(state.thr >= 0 && state.thr < D.thresholds.length)) { state.thr = D.initial.threshold; }
+  }
 
   function shownRuns() {
     var r = [state.run];
@@ -179,6 +247,8 @@
     c.pct = isNum(c.abs) && c.base !== 0 ? c.abs / Math.abs(c.base) * 100 : null;
     c.sigKnown = state.baseline === R.baseline;
     c.significant = c.sigKnown && e.sig[j] === 1 && name !== state.baseline;
+    c.sigAdj = c.significant && !!e.sa && e.sa[j] === 1;
+    c.note = e.nt && e.nt[j] >= 0 ? R.notes[e.nt[j]] : null;
     c.dlo = c.sigKnown ? pick(e.dlo, j) : null;
     c.dhi = c.sigKnown ? pick(e.dhi, j) : null;
     return c;
@@ -192,43 +262,87 @@
   }
 
   /* ------------------------------------------------------------------ slices shown */
+  var POS = {};
+  D.sliceOrder.forEach(function (n, i) { POS[n] = i; });
+  /* The slices shown for ``metric``, baseline first: filtered (features, withheld, name,
+   * minimum rows, significant only), sorted, cut to the top N. */
   function rowsFor(metric) {
     var q = state.filter.trim().toLowerCase();
+    var minC = state.minCount > 0 ? state.minCount : 0;
+    var cells = {};
+    function cellOf(n) { if (!cells[n]) { cells[n] = cell(state.run, metric, n); } return cells[n]; }
     var names = D.sliceOrder.filter(function (n) {
-      var sl = sliceInfo(n);
+      var sl = SLICE[n];
       if (n === state.baseline) { return true; }
       if (state.features.indexOf(sl.feature) < 0) { return false; }
       if (!state.showWithheld && sl.withheld) { return false; }
+      if (minC && sl.count < minC) { return false; }
       if (q && n.toLowerCase().indexOf(q) < 0) { return false; }
+      if (state.sigOnly) { var c = cellOf(n); if (c.missing || !c.sigAdj) { return false; } }
       return true;
     });
-    var pos = {};
-    D.sliceOrder.forEach(function (n, i) { pos[n] = i; });
     var key;
-    if (state.sort === "value" || state.sort === "diff") {
+    if (state.sort === "value" || state.sort === "diff" || state.sort === "gap") {
       key = function (n) {
-        var c = cell(state.run, metric, n);
-        var v = c.missing ? null : state.sort === "value" ? c.v : c.pct !== null ? c.pct : c.abs;
+        var c = cellOf(n);
+        var v = c.missing ? null : state.sort === "value" ? c.v : state.sort === "gap"
+          ? (isNum(c.abs) ? Math.abs(c.abs) : null) : c.pct !== null ? c.pct : c.abs;
         return isNum(v) ? v : null;
       };
+    } else if (state.sort === "sig") {
+      /* adjusted-significant first, then unadjusted, then the rest; within each, the
+       * largest absolute gap first (descending flips the whole order). */
+      key = function (n) {
+        var c = cellOf(n);
+        if (c.missing || !isNum(c.abs)) { return null; }
+        var rank = c.sigAdj ? 0 : c.significant ? 1 : 2;
+        return rank * 1e6 - Math.min(Math.abs(c.abs), 9.99e5);
+      };
     } else if (state.sort === "size") {
-      key = function (n) { return sliceInfo(n).count; };
+      key = function (n) { return SLICE[n].count; };
     } else if (state.sort === "name") {
       key = function (n) { return n; };
     } else {
-      key = function (n) { return pos[n]; };
+      key = function (n) { return POS[n]; };
     }
     var rest = names.filter(function (n) { return n !== state.baseline; });
+    var keys = {};
+    rest.forEach(function (n) { keys[n] = key(n); });
     var sign = state.desc ? -1 : 1;
     rest.sort(function (a, b) {
-      var ka = key(a), kb = key(b);
-      if (ka === null && kb === null) { return pos[a] - pos[b]; }
+      var ka = keys[a], kb = keys[b];
+      if (ka === null && kb === null) { return POS[a] - POS[b]; }
       if (ka === null) { return 1; }
       if (kb === null) { return -1; }
-      var r = typeof ka === "string" ? ka.localeCompare(kb) : ka - kb;
-      return r !== 0 ? sign * r : pos[a] - pos[b];
+      var r = typeof ka === "string" ? (ka < kb ? -1 : ka > kb ? 1 : 0) : ka - kb;
+      return r !== 0 ? sign * r : POS[a] - POS[b];
     });
+    if (state.top > 0) { rest = rest.slice(0, state.top); }
     return names.indexOf(state.baseline) >= 0 ? [state.baseline].concat(rest) : rest;
+  }
+  /* One page of ``rows`` (the baseline stays on every page). */
+  function pageCount(rows) {
+    var rest = rows.length - (rows[0] === state.baseline ? 1 : 0);
+    return Math.max(1, Math.ceil(rest / state.pageSize));
+  }
+  function pageOf(rows) {
+    var hasBase = rows[0] === state.baseline;
+    var rest = hasBase ? rows.slice(1) : rows;
+    var p = Math.min(Math.max(state.page, 0), pageCount(rows) - 1);
+    var out = rest.slice(p * state.pageSize, (p + 1) * state.pageSize);
+    return hasBase ? [state.baseline].concat(out) : out;
+  }
+  function pager(rows) {
+    var n = pageCount(rows);
+    var p = Math.min(Math.max(state.page, 0), n - 1);
+    var rest = rows.length - (rows[0] === state.baseline ? 1 : 0);
+    var go = function (k) { return function () { state.page = k; renderMain(); }; };
+    return h("div", { class: "pager" }, [
+      h("button", { type: "button", class: "pg-prev", disabled: p <= 0, onclick: go(p - 1), text: "‹ previous" }),
+      h("span", { class: "pg-info", text: rest ? "slices " + (p * state.pageSize + 1) + "–" + Math.min(rest, (p + 1) * state.pageSize) +
+        " of " + rest + " · page " + (p + 1) + " of " + n : "no slice matches" }),
+      h("button", { type: "button", class: "pg-next", disabled: p >= n - 1, onclick: go(p + 1), text: "next ›" })
+    ]);
   }
 
   /* ------------------------------------------------------------------ scales */
@@ -335,7 +449,7 @@
           add(tx, "withheld");
           tx.setAttribute("class", "vtext muted");
         } else if (!isNum(c.v)) {
-          add(tx, c.noMetric ? "metric not computed" : "undefined (0 denominator)");
+          add(tx, c.noMetric ? "metric not computed" : "undefined: " + (c.note || "no value (0 denominator)"));
           tx.setAttribute("class", "vtext muted");
         } else {
           var xa = x(Math.min(0, c.v)), xb = x(Math.max(0, c.v));
@@ -398,6 +512,8 @@
         headers.push({ label: "Δ (abs.) with " + confLabel() + " CI", num: true, help: "From the evaluation: only for the configured baseline" });
       }
       headers.push({ label: p + "sig.", help: "✱: the " + confLabel() + " CI of the difference from the baseline excludes 0" });
+      var R0 = D.results[D.runs[ri].result];
+      headers.push({ label: p + "adj. sig.", help: "✱: still significant after the " + adjName(R0) + " adjustment across slices" });
     });
     if (multi) {
       headers.push({ label: D.runs[runs[1]].label + " − " + D.runs[runs[0]].label, num: true });
@@ -420,7 +536,7 @@
           tds.push(h("td", { class: "muted", colspan: ncols - 1, text: c.slice.reason || "" }));
           return;
         }
-        tds.push(h("td", { class: "num c-value", "data-run": ri, text: fmt(c.v) }));
+        tds.push(h("td", { class: "num c-value", "data-run": ri, text: isNum(c.v) ? fmt(c.v) : "undefined", title: isNum(c.v) ? null : c.note || "no value" }));
         var ci = fmtCI(c.lo, c.hi);
         if (isNum(c.me) && c.me > 0) { ci += " ±" + fmt(c.me) + "ᵉ"; }
         tds.push(h("td", { class: "num c-ci", "data-run": ri, text: ci }));
@@ -434,7 +550,11 @@
         tds.push(h("td", {
           class: "c-sig" + (c.significant ? " sig" : ""), "data-run": ri,
           text: c.significant ? "✱" : c.sigKnown || n === state.baseline ? "" : "n/a",
-          title: c.sigKnown ? null : "Significance is only available for the configured baseline"
+          title: c.sigKnown ? (c.note || null) : "Significance is only available for the configured baseline"
+        }));
+        tds.push(h("td", {
+          class: "c-sigadj" + (c.sigAdj ? " sig" : ""), "data-run": ri,
+          text: c.sigAdj ? "✱" : c.sigKnown || n === state.baseline ? "" : "n/a"
         }));
       });
       if (multi) {
@@ -454,7 +574,8 @@
 
   /* ------------------------------------------------------------------ cards */
   function metricCard(metric, runs) {
-    var rows = rowsFor(metric);
+    var all = rowsFor(metric);
+    var rows = pageOf(all);
     var sub = chipText([metric]);
     var bc = cell(state.run, metric, state.baseline);
     var anyMe = runs.some(function (ri) {
@@ -470,8 +591,10 @@
       h("p", { class: "caption" }, [
         "Baseline ", h("b", { text: state.baseline }),
         !bc.missing && isNum(bc.v) ? " = " + fmt(bc.v) : "",
-        " · " + rows.length + " of " + D.sliceOrder.length + " slices shown. Click a slice for details."
+        " · " + (all.length - (all[0] === state.baseline ? 1 : 0)) + " of " + (D.sliceOrder.length - 1) +
+          " other slices match. Click a slice for details."
       ]),
+      pager(all),
       h("div", { class: "chart-box" }, barChart(metric, rows, runs)),
       anyMe ? h("p", { class: "note", text: "ᵉ Threshold-free metrics come from a " + (PRIMARY.aucBins || "") + "-bin score histogram; ± gives the largest possible error." }) : null,
       h("details", { class: "table-details", open: true }, [
@@ -485,7 +608,8 @@
   /* A plot of one metric against another per slice (calibration: mean score against mean
    * label), with both intervals, and a table of the plot's metrics under it. */
   function plotCard(P, runs) {
-    var rows = rowsFor(P.y);
+    var allRows = rowsFor(P.y);
+    var rows = pageOf(allRows);
     var pts = [];
     var xs = [], ys = [];
     rows.forEach(function (n) {
@@ -502,7 +626,8 @@
         h("h3", { class: "chart-title", text: P.title }),
         h("span", { class: "chip", text: chipText([P.y, P.x]) })
       ]),
-      h("p", { class: "help", text: P.help })
+      h("p", { class: "help", text: P.help }),
+      pager(allRows)
     ]);
     if (!pts.length) {
       add(card, h("p", { class: "muted", text: "No slice has both a " + metricName(P.x) + " and a " + metricName(P.y) + " value." }));
@@ -599,7 +724,15 @@
       var p = multi ? R.name + " " : "";
       headers.push({ label: p + "rows", num: true }, { label: p + "weighted", num: true }, { label: p + "status" });
     });
-    var body = D.sliceOrder.map(function (n) {
+    var np = Math.max(1, Math.ceil(D.sliceOrder.length / state.pageSize));
+    var sp = Math.min(Math.max(state.slicePage || 0, 0), np - 1);
+    var go = function (k) { return function () { state.slicePage = k; renderMain(); }; };
+    var spager = h("div", { class: "pager" }, [
+      h("button", { type: "button", class: "pg-prev", disabled: sp <= 0, onclick: go(sp - 1), text: "‹ previous" }),
+      h("span", { class: "pg-info", text: "slices " + (sp * state.pageSize + 1) + "–" + Math.min(D.sliceOrder.length, (sp + 1) * state.pageSize) + " of " + D.sliceOrder.length }),
+      h("button", { type: "button", class: "pg-next", disabled: sp >= np - 1, onclick: go(sp + 1), text: "next ›" })
+    ]);
+    var body = D.sliceOrder.slice(sp * state.pageSize, (sp + 1) * state.pageSize).map(function (n) {
       var sl = sliceInfo(n);
       var tds = [h("td", { text: sl.feature }), h("td", null, sliceButton(n))];
       D.results.forEach(function (R) {
@@ -616,6 +749,7 @@
     return h("section", { class: "card slices-card" }, [
       h("header", { class: "card-head" }, [h("h3", { text: "Slices" }), h("span", { class: "chip", text: D.sliceOrder.length + " slices · " + nw + " withheld" })]),
       h("p", { class: "help", text: "Every evaluated slice with its size. Withheld slices have too few rows for reliable metrics; their values are not reported." }),
+      np > 1 ? spager : null,
       h("details", { class: "table-details", open: true }, [h("summary", { text: "Table" }), table(headers, body)])
     ]);
   }
@@ -715,6 +849,7 @@
     items.push(h("span", { class: "lg" }, [dash, "baseline value"]));
     if (PRIMARY.ci.method) {
       items.push(h("span", { class: "lg" }, [h("b", { class: "sig", text: "✱" }), " significant difference from the baseline (the " + confLabel() + " CI of the difference excludes 0)"]));
+      items.push(h("span", { class: "lg adj-method" }, "adj. sig.: still significant after the " + adjName(PRIMARY) + " adjustment across slices (multiple comparisons: " + PRIMARY.adjustment + ")"));
     }
     items.push(h("span", { class: "lg" }, [hat, "withheld slice (too few rows)"]));
     var box = h("div", { class: "legend card" }, items);
@@ -779,7 +914,7 @@
     add(panel, group("Baseline slice", [select("ctl-baseline", baseOpts, state.baseline, function (v) { state.baseline = v; renderMain(); })]));
     var filter = h("input", { type: "search", class: "ctl-filter", placeholder: "Filter slices…", "aria-label": "Filter slices by name" });
     filter.value = state.filter;
-    filter.addEventListener("input", function () { state.filter = filter.value; renderMain(); });
+    filter.addEventListener("input", function () { state.filter = filter.value; state.page = 0; renderMain(); });
     var feats = features.map(function (f) {
       return checkbox("ctl-feature", f, f, state.features.indexOf(f) >= 0, function (on) {
         state.features = features.filter(function (g) { return g === f ? on : state.features.indexOf(g) >= 0; });
@@ -788,9 +923,21 @@
     });
     add(panel, group("Slices", [filter, h("div", { class: "ctl-features" }, feats),
       checkbox("ctl-withheld", "withheld", "show withheld slices", state.showWithheld, function (on) { state.showWithheld = on; renderMain(); })]));
-    add(panel, group("Sort", [select("ctl-sort", [["default", "as evaluated"], ["value", "by value"], ["diff", "by difference"], ["size", "by size"], ["name", "by name"]], state.sort, function (v) {
-      state.sort = v; renderMain();
-    }), checkbox("ctl-desc", "desc", "descending", state.desc, function (on) { state.desc = on; renderMain(); })]));
+    var minIn = h("input", { type: "number", class: "ctl-min", min: 0, step: 1, "aria-label": "Minimum rows per slice" });
+    minIn.value = state.minCount ? String(state.minCount) : "";
+    minIn.addEventListener("input", function () { state.minCount = Math.max(0, parseInt(minIn.value, 10) || 0); state.page = 0; renderMain(); });
+    var topIn = h("input", { type: "number", class: "ctl-top", min: 0, step: 1, "aria-label": "Show the top N slices" });
+    topIn.value = state.top ? String(state.top) : "";
+    topIn.addEventListener("input", function () { state.top = Math.max(0, parseInt(topIn.value, 10) || 0); state.page = 0; renderMain(); });
+    add(panel, group("Find gaps", [
+      checkbox("ctl-sigonly", "sig", "significant only (after " + adjName(PRIMARY) + " adjustment)", state.sigOnly, function (on) { state.sigOnly = on; state.page = 0; renderMain(); },
+        "Slices whose difference from the configured baseline stays significant after the " + adjName(PRIMARY) + " adjustment across slices"),
+      h("label", { class: "num-label" }, ["minimum rows ", minIn]),
+      h("label", { class: "num-label" }, ["top N (after sorting) ", topIn])
+    ]));
+    add(panel, group("Sort", [select("ctl-sort", [["default", "as evaluated"], ["gap", "by absolute gap"], ["sig", "by significance"], ["value", "by value"], ["diff", "by difference"], ["size", "by size"], ["name", "by name"]], state.sort, function (v) {
+      state.sort = v; state.page = 0; renderMain();
+    }), checkbox("ctl-desc", "desc", "descending", state.desc, function (on) { state.desc = on; state.page = 0; renderMain(); })]));
     function toggle(m) {
       return function (on) {
         state.metrics = on ? state.metrics.concat([m]) : state.metrics.filter(function (x) { return x !== m; });
@@ -851,6 +998,7 @@
     });
     add(main, slicesCard());
     add(main, h("footer", { class: "foot", text: "Generated by " + D.generator + ". Self-contained: this file loads nothing from the network." }));
+    writeFragment();
   }
 
   var app = root.querySelector(".assay-app");
@@ -859,6 +1007,7 @@
   var panel = h("aside", { class: "controls", "aria-label": "Report controls" });
   main = h("main", { class: "content" });
   add(app, h("div", { class: "layout" }, [panel, main]));
+  readFragment();
   buildControls(panel);
   renderMain();
   root.setAttribute("data-ready", "1");
