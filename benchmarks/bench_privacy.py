@@ -81,7 +81,7 @@ def _diffprivlib_kmeans() -> type:
     return KMeans  # type: ignore[no-any-return]
 
 
-def diffprivlib_method(X: np.ndarray, epsilon: float):  # noqa: ANN201
+def diffprivlib_method(X: np.ndarray, epsilon: float):
     KMeans = _diffprivlib_kmeans()
     bounds = (X.min(axis=0), X.max(axis=0))  # exact, non-private (as the reference did)
 
