@@ -392,3 +392,54 @@ def test_spark_session_reuses_the_active_one(spark: Any) -> None:
     assert spark_session("local[2]") is spark
     with pytest.raises(ValueError, match="already running"):
         spark_session("spark://elsewhere:7077")
+
+
+def test_parquet_read_by_arrow_tasks_equals_both_other_paths(
+    spark: Any, table: pa.Table, parquet: Path, tmp_path: Path
+) -> None:
+    """``read="arrow"`` splits the row groups into Spark tasks that read with pyarrow: the
+    same result as Spark's own reading and as the local engine, for a file and for a
+    directory whose files differ (a column missing from one file reads as missing)."""
+    kw: dict[str, Any] = dict(label="y", scores=["s1", "s2"], slices=["race", ("sex", "age")],
+                              weight="w", row_key=ROW_CONTENT)  # fmt: skip
+    local = assay.evaluate(str(parquet), **kw)
+    arrow = assay.evaluate(str(parquet), engine=SparkEngine(spark=spark, read="arrow"), **kw)
+    by_spark = assay.evaluate(str(parquet), engine=SparkEngine(spark=spark, read="spark"), **kw)
+    assert "partition" in arrow.source
+    assert_same(local, arrow)
+    assert_same(by_spark, arrow)
+    # the default on a local master is the pyarrow reading
+    assert_same(local, assay.evaluate(str(parquet), engine=SparkEngine(spark=spark), **kw))
+
+    d = tmp_path / "dir"
+    d.mkdir()
+    pq.write_table(table.slice(0, 1500), d / "a.parquet", row_group_size=400)
+    pq.write_table(table.slice(1500).drop(["age"]), d / "b.parquet", row_group_size=700)
+    local_dir = assay.evaluate(str(d), **kw)
+    assert_same(local_dir, assay.evaluate(str(d), engine=SparkEngine(spark=spark, read="arrow"), **kw))
+    # the local engine's messages for bad Parquet data
+    with pytest.raises(ValueError, match="score column 's9' is not in the data"):
+        assay.evaluate(str(d), label="y", scores="s9", engine=SparkEngine(spark=spark, read="arrow"))
+    bad = tmp_path / "bad.parquet"
+    pq.write_table(table.set_column(table.schema.get_field_index("s1"), "s1",
+                                    pa.array(np.full(table.num_rows, 3.0))), bad)  # fmt: skip
+    with pytest.raises(ValueError, match="outside") as info:
+        assay.evaluate(str(bad), label="y", scores="s1", engine=SparkEngine(spark=spark, read="arrow"))
+    assert any("Spark executor" in n for n in getattr(info.value, "__notes__", []))
+    with pytest.raises(ValueError, match=r"The 'read' parameter of SparkEngine must be one of \['auto', 'spark', 'arrow'\]. Got 'jvm' instead."):
+        SparkEngine(read="jvm")
+
+
+def test_row_groups_split_into_contiguous_tasks() -> None:
+    from assay.engines.spark import _split_row_groups
+
+    groups = [("a", 0, 100), ("a", 1, 100), ("b", 0, 50), ("b", 1, 150), ("c", 0, 100)]
+    tasks = _split_row_groups(groups, 2)
+    assert tasks == [[("a", [0, 1]), ("b", [0])], [("b", [1]), ("c", [0])]]
+    flat = [(f, i) for t in _split_row_groups(groups, 7) for f, rgs in t for i in rgs]
+    assert flat == [(f, i) for f, i, _ in groups]  # every row group once, in order
+    assert len(_split_row_groups(groups, 7)) <= 5 and _split_row_groups([], 3) == []
+    # about equal rows per task
+    rows = {(f, i): n for f, i, n in groups}
+    sizes = [sum(rows[f, i] for f, rgs in t for i in rgs) for t in _split_row_groups(groups, 2)]
+    assert sizes == [250, 250]

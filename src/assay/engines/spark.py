@@ -29,6 +29,7 @@ the executors.
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import os
 import pickle
@@ -50,7 +51,7 @@ from ..core.reader import ChunkReader
 from ..core.result import EvalResult
 from ..core.state import EvalState
 from ..evaluation.evaluate import evaluate
-from ..io.tables import TableSource
+from ..io.tables import TableSource, parquet_row_groups, read_row_groups
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -75,6 +76,7 @@ _BATCH_CONF = "spark.sql.execution.arrow.maxRecordsPerBatch"
 _BATCH_DEFAULT = "10000"
 #: Arrow batch size used when the user kept Spark's default (see :func:`_arrow_batches`).
 _BATCH_ROWS = 100_000
+_READS = ("auto", "spark", "arrow")
 _NOT_PARQUET = (".csv", ".csv.gz", ".tsv", ".json", ".jsonl", ".txt", ".orc", ".avro")
 
 
@@ -89,6 +91,13 @@ class SparkEngine:
     master
         Master URL of the session created when there is none (default ``local[*]``,
         or the master given to ``spark-submit``).
+    read
+        How a Parquet path is read: ``"spark"`` (Spark reads it and streams its Arrow
+        batches to the Python workers), ``"arrow"`` (the row groups are split into Spark
+        tasks and each task reads its row groups with pyarrow, as the local engine does:
+        no JVM-to-Python transfer; every executor must see the path) or ``"auto"``
+        (default: ``"arrow"`` when the master is local and the path exists here, else
+        ``"spark"``). A DataFrame is always read by Spark. The numbers do not depend on it.
 
     Replicate assignment must not depend on the partitioning, so a plan with
     ``row_key=None`` runs with :data:`~assay.core.plan.ROW_CONTENT` here: each row's
@@ -100,25 +109,38 @@ class SparkEngine:
 
     name = "spark"
 
-    def __init__(self, spark: SparkSession | None = None, master: str | None = None) -> None:
+    def __init__(
+        self, spark: SparkSession | None = None, master: str | None = None, *, read: str = "auto"
+    ) -> None:
         if master is not None and not isinstance(master, str):
             raise param_type_error("master", "a Spark master URL (str) or None", master,
                                    func="SparkEngine")  # fmt: skip
+        if read not in _READS:
+            raise ValueError(
+                f"The 'read' parameter of SparkEngine must be one of {list(_READS)}. "
+                f"Got {read!r} instead."
+            )
         self.spark = spark
         self.master = master
+        self.read = read
 
     def run(self, plan: Plan, data: Any, *, progress: bool = False) -> EngineRun:
         del progress
         if plan.row_key is None:
             plan = plan.with_row_key(ROW_CONTENT)
-        df, description = _as_dataframe(data, self.spark, self.master, plan.func)
-        plan.check_columns(TableSource(list(df.columns), description))
-        selected = _select(df, plan)
-        n_parts = _num_partitions(selected)
+        direct = self._direct_tasks(plan, data)
+        if direct is not None:
+            df, tasks, schema, description = direct
+            n_parts: int | None = tasks
+            parts = df.mapInArrow(partial(_direct_payload, plan, schema), _PAYLOAD)
+        else:
+            df, description = _as_dataframe(data, self.spark, self.master, plan.func)
+            plan.check_columns(TableSource(list(df.columns), description))
+            selected = _select(df, plan)
+            n_parts = _num_partitions(selected)
+            parts = selected.mapInArrow(partial(_partition_payload, plan), _PAYLOAD)
         if n_parts is not None:
             description = f"{description} ({n_parts} partition{'s' if n_parts != 1 else ''})"
-
-        parts = selected.mapInArrow(partial(_partition_payload, plan), _PAYLOAD)
         for m in _tree_levels(n_parts):
             parts = parts.repartition(m).mapInArrow(_merge_payloads, _PAYLOAD)
         total = _Partial()
@@ -139,6 +161,54 @@ class SparkEngine:
             ChunkReader(plan).check_label_values(sorted(total.label_values, key=repr))
         merged = total.state if total.state is not None else EvalState(plan)
         return EngineRun(merged, total.seen, description)
+
+
+    def _direct_tasks(self, plan: Plan, data: Any) -> tuple[DataFrame, int, bytes, str] | None:
+        """For a Parquet path read with pyarrow: a DataFrame with one row per task (its
+        row groups, JSON), one partition per task; the schema; the description."""
+        if self.read == "spark" or not isinstance(data, str | os.PathLike):
+            return None
+        path = os.fsdecode(os.fspath(data))
+        if path.lower().endswith(_NOT_PARQUET) or not os.path.exists(path):
+            return None  # the Spark path gives its own messages
+        session = self.spark if self.spark is not None else spark_session(self.master)
+        master = _master_of(session)
+        if self.read == "auto" and not (master or "").startswith("local"):
+            return None
+        schema, groups = parquet_row_groups(path)
+        description = f"Parquet {path}"
+        plan.check_columns(TableSource(list(schema.names), description))
+        try:
+            slots = int(session.sparkContext.defaultParallelism)
+        except Exception:
+            slots = 2
+        tasks = _split_row_groups(groups, max(1, slots))
+        rows = [(json.dumps(t),) for t in tasks]
+        df = session.createDataFrame(rows or [("[]",)], "task string").repartition(
+            max(1, len(rows))
+        )
+        return df, max(1, len(rows)), schema.serialize().to_pybytes(), description
+
+
+def _split_row_groups(
+    groups: list[tuple[str, int, int]], slots: int
+) -> list[list[tuple[str, list[int]]]]:
+    """Contiguous runs of row groups, about equal in rows, one task per slot (fewer when
+    there are fewer row groups); each task is a list of ``(file, row group indices)``."""
+    total = sum(n for _, _, n in groups)
+    n_tasks = max(1, min(slots, len(groups)))
+    per = total / n_tasks if total else 1.0
+    tasks: list[list[tuple[str, list[int]]]] = [[] for _ in range(n_tasks)]
+    done = 0
+    for f, i, n in groups:
+        k = min(n_tasks - 1, int(done / per)) if per else 0
+        task = tasks[k]
+        if task and task[-1][0] == f:
+            task[-1][1].append(i)
+        else:
+            task.append((f, [i]))
+        done += n
+    return [t for t in tasks if t]
 
 
 def evaluate_spark(
@@ -475,6 +545,23 @@ def _partition_payload(cfg: Plan, batches: Iterable[pa.RecordBatch]) -> Iterator
         for _ in it:  # let Spark finish streaming the partition
             pass
     yield _payload_batch(part)
+
+
+def _direct_payload(
+    cfg: Plan, schema_bytes: bytes, batches: Iterable[pa.RecordBatch]
+) -> Iterator[pa.RecordBatch]:
+    """mapInArrow function of ``read="arrow"``: the partition's rows name row groups of
+    Parquet files; read them with pyarrow into one partial state."""
+    schema = pa.ipc.read_schema(pa.py_buffer(schema_bytes))
+    cols = cfg.needed_columns()
+
+    def data() -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for text in batch.column(0).to_pylist():
+                groups = [(f, rgs) for f, rgs in json.loads(text)]
+                yield from read_row_groups(schema, groups, cols, cfg.chunk_size)
+
+    yield from _partition_payload(cfg, data())
 
 
 def _merge_payloads(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

@@ -220,6 +220,51 @@ def _open_parquet(path: Path) -> TableSource:
     )
 
 
+def parquet_row_groups(path: str | os.PathLike[str]) -> tuple[pa.Schema, list[tuple[str, int, int]]]:
+    """The schema a Parquet file or directory reads with (a directory's files unified as
+    :func:`open_source` does, with the same errors) and its row groups as
+    ``(file, row group index, rows)``, in reading order: what an engine needs to split
+    the reading of Parquet data into tasks that read with pyarrow."""
+    import pyarrow.parquet as pq
+
+    p = Path(path)
+    source = _open_parquet(p)  # the local engine's checks and messages
+    if p.is_dir():
+        import pyarrow.dataset as ds
+
+        files = list(ds.dataset(str(p), format="parquet").files)
+        schema = _unified_schema(files)
+    else:
+        files = [str(p)]
+        schema = pq.read_schema(str(p))
+    del source
+    groups: list[tuple[str, int, int]] = []
+    for f in files:
+        md = pq.ParquetFile(f).metadata
+        groups += [(f, i, md.row_group(i).num_rows) for i in range(md.num_row_groups)]
+    return schema, groups
+
+
+def read_row_groups(
+    schema: pa.Schema, groups: Sequence[tuple[str, Sequence[int]]], columns: Sequence[str],
+    batch_size: int,
+) -> Iterator[pa.RecordBatch]:
+    """Batches of ``columns`` from the given row groups of Parquet files, read with
+    ``schema`` (columns a file lacks read as missing values), as the local engine reads."""
+    import pyarrow.dataset as ds
+    from pyarrow import fs
+
+    local = fs.LocalFileSystem()
+    fmt = ds.ParquetFileFormat()
+    scan = ds.ParquetFragmentScanOptions(pre_buffer=False)
+    for f, rgs in groups:
+        frag = fmt.make_fragment(os.path.abspath(f), filesystem=local, row_groups=list(rgs))
+        dataset = ds.FileSystemDataset([frag], schema, fmt, filesystem=local)
+        yield from dataset.to_batches(
+            columns=list(columns), batch_size=batch_size, fragment_scan_options=scan
+        )
+
+
 def _unified_schema(files: list[str]) -> pa.Schema:
     """One schema for the Parquet files of a directory: columns missing from some files
     read as missing values there; a column whose types cannot be unified is an error that
