@@ -567,6 +567,21 @@
     });
     return table(headers, body);
   }
+  /* The table under a chart: open at first for small reports; for large ones built only
+   * when opened (it repeats the chart's numbers), and kept open across re-renders. */
+  var TABLE_OPEN = {};
+  var SMALL = D.sliceOrder.length <= 60;
+  function lazyTable(id, make) {
+    var open = TABLE_OPEN[id] !== undefined ? TABLE_OPEN[id] : SMALL;
+    var d = h("details", { class: "table-details", open: open }, [h("summary", { text: "Table" })]);
+    var built = false;
+    if (open) { add(d, make()); built = true; }
+    d.addEventListener("toggle", function () {
+      TABLE_OPEN[id] = d.open;
+      if (d.open && !built) { add(d, make()); built = true; }
+    });
+    return d;
+  }
   function confLabel() {
     var c = PRIMARY.confidence;
     return isNum(c) ? Math.round(c * 1000) / 10 + "%" : "";
@@ -597,10 +612,7 @@
       pager(all),
       h("div", { class: "chart-box" }, barChart(metric, rows, runs)),
       anyMe ? h("p", { class: "note", text: "ᵉ Threshold-free metrics come from a " + (PRIMARY.aucBins || "") + "-bin score histogram; ± gives the largest possible error." }) : null,
-      h("details", { class: "table-details", open: true }, [
-        h("summary", { text: "Table" }),
-        metricTable(metric, rows, runs)
-      ])
+      lazyTable(metric, function () { return metricTable(metric, rows, runs); })
     ]);
     return card;
   }
@@ -713,7 +725,7 @@
       });
       return h("tr", { "data-slice": n }, tds);
     });
-    add(card, h("details", { class: "table-details", open: true }, [h("summary", { text: "Table" }), table(headers, body)]));
+    add(card, lazyTable(P.id, function () { return table(headers, body); }));
     return card;
   }
 
@@ -1011,4 +1023,5 @@
   buildControls(panel);
   renderMain();
   root.setAttribute("data-ready", "1");
+  try { if (window.performance && performance.mark) { performance.mark("assay-report-ready"); } } catch (err) { /* none */ }
 })();
