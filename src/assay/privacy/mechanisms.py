@@ -134,9 +134,10 @@ def gaussian_sigma(epsilon: float, delta: float, sensitivity: float = 1.0) -> fl
 
 @functools.lru_cache(maxsize=1024)
 def _gaussian_sigma(eps: float, dlt: float, sens: float) -> float:
-    from .accounting import dp_modules
+    from .._util.optional import require
 
-    _, pld_accountant, pld_common = dp_modules()
+    pld_accountant = require("dp_accounting.pld.accountant", "privacy")
+    pld_common = require("dp_accounting.pld.common", "privacy")
     return float(
         pld_accountant.get_smallest_gaussian_noise(
             pld_common.DifferentialPrivacyParameters(eps, dlt), num_queries=1, sensitivity=sens
