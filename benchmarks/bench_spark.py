@@ -207,7 +207,8 @@ def bench_size(spark: Any, path: Path, cores: int, repeat: int) -> dict[str, Any
         finally:
             spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", old)
 
-    runs: dict[str, list[float]] = {"local": [], "spark": [], "scan": []}
+    runs: dict[str, list[float]] = {"local": [], "spark": [], "spark_arrow": [], "scan": []}
+    arrow_engine = SparkEngine(spark=spark, read="arrow")
     for _ in range(repeat):
         t, res = timed(lambda: assay.evaluate(str(path), row_key=ROW_CONTENT, **EVAL_KW))
         assert res.n_rows == rows
@@ -215,6 +216,9 @@ def bench_size(spark: Any, path: Path, cores: int, repeat: int) -> dict[str, Any
         t, res = timed(lambda: assay.evaluate(df, engine=engine, **EVAL_KW))
         assert res.n_rows == rows
         runs["spark"].append(t)
+        t, res = timed(lambda: assay.evaluate(str(path), engine=arrow_engine, **EVAL_KW))
+        assert res.n_rows == rows
+        runs["spark_arrow"].append(t)
         t, n = timed(scan)
         assert n == rows
         runs["scan"].append(t)
@@ -233,6 +237,9 @@ def bench_size(spark: Any, path: Path, cores: int, repeat: int) -> dict[str, Any
         "local_rows_per_s_per_core": local_rps,
         "spark_rows_per_s_per_core": spark_rps / cores,
         "ratio_per_core": local_rps / (spark_rps / cores),
+        "spark_arrow_rows_per_s": rows / med["spark_arrow"],
+        "ratio_per_core_arrow": local_rps / (rows / med["spark_arrow"] / cores),
+        "arrow_tasks": min(cores, pq.ParquetFile(path).metadata.num_row_groups),
         "breakdown": cost,
     }
 
@@ -279,6 +286,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['local_rows_per_s']:,.0f} | {m['spark']:.2f} | {r['spark_rows_per_s']:,.0f} | "
             f"{r['local_rows_per_s_per_core']:,.0f} | {r['spark_rows_per_s_per_core']:,.0f} | "
             f"{r['ratio_per_core']:.2f} |"
+        )
+    print("\nParquet path read by pyarrow in Spark tasks (SparkEngine(read='arrow'), the "
+          "default on a local master)\n")
+    print("| rows | tasks | local s | Spark arrow s | Spark arrow rows/s | ratio per core |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        m = r["median_s"]
+        print(
+            f"| {r['rows']:,} | {r['arrow_tasks']} | {m['local']:.2f} | {m['spark_arrow']:.2f} | "
+            f"{r['spark_arrow_rows_per_s']:,.0f} | {r['ratio_per_core_arrow']:.2f} |"
         )
     print("\nSpark time breakdown (medians; core-seconds are one core's work)\n")
     print("| rows | Spark wall s | scan+transfer only (wall, all cores) s | update core-s "
