@@ -79,6 +79,7 @@ def build_payload(
     metrics: Sequence[str] | None = None,
     threshold: float | None = None,
     sample_rows: int = 20,
+    headline: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The data embedded in the page (also handy for tests and other front ends)."""
     results = [_check_result(result, "result")]
@@ -128,7 +129,9 @@ def build_payload(
     if metrics is None:
         shown = [0] if compare < 0 else [0, compare]
         chosen = _initial_metrics(
-            all_metrics, plots, [_run_values(payloads, runs, i) for i in shown],
+            all_metrics,
+            plots,
+            [_run_values(payloads, runs, i) for i in shown],
             task(results[0]),
         )
     else:
@@ -152,10 +155,37 @@ def build_payload(
             "threshold": thr_index,
             "compare": compare,
         },
+        "headline": _headline(headline, all_metrics, order),
         "sample": (
             None if sample is None else sample_payload(sample, results, rows_per_slice=sample_rows)
         ),
     }
+
+
+def _headline(
+    headline: Sequence[str] | None, metrics: Sequence[str], slices: Sequence[str]
+) -> dict[str, str] | None:
+    """The checked ``headline`` argument as ``{"metric", "slice", "reference"}``."""
+    if headline is None:
+        return None
+    if isinstance(headline, str) or len(headline) != 3:
+        raise ValueError(
+            f"The 'headline' parameter of render_html must be (metric, slice, reference_slice), "
+            f"e.g. ('fnr', 'sex=Female', 'sex=Male'). Got {headline!r} instead."
+        )
+    metric, a, b = (str(x) for x in headline)
+    if metric not in metrics:
+        raise ValueError(
+            f"The 'headline' parameter of render_html names metric {metric!r}, which the "
+            f"result does not have; available: {list(metrics)}."
+        )
+    for x in (a, b):
+        if x not in slices:
+            raise ValueError(
+                f"The 'headline' parameter of render_html names slice {x!r}, which the "
+                f"result does not have; for example {list(slices)[:6]}."
+            )
+    return {"metric": metric, "slice": a, "reference": b}
 
 
 def _run_values(
@@ -258,6 +288,7 @@ def render_html(
     metrics: Sequence[str] | None = None,
     threshold: float | None = None,
     sample_rows: int = 20,
+    headline: Sequence[str] | None = None,
 ) -> str:
     """Write the interactive report of ``result`` as one self-contained HTML file.
 
@@ -300,10 +331,17 @@ def render_html(
         result without thresholds (regression) takes none.
     sample_rows
         Most rows of ``sample`` kept per slice.
+    headline
+        What the evaluation is about: ``(metric, slice, reference_slice)``, e.g.
+        ``("fnr", "sex=Female", "sex=Male")``. The page opens with both slices' values
+        with intervals and the gap ``slice - reference_slice`` with its interval and
+        significance, per model, in words (the interval of the gap is the evaluation's
+        when ``reference_slice`` is its configured baseline; otherwise the page says
+        that it has none).
     """
     payload = build_payload(
         result, other=other, names=names, sample=sample, title=title, metrics=metrics,
-        threshold=threshold, sample_rows=sample_rows,
+        threshold=threshold, sample_rows=sample_rows, headline=headline,
     )  # fmt: skip
     doc = html_document(payload)
     if path is not None:

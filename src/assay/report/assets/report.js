@@ -837,6 +837,51 @@
     return card;
   }
 
+  /* ------------------------------------------------------------------ headline */
+  /* What the evaluation is about, in words: both slices' values with intervals and the
+   * gap with its interval and significance, for every model shown. */
+  function headlineCard() {
+    var H = D.headline;
+    if (!H) { return null; }
+    var m = H.metric;
+    var items = D.runs.map(function (run, ri) {
+      var R = D.results[run.result];
+      var e = null;
+      var saved = state.baseline;
+      state.baseline = H.reference;
+      var a = cell(ri, m, H.slice), b = cell(ri, m, H.reference);
+      state.baseline = saved;
+      e = entry(ri, m);
+      var li = h("li", { class: "hl-run", "data-run": ri });
+      if (a.missing || b.missing || !e) { add(li, run.label + ": not evaluated for both slices."); return li; }
+      if (!isNum(a.v) || !isNum(b.v)) {
+        add(li, run.label + ": " + metricName(m) + " is withheld or undefined for " +
+          (!isNum(a.v) ? H.slice + " (" + (a.slice.withheld ? a.slice.reason : a.note || "no value") + ")" : H.reference + " (" + (b.slice.withheld ? b.slice.reason : b.note || "no value") + ")") + ".");
+        return li;
+      }
+      var gap = a.v - b.v;
+      var known = H.reference === R.baseline;
+      var words = known
+        ? (a.sigAdj ? "a significant gap (also after the " + adjName(R) + " adjustment)"
+          : a.significant ? "significant on its own, but not after the " + adjName(R) + " adjustment across slices"
+          : "not significant: the interval includes no gap")
+        : "its interval is not known: the evaluation's baseline is " + R.baseline + "; re-run evaluate(..., baseline=\"" + H.reference + "\") for it";
+      add(li, [h("b", { text: run.label }), ": " + metricName(m) + " is ",
+        h("span", { class: "hl-a", text: fmt(a.v) }), " " + fmtCI(a.lo, a.hi) + " for " + H.slice + " and ",
+        h("span", { class: "hl-b", text: fmt(b.v) }), " " + fmtCI(b.lo, b.hi) + " for " + H.reference + "; the gap is ",
+        h("span", { class: "hl-gap" + (known && a.significant ? " sig" : ""), text: fmtSigned(gap) }),
+        known && isNum(a.dlo) ? " " + fmtCI(a.dlo, a.dhi) : "", " (" + words + ")."]);
+      return li;
+    });
+    return h("section", { class: "card headline-card" }, [
+      h("header", { class: "card-head" }, [h("h3", { text: "Headline: " + metricName(m) + ", " + H.slice + " vs " + H.reference }),
+        h("span", { class: "chip", text: chipText([m]) })]),
+      h("p", { class: "help", text: metricHelp(m) }),
+      h("ul", { class: "hl-list" }, items),
+      h("p", { class: "note", text: "Intervals are " + confLabel() + " confidence intervals; the gap is " + H.slice + " − " + H.reference + "." })
+    ]);
+  }
+
   /* ------------------------------------------------------------------ legend */
   function legend(runs) {
     var items = runs.map(function (ri) {
@@ -997,6 +1042,7 @@
   function renderMain() {
     clear(main);
     var runs = shownRuns();
+    add(main, headlineCard());
     add(main, legend(runs));
     if (state.detail !== null) { add(main, detailCard(runs)); }
     if (!state.metrics.length) {
