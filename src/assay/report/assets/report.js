@@ -86,6 +86,13 @@
     return "[" + fmt(lo) + ", " + fmt(hi) + "]";
   }
   function truncate(t, n) { return t.length > n ? t.slice(0, n - 1) + "…" : t; }
+  /* A slice label that fits: the middle gives way, so the start (feature) and the end
+   * (the last value, where crossed slices differ) both stay readable. */
+  function shorten(t, n) {
+    if (t.length <= n) { return t; }
+    var tail = Math.ceil((n - 1) / 2), head = n - 1 - tail;
+    return t.slice(0, head) + "…" + t.slice(t.length - tail);
+  }
   function metricName(m) { return (D.metricsInfo[m] || { name: m }).name; }
   function metricHelp(m) { return (D.metricsInfo[m] || { help: "" }).help; }
   function metricGroup(m) { return (D.metricsInfo[m] || { group: "Other" }).group; }
@@ -412,7 +419,7 @@
       add(g, s("rect", { class: "row-bg", x: 0, y: 0, width: W, height: rowH }));
       var label = s("text", {
         class: "slabel", x: LABEL_X, y: rowH / 2 + 4, "text-anchor": "end",
-        text: truncate(n, 30)
+        text: shorten(n, 34)
       });
       add(label, s("title", { text: n + " (" + sl.count.toLocaleString("en-US") + " rows)" }));
       add(g, label);
