@@ -869,9 +869,9 @@
       var gap = a.v - b.v;
       var known = H.reference === R.baseline;
       var words = known
-        ? (a.sigAdj ? "a significant gap (also after the " + adjName(R) + " adjustment)"
+        ? (a.sigAdj ? "a significant gap, also after the " + adjName(R) + " adjustment"
           : a.significant ? "significant on its own, but not after the " + adjName(R) + " adjustment across slices"
-          : "not significant: the interval includes no gap")
+          : "not significant: its interval includes 0")
         : "its interval is not known: the evaluation's baseline is " + R.baseline + "; re-run evaluate(..., baseline=\"" + H.reference + "\") for it";
       add(li, [h("b", { text: run.label }), ": " + metricName(m) + " is ",
         h("span", { class: "hl-a", text: fmt(a.v) }), " " + fmtCI(a.lo, a.hi) + " for " + H.slice + " and ",
