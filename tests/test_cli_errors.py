@@ -122,3 +122,32 @@ def test_duplicate_columns_are_named(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="'y'") as e:
         assay.evaluate(t, label="y", scores="s", ci=None)
     assert "KeyError" not in repr(e.value)
+
+
+def test_report_headline_metrics_and_threshold_from_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    rng = np.random.default_rng(5)
+    n = 600
+    d = {"y": rng.integers(0, 2, n), "s": rng.random(n), "g": rng.choice(["a", "b"], n)}
+    res = assay.evaluate(d, label="y", scores="s", slices="g", baseline={"g": "b"},
+                         thresholds=[0.3, 0.5])  # fmt: skip
+    path = tmp_path / "r.json"
+    res.to_json(path)
+    out = tmp_path / "r.html"
+    rc, err = _run(["report", str(path), "--out", str(out), "--headline", "fnr; g=a ;g=b",
+                    "--metrics", "fpr,fnr", "--threshold", "0.3"], capsys)  # fmt: skip
+    assert rc == 0, err
+    m = re.search(r'<script type="application/json" class="assay-report-data">(.*?)</script>',
+                  out.read_text(), re.S)  # fmt: skip
+    assert m
+    payload = json.loads(m.group(1))
+    assert payload["headline"]["metric"] == "fnr"
+    assert [payload["headline"]["slice"], payload["headline"]["reference"]] == ["g=a", "g=b"]
+    assert payload["initial"]["metrics"][:2] == ["fpr", "fnr"]
+    assert payload["thresholds"][payload["initial"]["threshold"]] == 0.3
+    rc, err = _run(["report", str(path), "--out", str(out), "--headline", "fnr,g=a,g=b"], capsys)
+    assert rc == 2
+    assert "--headline must be 'METRIC;SLICE;REFERENCE_SLICE' (three parts separated by ';'). Got 'fnr,g=a,g=b'." in err

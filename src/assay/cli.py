@@ -93,6 +93,15 @@ def _build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--names", default=None, help="names of the two results, 'A,B'")
     rep.add_argument("--title", default=None)
     rep.add_argument("--model-card", default=None, help="also write a Markdown model card here")
+    rep.add_argument(
+        "--headline", default=None,
+        help="what the page opens with: 'METRIC;SLICE;REFERENCE_SLICE', e.g. "
+        "'fnr;sex=Female;sex=Male' (';' because slice names may hold commas; default: none)",
+    )  # fmt: skip
+    rep.add_argument("--metrics", default=None,
+                     help="metrics charted first, comma-separated (default: the catalogue's)")  # fmt: skip
+    rep.add_argument("--threshold", type=float, default=None,
+                     help="threshold shown first (default: the middle one)")  # fmt: skip
     return p
 
 
@@ -203,6 +212,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if len(parts) != 2:
             raise ValueError(f"--names must be two names separated by a comma. Got {args.names!r}.")
         kw["names"] = (parts[0], parts[1])
+    if args.headline:
+        hl = [h.strip() for h in args.headline.split(";")]
+        if len(hl) != 3 or not all(hl):
+            raise ValueError(
+                "--headline must be 'METRIC;SLICE;REFERENCE_SLICE' (three parts separated by "
+                f"';'). Got {args.headline!r}."
+            )
+        kw["headline"] = tuple(hl)
+    if args.metrics:
+        kw["metrics"] = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    if args.threshold is not None:
+        kw["threshold"] = args.threshold
     render_html(result, args.out, **kw)
     print(f"report written to {args.out}")
     if args.model_card:
