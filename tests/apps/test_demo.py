@@ -32,6 +32,14 @@ def test_demo_writes_report_card_and_results(demo_run):
         demo_run.mindiff.value("fpr", slice="race=Caucasian", threshold=0.5, model="mindiff").value
     )
     json.loads(demo_run.files["model_card_json"].read_text())
+    # the report opens with the demo's headline: FPR of African-American vs Caucasian
+    import re
+
+    m = re.search(r'<script type="application/json" class="assay-report-data">(.*?)</script>',
+                  html, re.S)  # fmt: skip
+    assert m
+    hl = json.loads(m.group(1))["headline"]
+    assert (hl["metric"], hl["slice"], hl["reference"]) == ("fpr", "race=African-American", "race=Caucasian")
 
 
 def test_headline_gap_matches_numpy_on_the_predictions(demo_run):

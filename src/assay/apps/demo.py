@@ -210,8 +210,10 @@ def run_demo(
     }
     names = ("baseline", f"MinDiff ({loss}, weight {loss_weight:g})")
     sample = {k: v for k, v in table.items()}
+    s_slice = f"{spec.sensitive}={spec.sensitive_value}"
     base.to_html(files["report"], other=fixed, names=names, sample=sample,
-                 title=f"{_DISPLAY[dataset]}: baseline vs MinDiff")  # fmt: skip
+                 title=f"{_DISPLAY[dataset]}: baseline vs MinDiff",
+                 headline=(spec.metric, s_slice, baseline_slice))  # fmt: skip
     desc = (
         f"A 2x64 MLP trained on {dataset} ({epochs} epochs, Adam, batch 256, seed {seed}); "
         f"MinDiff with the {loss} loss (weight {loss_weight:g}) on the "
@@ -226,7 +228,6 @@ def run_demo(
     base.to_json(files["baseline"])
     fixed.to_json(files["mindiff"])
 
-    s_slice = f"{spec.sensitive}={spec.sensitive_value}"
     headline: dict[str, Any] = {"metric": spec.metric, "slice": s_slice, "baseline_slice": baseline_slice}
     for name, res in results.items():
         g = res.value(spec.metric, slice=s_slice, threshold=0.5, model=name)
