@@ -280,7 +280,12 @@ class EvalResult:
 
     @property
     def metrics(self) -> list[str]:
-        return list(dict.fromkeys(self._table.column("metric").to_pylist()))
+        import pyarrow.compute as pc
+
+        col = self._table.column("metric")
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(col.type.value_type)
+        return [str(m) for m in pc.unique(col).to_pylist()]  # first-occurrence order
 
     @property
     def thresholds(self) -> list[float]:
