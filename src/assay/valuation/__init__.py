@@ -9,12 +9,27 @@ model-based methods (``assay[valuation]``). See ``docs/valuation.md``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._common import ModelUtility, NotFittedError, knn_utility
 from .knn import KNNShapley, knn_shapley
 from .loo import LeaveOneOut, leave_one_out
 from .sampling import BetaShapley, DataBanzhaf, TMCShapley, beta_shapley_weights, gelman_rubin
 
+_LAZY = {"DVRL": "dvrl", "TorchClassifier": "dvrl", "ValueEstimator": "dvrl"}
+
+
+def __getattr__(name: str) -> Any:
+    """The torch-based parts (DVRL), imported on first use (``assay[torch]``)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
+    "DVRL",
     "BetaShapley",
     "DataBanzhaf",
     "KNNShapley",
@@ -22,6 +37,8 @@ __all__ = [
     "ModelUtility",
     "NotFittedError",
     "TMCShapley",
+    "TorchClassifier",
+    "ValueEstimator",
     "beta_shapley_weights",
     "gelman_rubin",
     "knn_shapley",
