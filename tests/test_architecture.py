@@ -159,3 +159,12 @@ def test_layering(module: str, forbidden: tuple[str, ...]) -> None:
             if any(t == f or t.startswith(f + ".") for f in forbidden):
                 bad.append(f"{src} -> {t}")
     assert bad == [], f"{module} must not import {forbidden}: " + ", ".join(sorted(bad))
+
+
+def test_test_file_names_are_unique() -> None:
+    """Test directories have no ``__init__.py``: two test files of one name break collection."""
+    from collections import Counter
+    from pathlib import Path
+
+    names = Counter(p.name for p in Path(__file__).parent.rglob("test_*.py"))
+    assert [n for n, c in names.items() if c > 1] == []
