@@ -182,17 +182,7 @@ def _open_parquet(path: Path) -> TableSource:
     if path.is_dir():
         import pyarrow.dataset as ds
 
-        try:
-            probe = ds.dataset(str(path), format="parquet")
-            files = list(probe.files)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise ValueError(f"Could not read the Parquet directory {str(path)!r}: {exc}") from None
-        if not files:
-            raise ValueError(
-                f"The 'data' directory {str(path)!r} holds no Parquet files (names starting "
-                "with '.' or '_' are ignored)."
-            )
-        schema = _unified_schema(files)
+        files, schema = _parquet_dir(path)
         dataset = ds.dataset(files, schema=schema, format="parquet")
         names = schema.names
         scan = ds.ParquetFragmentScanOptions(pre_buffer=False)
@@ -228,16 +218,12 @@ def parquet_row_groups(path: str | os.PathLike[str]) -> tuple[pa.Schema, list[tu
     import pyarrow.parquet as pq
 
     p = Path(path)
-    source = _open_parquet(p)  # the local engine's checks and messages
     if p.is_dir():
-        import pyarrow.dataset as ds
-
-        files = list(ds.dataset(str(p), format="parquet").files)
-        schema = _unified_schema(files)
+        files, schema = _parquet_dir(p)
     else:
+        _open_parquet(p)  # the local engine's checks and messages for a file
         files = [str(p)]
         schema = pq.read_schema(str(p))
-    del source
     groups: list[tuple[str, int, int]] = []
     for f in files:
         md = pq.ParquetFile(f).metadata
@@ -263,6 +249,22 @@ def read_row_groups(
         yield from dataset.to_batches(
             columns=list(columns), batch_size=batch_size, fragment_scan_options=scan
         )
+
+
+def _parquet_dir(path: Path) -> tuple[list[str], pa.Schema]:
+    """The Parquet files of a directory and their unified schema (errors name the path)."""
+    import pyarrow.dataset as ds
+
+    try:
+        files = list(ds.dataset(str(path), format="parquet").files)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ValueError(f"Could not read the Parquet directory {str(path)!r}: {exc}") from None
+    if not files:
+        raise ValueError(
+            f"The 'data' directory {str(path)!r} holds no Parquet files (names starting "
+            "with '.' or '_' are ignored)."
+        )
+    return files, _unified_schema(files)
 
 
 def _unified_schema(files: list[str]) -> pa.Schema:
