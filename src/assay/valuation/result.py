@@ -308,7 +308,7 @@ class ValuationResult:
         order = ascending_order(-v)
         k = min(n_rows, self.n_rows)
         tables = [self._row_table(order[:k], f"The {k} most valuable rows", max_features),
-                  self._row_table(order[::-1][:k], f"The {k} least valuable rows", max_features)]  # fmt: skip
+                  self._row_table(ascending_order(v)[:k], f"The {k} least valuable rows", max_features)]  # fmt: skip
         notes = ["Values: larger = more valuable to the model's score on the validation set. "
                  "Ranks break ties by row order."]  # fmt: skip
         if self.config:

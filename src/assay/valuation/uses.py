@@ -358,11 +358,15 @@ def selection_weights(
     mode: str = "weight",
     keep_fraction: float | None = None,
     threshold: float | None = None,
+    normalize: bool = True,
 ) -> F64:
     """Training weights from values.
 
-    ``mode="weight"``: the values clipped at 0 (DVRL's selection probabilities are used as
-    they are; a negative Shapley value gets weight 0). ``mode="select"``: 1 for the rows kept,
+    ``mode="weight"``: the values clipped at 0 (a negative Shapley value gets weight 0),
+    divided by their mean when ``normalize`` (the default): a regularised estimator's
+    penalty is weighed against the weighted loss, so weights of the size of Shapley values
+    (about ``1/n``) would otherwise leave it almost unfitted; DVRL's selection probabilities
+    (mean about 0.9) change little. ``mode="select"``: 1 for the rows kept,
     0 otherwise: the ``keep_fraction`` highest-valued rows (default 0.8), or the rows with a
     value above ``threshold``."""
     func = "selection_weights"
@@ -376,6 +380,8 @@ def selection_weights(
                 "mode='weight' (the weights are the values clipped at 0). Got none; use "
                 "mode='select'."
             )
+        if normalize:
+            w = w / w.mean()
         return w
     if threshold is not None and keep_fraction is not None:
         raise ValueError(
@@ -407,15 +413,18 @@ def robust_fit(
     mode: str = "weight",
     keep_fraction: float | None = None,
     threshold: float | None = None,
+    normalize: bool = True,
 ) -> Any:
     """A clone of ``estimator`` trained robustly: with ``sample_weight`` from
-    :func:`selection_weights` (``mode="weight"``) or on the selected rows only
-    (``mode="select"``; the estimator need not take weights)."""
+    :func:`selection_weights` (``mode="weight"``: the values clipped at 0, divided by their
+    mean when ``normalize``) or on the selected rows only (``mode="select"``; the estimator
+    need not take weights)."""
     func = "robust_fit"
     xt = as_features(x_train, "x_train", func=func)
     yt = as_labels(y_train, xt.shape[0], "y_train", func=func)
     v = as_values(values, func=func, n=xt.shape[0])
-    w = selection_weights(v, mode=mode, keep_fraction=keep_fraction, threshold=threshold)
+    w = selection_weights(v, mode=mode, keep_fraction=keep_fraction, threshold=threshold,
+                          normalize=normalize)
     model = clone_estimator(estimator, func=func)
     if mode == "select":
         keep = w > 0
