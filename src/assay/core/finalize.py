@@ -30,6 +30,7 @@ from .result import (
     add_adjusted,
 )
 from .slicing import format_value, slice_name
+from .spill import BatchSink
 from .state import EvalState, StateView
 from .stats import (
     jeffreys_interval,
@@ -200,8 +201,10 @@ def assemble(
             name: cells(plan, _info(name), arr, bl.values, np.array([base_withheld]))
             for name, arr in bl.values.items()
         }
-    batches: list[pa.RecordBatch] = []
-    comp_batches: list[pa.RecordBatch] = []
+    batches = BatchSink(RESULT_SCHEMA, plan.spill)
+    comp_batches = BatchSink(COMPARISON_SCHEMA, plan.spill)
+    total_values = max(1, sum(len(o) for o in orders))
+    done_values = 0
     rep_parts: list[NDArray[np.float32]] = []
     keep, kept = plan.keep_replicates is not False, 0
     families: dict[tuple[int, str], int] = {}
@@ -213,6 +216,7 @@ def assemble(
         step = max(1, BLOCK_BYTES // max(1, _value_bytes(state, si)))
         for a in range(0, len(order), step):
             codes = order[a : a + step]
+            done_values += len(codes)
             blocks = compute_blocks(view.restrict(si, codes), si)
             infos = slices[slice_offsets[si] + a : slice_offsets[si] + a + len(codes)]
             counts = np.array([s.count for s in infos], dtype=np.int64)
@@ -246,16 +250,17 @@ def assemble(
             for i, j in plan.pairs:
                 if i in by_head and j in by_head:
                     _emit_pair(ccols, plan, infos, thresholds, by_head[i], by_head[j], i, j)
+            done = done_values / total_values
             if cols["model"]:
-                batches.append(_batch(cols, COLUMNS, RESULT_SCHEMA))
+                batches.add(_batch(cols, COLUMNS, RESULT_SCHEMA), done)
             if ccols["model"]:
-                comp_batches.append(_batch(ccols, COMPARISON_COLUMNS, COMPARISON_SCHEMA))
+                comp_batches.add(_batch(ccols, COMPARISON_COLUMNS, COMPARISON_SCHEMA), done)
     if release:  # the per-slice state is no longer needed: free it before the rest
         del view, base_view
         state.tables = []
         state.rows = {}
-    table = pa.Table.from_batches(batches, schema=RESULT_SCHEMA)
-    comps = pa.Table.from_batches(comp_batches, schema=COMPARISON_SCHEMA)
+    table = batches.table()
+    comps = comp_batches.table()
     groups = np.concatenate(group_parts) if group_parts else np.zeros(0, np.int64)
     del group_parts
     table = add_adjusted(table, plan.multiple_comparisons, plan.confidence, groups)

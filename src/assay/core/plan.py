@@ -91,6 +91,7 @@ class Plan:
     replication: Replication
     confidence: float
     keep_replicates: bool | str
+    spill: bool | str
     baseline: str
     auc: str
     auc_bins: int
@@ -185,6 +186,10 @@ class Plan:
         if not (isinstance(keep, bool) or keep == "auto"):
             raise param_error("keep_replicates", "True, False or 'auto'", keep, func=func)
         self.keep_replicates = keep
+        spill = get("spill", "auto")
+        if not (isinstance(spill, bool) or spill == "auto"):
+            raise param_error("spill", "True, False or 'auto'", spill, func=func)
+        self.spill = spill
         self.baseline = _baseline_name(get("baseline", OVERALL), func)
         self.auc = check_choice("auc", get("auc", "histogram"), ["histogram", "exact"], func=func)
         self.auc_bins = check_int("auc_bins", get("auc_bins", 4096), minimum=2, func=func)

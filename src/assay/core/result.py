@@ -20,6 +20,11 @@ from .._util.files import write_text_atomic
 from .._util.optional import require
 from . import catalogue
 
+#: Tables up to this many rows answer :meth:`EvalResult.value` from a dictionary index
+#: built on first use; larger ones (which would need gigabytes of Python objects) scan the
+#: slice column's codes per query.
+INDEX_ROWS = 2_000_000
+
 #: Name and version of the JSON layout written by :meth:`EvalResult.to_json`.
 SCHEMA_NAME = "assay.EvalResult"
 SCHEMA_VERSION = 1
@@ -272,6 +277,7 @@ class EvalResult:
         #: also for metrics this version's catalogue does not know.
         self.catalogue_info: dict[str, dict[str, Any]] = {}
         self._index: dict[tuple[Any, ...], int] | None = None
+        self._metrics: list[str] | None = None
 
     # ---------------------------------------------------------------- access
     @property
@@ -282,10 +288,14 @@ class EvalResult:
     def metrics(self) -> list[str]:
         import pyarrow.compute as pc
 
-        col = self._table.column("metric")
-        if pa.types.is_dictionary(col.type):
-            col = col.cast(col.type.value_type)
-        return [str(m) for m in pc.unique(col).to_pylist()]  # first-occurrence order
+        if self._metrics is None:
+            seen: dict[str, None] = {}
+            for chunk in self._table.column("metric").chunks:  # dictionary-encoded
+                u = pc.unique(chunk)  # first-occurrence order, decoded per chunk only
+                for m in u.dictionary.take(u.indices).to_pylist():
+                    seen.setdefault(str(m), None)
+            self._metrics = list(seen)
+        return list(self._metrics)
 
     @property
     def thresholds(self) -> list[float]:
@@ -325,13 +335,6 @@ class EvalResult:
         :func:`assay.core.slicing.slice_name` for how values that could be misread are
         quoted) or the slice's key, a mapping ``{column: value}`` (``{"sex": None}`` is the
         slice of missing values, ``{}`` the overall slice)."""
-        if self._index is None:
-            cols = [self._table.column(c).to_pylist() for c in
-                    ("model", "class", "slice", "metric", "threshold")]  # fmt: skip
-            self._index = {}
-            for i, (m, c, s, me, t) in enumerate(zip(*cols, strict=True)):
-                tk = None if t is None or math.isnan(t) else round(t, 9)
-                self._index[(m, c, s, me, tk)] = i
         model = self.models[0] if model is None else model
         if model not in self.models:
             raise ValueError(f"Unknown model {model!r}; the result has {self.models}.")
@@ -340,7 +343,7 @@ class EvalResult:
         slice = self._slice_name(slice)
         c = None if cls is None else str(cls)
         tk = None if threshold is None else round(float(threshold), 9)
-        pos = self._index.get((model, c, slice, metric, tk))
+        pos = self._row_of((model, c, slice, metric, tk))
         if pos is None:
             raise ValueError(
                 f"No value for metric {metric!r} at threshold {threshold!r}"
@@ -357,6 +360,37 @@ class EvalResult:
             p_value=f["p_value"], p_value_adjusted=f["p_value_adjusted"],
             interval=row["interval"], denominator=f["denominator"], note=row["note"],
         )  # fmt: skip
+
+    def _row_of(self, key: tuple[Any, ...]) -> int | None:
+        """Row of ``(model, class, slice, metric, rounded threshold)`` in the table: from a
+        dictionary index up to :data:`INDEX_ROWS` rows; above, by scanning the slice
+        column's dictionary codes (a large table is not turned into Python objects)."""
+        if self._table.num_rows <= INDEX_ROWS:
+            if self._index is None:
+                cols = [self._table.column(c).to_pylist() for c in
+                        ("model", "class", "slice", "metric", "threshold")]  # fmt: skip
+                self._index = {}
+                for i, (m, c, s, me, t) in enumerate(zip(*cols, strict=True)):
+                    tk = None if t is None or math.isnan(t) else round(t, 9)
+                    self._index[(m, c, s, me, tk)] = i
+            return self._index.get(key)
+        import pyarrow.compute as pc
+
+        model, cls, name, metric, tk = key
+        offset = 0
+        for batch in self._table.select(["model", "class", "slice", "metric", "threshold"]
+                                        ).to_batches():  # fmt: skip
+            col = batch.column(2)
+            code = pc.index(col.dictionary, name).as_py()
+            if code >= 0:
+                hits = np.flatnonzero(col.indices.to_numpy(zero_copy_only=False) == code)
+                for i in hits.tolist():
+                    m, c, _, me, t = (batch.column(k)[i].as_py() for k in range(5))
+                    tt = None if t is None or math.isnan(t) else round(t, 9)
+                    if (m, c, me, tt) == (model, cls, metric, tk):
+                        return offset + i
+            offset += batch.num_rows
+        return None
 
     def _slice_name(self, slice: Any) -> str:
         if isinstance(slice, Mapping):
