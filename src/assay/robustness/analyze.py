@@ -307,15 +307,15 @@ def analyze(
     for r in summary:
         r["p_adjusted"] = math.nan
         r["verdict"] = ""
-    for i, a in zip(fam, adj, strict=True):
+    for i, padj in zip(fam, adj, strict=True):
         r = summary[i]
-        r["p_adjusted"] = a
+        r["p_adjusted"] = padj
         if identical:
             r["verdict"] = "identical models"
-        elif not math.isfinite(a):
+        elif not math.isfinite(padj):
             r["verdict"] = "not tested"
         else:
-            r["verdict"] = "underspecified" if a < alpha else "specified"
+            r["verdict"] = "underspecified" if padj < alpha else "specified"
     for r in summary:
         if r["kind"] == "iid" and r["primary"]:
             r["verdict"] = "identical models" if identical else (

@@ -93,8 +93,9 @@ def feature_schema(X: Any) -> tuple[Any, ...]:
         return ("columns", tuple(schema.names), tuple(str(t) for t in schema.types))
     if isinstance(X, np.ndarray) or hasattr(X, "shape"):
         shape = tuple(int(s) for s in X.shape[1:])
+        kind: str
         try:
-            kind = np.dtype(getattr(X, "dtype", np.float64)).kind
+            kind = str(np.dtype(getattr(X, "dtype", np.float64)).kind)
         except TypeError:  # a tensor's dtype
             kind = "f" if "float" in str(X.dtype) or "int" in str(X.dtype) else str(X.dtype)
         return ("array", shape, "numeric" if kind in "biuf" else kind)

@@ -117,7 +117,7 @@ def fingerprint(inputs: Mapping[str, Any]) -> str:
 
 def _atomic_savez(path: Path, arrays: Mapping[str, Any]) -> None:
     tmp = path.with_name(path.name + f".tmp{os.getpid()}.npz")
-    np.savez(tmp, **arrays)  # type: ignore[arg-type]
+    np.savez(tmp, **arrays)
     os.replace(tmp, path)
 
 
@@ -175,10 +175,12 @@ class _Checkpoint:
         _atomic_text(self._err(seed), text)
 
 
-def _check_seeds(seeds: Iterable[int]) -> list[int]:
-    if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
-        seeds = range(int(seeds))
-    out = [check_int("seeds", s, func=_FUNC) for s in seeds]
+def _check_seeds(seeds: Iterable[int] | int) -> list[int]:
+    if isinstance(seeds, bool) or not isinstance(seeds, Iterable | int | np.integer):
+        raise TypeError(f"The 'seeds' parameter of {_FUNC} must be an iterable of ints or an int n "
+                        f"(range(n)). Got {seeds!r} of type {type(seeds).__name__} instead.")  # fmt: skip
+    listed: Iterable[Any] = range(int(seeds)) if isinstance(seeds, int | np.integer) else seeds
+    out = [check_int("seeds", s, func=_FUNC) for s in listed]
     if len(set(out)) != len(out):
         raise ValueError(f"The 'seeds' parameter of {_FUNC} must not repeat a seed. Got {out!r} instead.")
     return out
