@@ -10,8 +10,13 @@ thing: slices ``sex``, ``race`` and ``sex x race``, 9 thresholds, jackknife inte
 buckets), 4096-bin histogram AUCs, ``row_key=ROW_CONTENT`` (the Spark default):
 
 * local: ``assay.evaluate(path, row_key=ROW_CONTENT, ...)`` in this process (one core);
-* spark: ``assay.evaluate(spark.read.parquet(path), engine=SparkEngine(spark), ...)`` on
-  ``--master`` (``local[2]``), after a warm-up evaluation that starts the Python workers.
+* spark: ``assay.evaluate(spark.read.parquet(path), engine=SparkEngine(spark, read="spark"),
+  ...)`` on ``--master`` (``local[2]``): Spark reads and streams Arrow batches to Python,
+  as for any DataFrame; after a warm-up evaluation that starts the Python workers;
+* spark arrow: the path with ``SparkEngine(spark, read="arrow")`` (row groups read by
+  pyarrow in Spark tasks);
+* spark scan: the same untransformed ``spark.read.parquet(path)`` DataFrame with the default
+  ``SparkEngine(spark)``, which recognises a bare Parquet scan and reads it like the path.
 
 Runs alternate (local, spark, local, spark, ...) in one process and medians are reported,
 so that the ratio is measured side by side on a shared machine. The ratio per core is
@@ -193,7 +198,7 @@ def bench_size(spark: Any, path: Path, cores: int, repeat: int) -> dict[str, Any
     from assay.engines.spark import SparkEngine
 
     rows = pq.ParquetFile(path).metadata.num_rows
-    engine = SparkEngine(spark=spark)
+    engine = SparkEngine(spark=spark, read="spark")
     df = spark.read.parquet(str(path))
     n_parts = df.rdd.getNumPartitions()
     cols = ["y", "score", "sex", "race"]
@@ -207,8 +212,11 @@ def bench_size(spark: Any, path: Path, cores: int, repeat: int) -> dict[str, Any
         finally:
             spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", old)
 
-    runs: dict[str, list[float]] = {"local": [], "spark": [], "spark_arrow": [], "scan": []}
+    runs: dict[str, list[float]] = {
+        "local": [], "spark": [], "spark_arrow": [], "spark_scan": [], "scan": []
+    }
     arrow_engine = SparkEngine(spark=spark, read="arrow")
+    default_engine = SparkEngine(spark=spark)
     for _ in range(repeat):
         t, res = timed(lambda: assay.evaluate(str(path), row_key=ROW_CONTENT, **EVAL_KW))
         assert res.n_rows == rows
@@ -219,6 +227,9 @@ def bench_size(spark: Any, path: Path, cores: int, repeat: int) -> dict[str, Any
         t, res = timed(lambda: assay.evaluate(str(path), engine=arrow_engine, **EVAL_KW))
         assert res.n_rows == rows
         runs["spark_arrow"].append(t)
+        t, res = timed(lambda: assay.evaluate(df, engine=default_engine, **EVAL_KW))
+        assert res.n_rows == rows and "Parquet scan" in res.source
+        runs["spark_scan"].append(t)
         t, n = timed(scan)
         assert n == rows
         runs["scan"].append(t)
@@ -239,6 +250,7 @@ def bench_size(spark: Any, path: Path, cores: int, repeat: int) -> dict[str, Any
         "ratio_per_core": local_rps / (spark_rps / cores),
         "spark_arrow_rows_per_s": rows / med["spark_arrow"],
         "ratio_per_core_arrow": local_rps / (rows / med["spark_arrow"] / cores),
+        "ratio_per_core_scan": local_rps / (rows / med["spark_scan"] / cores),
         "arrow_tasks": min(cores, pq.ParquetFile(path).metadata.num_row_groups),
         "breakdown": cost,
     }
@@ -287,15 +299,17 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['local_rows_per_s_per_core']:,.0f} | {r['spark_rows_per_s_per_core']:,.0f} | "
             f"{r['ratio_per_core']:.2f} |"
         )
-    print("\nParquet path read by pyarrow in Spark tasks (SparkEngine(read='arrow'), the "
-          "default on a local master)\n")
-    print("| rows | tasks | local s | Spark arrow s | Spark arrow rows/s | ratio per core |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("\nRead by pyarrow in Spark tasks: the path (SparkEngine(read='arrow')) and the bare "
+          "spark.read.parquet DataFrame (default SparkEngine), the default on a local master\n")
+    print("| rows | tasks | local s | path s | path ratio per core | DataFrame scan s "
+          "| DataFrame scan ratio per core |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         m = r["median_s"]
         print(
             f"| {r['rows']:,} | {r['arrow_tasks']} | {m['local']:.2f} | {m['spark_arrow']:.2f} | "
-            f"{r['spark_arrow_rows_per_s']:,.0f} | {r['ratio_per_core_arrow']:.2f} |"
+            f"{r['ratio_per_core_arrow']:.2f} | {m['spark_scan']:.2f} | "
+            f"{r['ratio_per_core_scan']:.2f} |"
         )
     print("\nSpark time breakdown (medians; core-seconds are one core's work)\n")
     print("| rows | Spark wall s | scan+transfer only (wall, all cores) s | update core-s "

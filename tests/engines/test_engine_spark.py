@@ -443,3 +443,50 @@ def test_row_groups_split_into_contiguous_tasks() -> None:
     rows = {(f, i): n for f, i, n in groups}
     sizes = [sum(rows[f, i] for f, rgs in t for i in rgs) for t in _split_row_groups(groups, 2)]
     assert sizes == [250, 250]
+
+
+def test_dataframe_that_is_a_bare_parquet_scan_is_read_by_arrow_tasks(
+    spark: Any, table: pa.Table, parquet: Path, tmp_path: Path
+) -> None:
+    """``spark.read.parquet(path)`` untransformed is read like the path (pyarrow tasks, the
+    same numbers as Spark's reading and the local engine); a transformed DataFrame, a
+    partitioned directory or a schema Spark chose differently stays with Spark."""
+    from pyspark.sql import functions as F
+
+    kw: dict[str, Any] = dict(label="y", scores=["s1", "s2"], slices=["race", ("sex", "age")],
+                              weight="w", row_key=ROW_CONTENT)  # fmt: skip
+    scan = spark.read.parquet(str(parquet))
+    local = assay.evaluate(str(parquet), **kw)
+    arrow = assay.evaluate(scan, engine=SparkEngine(spark=spark), **kw)
+    by_spark = assay.evaluate(scan, engine=SparkEngine(spark=spark, read="spark"), **kw)
+    assert arrow.source.startswith("Spark DataFrame (Parquet scan of 1 file)")
+    assert by_spark.source.startswith("Spark DataFrame (")  # partitions of Spark's reading
+    assert "Parquet scan" not in by_spark.source
+    assert_same(local, arrow)
+    assert_same(by_spark, arrow)
+    # transformations: Spark reads (a filter changes the rows, so the arrow path would be wrong)
+    kept = scan.filter(F.col("y") == 1)
+    r = assay.evaluate(kept, engine=SparkEngine(spark=spark), **kw)
+    assert "Parquet scan" not in r.source
+    assert r.n_rows == int(np.sum(table.column("y").to_numpy() == 1))
+    sel = assay.evaluate(scan.select("y", "s1", "s2", "race", "sex", "age", "w"),
+                         engine=SparkEngine(spark=spark), **kw)  # fmt: skip
+    assert "Parquet scan" not in sel.source
+    assert_same(local, sel)
+    # a hive-partitioned directory (partition column from the path): Spark reads
+    part = tmp_path / "part"
+    for race in ["A", "B"]:
+        (part / f"grp={race}").mkdir(parents=True)
+        pq.write_table(table.slice(0 if race == "A" else 1000, 1000), part / f"grp={race}" / "x.parquet")
+    r = assay.evaluate(spark.read.parquet(str(part)), engine=SparkEngine(spark=spark),
+                       **{**kw, "slices": ["grp"]})  # fmt: skip
+    assert "Parquet scan" not in r.source and {"grp=A", "grp=B"} <= {s.slice for s in r.slices}
+    # files that differ: with mergeSchema Spark has every column, so the arrow path applies
+    d = tmp_path / "dir"
+    d.mkdir()
+    pq.write_table(table.slice(0, 1500), d / "a.parquet", row_group_size=400)
+    pq.write_table(table.slice(1500).drop(["age"]), d / "b.parquet", row_group_size=700)
+    merged = spark.read.option("mergeSchema", "true").parquet(str(d))
+    r = assay.evaluate(merged, engine=SparkEngine(spark=spark), **kw)
+    assert r.source.startswith("Spark DataFrame (Parquet scan of 2 files)")
+    assert_same(assay.evaluate(str(d), **kw), r)

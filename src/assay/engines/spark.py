@@ -97,7 +97,10 @@ class SparkEngine:
         tasks and each task reads its row groups with pyarrow, as the local engine does:
         no JVM-to-Python transfer; every executor must see the path) or ``"auto"``
         (default: ``"arrow"`` when the master is local and the path exists here, else
-        ``"spark"``). A DataFrame is always read by Spark. The numbers do not depend on it.
+        ``"spark"``). A DataFrame that is exactly a scan of local Parquet files
+        (``spark.read.parquet(path)`` untransformed, no partition columns) is read the same
+        way under ``"auto"``/``"arrow"``; any other DataFrame is read by Spark. The numbers
+        do not depend on it.
 
     Replicate assignment must not depend on the partitioning, so a plan with
     ``row_key=None`` runs with :data:`~assay.core.plan.ROW_CONTENT` here: each row's
@@ -166,7 +169,11 @@ class SparkEngine:
     def _direct_tasks(self, plan: Plan, data: Any) -> tuple[DataFrame, int, bytes, str] | None:
         """For a Parquet path read with pyarrow: a DataFrame with one row per task (its
         row groups, JSON), one partition per task; the schema; the description."""
-        if self.read == "spark" or not isinstance(data, str | os.PathLike):
+        if self.read == "spark":
+            return None
+        if _is_spark_dataframe(data):
+            return self._direct_scan(plan, data)
+        if not isinstance(data, str | os.PathLike):
             return None
         path = os.fsdecode(os.fspath(data))
         if path.lower().endswith(_NOT_PARQUET) or not os.path.exists(path):
@@ -178,6 +185,34 @@ class SparkEngine:
         schema, groups = parquet_row_groups(path)
         description = f"Parquet {path}"
         plan.check_columns(TableSource(list(schema.names), description))
+        return self._tasks(session, schema, groups, description)
+
+    def _direct_scan(self, plan: Plan, df: DataFrame) -> tuple[DataFrame, int, bytes, str] | None:
+        """A DataFrame that is exactly a scan of local Parquet files (``spark.read.parquet``
+        with no projection, filter, partition columns or other transformation) is read
+        like a path: the same rows, without the JVM-to-Python transfer."""
+        files = _parquet_scan_files(df)
+        if files is None:
+            return None
+        session = df.sparkSession
+        if self.read == "auto" and not (_master_of(session) or "").startswith("local"):
+            return None
+        try:
+            schema, groups = parquet_row_groups(files)
+        except (ValueError, OSError):
+            return None  # Spark reads what pyarrow cannot unify (e.g. its own schema rules)
+        if sorted(schema.names) != sorted(df.columns):
+            return None  # Spark kept another schema (no mergeSchema): let it read
+        description = f"Spark DataFrame (Parquet scan of {len(files)} file" + (
+            "s)" if len(files) != 1 else ")"
+        )
+        plan.check_columns(TableSource(list(df.columns), description))
+        return self._tasks(session, schema, groups, description)
+
+    def _tasks(
+        self, session: SparkSession, schema: pa.Schema, groups: list[tuple[str, int, int]],
+        description: str,
+    ) -> tuple[DataFrame, int, bytes, str]:
         try:
             slots = int(session.sparkContext.defaultParallelism)
         except Exception:
@@ -327,6 +362,38 @@ def _arrow_batches(df: DataFrame, chunk_size: int) -> Iterator[None]:
 
 def _is_spark_dataframe(data: Any) -> bool:
     return type(data).__module__.startswith("pyspark.") and hasattr(data, "mapInArrow")
+
+
+def _parquet_scan_files(df: DataFrame) -> list[str] | None:
+    """The local files a DataFrame reads when its analyzed plan is a bare Parquet relation
+    without partition columns (exactly the rows of those files), else ``None`` (also on
+    Spark Connect, which has no JVM plan to inspect)."""
+    from urllib.parse import unquote, urlparse
+
+    try:
+        plan = df._jdf.queryExecution().analyzed()
+        if plan.getClass().getSimpleName() != "LogicalRelation":
+            return None
+        rel = plan.relation()
+        if rel.getClass().getSimpleName() != "HadoopFsRelation":
+            return None
+        if rel.fileFormat().getClass().getSimpleName() != "ParquetFileFormat":
+            return None
+        if rel.partitionSchema().length() != 0:
+            return None
+        uris = [str(u) for u in rel.location().inputFiles()]
+    except Exception:
+        return None
+    files = []
+    for u in uris:
+        parsed = urlparse(u)
+        if parsed.scheme not in ("file", ""):
+            return None
+        f = unquote(parsed.path)
+        if not os.path.isfile(f):
+            return None
+        files.append(f)
+    return sorted(files) or None
 
 
 def _as_dataframe(

@@ -210,13 +210,21 @@ def _open_parquet(path: Path) -> TableSource:
     )
 
 
-def parquet_row_groups(path: str | os.PathLike[str]) -> tuple[pa.Schema, list[tuple[str, int, int]]]:
+def parquet_row_groups(
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+) -> tuple[pa.Schema, list[tuple[str, int, int]]]:
     """The schema a Parquet file or directory reads with (a directory's files unified as
     :func:`open_source` does, with the same errors) and its row groups as
     ``(file, row group index, rows)``, in reading order: what an engine needs to split
-    the reading of Parquet data into tasks that read with pyarrow."""
+    the reading of Parquet data into tasks that read with pyarrow. A list of files is
+    read as the files of one directory."""
     import pyarrow.parquet as pq
 
+    if isinstance(path, Sequence) and not isinstance(path, str):
+        files = [os.fsdecode(os.fspath(f)) for f in path]
+        if not files:
+            raise ValueError("The list of Parquet files to read is empty.")
+        return _unified_schema(files), _row_groups(files)
     p = Path(path)
     if p.is_dir():
         files, schema = _parquet_dir(p)
@@ -224,11 +232,17 @@ def parquet_row_groups(path: str | os.PathLike[str]) -> tuple[pa.Schema, list[tu
         _open_parquet(p)  # the local engine's checks and messages for a file
         files = [str(p)]
         schema = pq.read_schema(str(p))
+    return schema, _row_groups(files)
+
+
+def _row_groups(files: list[str]) -> list[tuple[str, int, int]]:
+    import pyarrow.parquet as pq
+
     groups: list[tuple[str, int, int]] = []
     for f in files:
         md = pq.ParquetFile(f).metadata
         groups += [(f, i, md.row_group(i).num_rows) for i in range(md.num_row_groups)]
-    return schema, groups
+    return groups
 
 
 def read_row_groups(
