@@ -11,6 +11,8 @@ from typing import Any
 
 
 def _floats(text: str) -> list[float]:
+    if text.strip().lower() == "none":
+        return []
     try:
         return [float(x) for x in text.replace(" ", ",").split(",") if x]
     except ValueError:
@@ -72,27 +74,63 @@ def _build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo",
         help="end to end: train a classifier, find its fairness gap, fix it with MinDiff, report",
+        description="Train a baseline MLP and the same MLP with MinDiff at several loss weights "
+        "on a real data set, evaluate all of them in one call by slice with jackknife intervals, "
+        "print each model's headline gap (with its significance) and its overall error rates, "
+        "accuracy and positive rate, and write the report, the model card and the result.",
     )
-    demo.add_argument("--dataset", choices=["adult", "compas"], default="adult")
-    demo.add_argument("--data-home", default=None, help="folder holding the data sets")
-    demo.add_argument("--out-dir", default="out/demo", help="where the report and results go")
-    demo.add_argument("--loss", default=None, help="MinDiff loss (default: mmd)")
-    demo.add_argument("--loss-weight", type=float, default=None)
-    demo.add_argument("--epochs", type=int, default=None)
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--quiet", action="store_true", help="no progress bars")
+    demo.add_argument("--dataset", choices=["adult", "compas"], default="adult",
+                      help="data set: adult (FNR gap by sex) or compas (FPR gap by race) "
+                      "(default: adult)")  # fmt: skip
+    demo.add_argument("--data-home", default=None,
+                      help="folder holding the data sets (default: $ASSAY_DATA_HOME, else "
+                      "~/assay_data)")  # fmt: skip
+    demo.add_argument("--out-dir", default="out/demo",
+                      help="where the report, model card and result go (default: out/demo)")  # fmt: skip
+    demo.add_argument("--loss", default=None,
+                      help="MinDiff loss name, one of assay.fairness.remediation.MINDIFF_LOSSES "
+                      "(default: mmd)")  # fmt: skip
+    demo.add_argument("--loss-weight", type=float, default=None,
+                      help="MinDiff weight of the model the summary and the trade-off sentence "
+                      "use; always trained (default: 4)")  # fmt: skip
+    demo.add_argument("--weights", type=_floats, default=None,
+                      help="MinDiff weights of the sweep, comma-separated, each evaluated as a "
+                      "model of the same result; 'none' trains only --loss-weight "
+                      "(default: 1,2,4,8)")  # fmt: skip
+    demo.add_argument("--epochs", type=int, default=None,
+                      help="training epochs of every model (default: 8)")  # fmt: skip
+    demo.add_argument("--seed", type=int, default=0,
+                      help="seed of the split, the initial weights, the batches and the "
+                      "intervals (default: 0)")  # fmt: skip
+    demo.add_argument("--quiet", action="store_true",
+                      help="no progress bars (default: shown; one line each when stderr is not "
+                      "a terminal)")  # fmt: skip
 
     sub.add_parser(
         "metrics", help="list the metric catalogue (Markdown)",
         description="Print every metric of the catalogue: family, definition, range, direction.",
     )  # fmt: skip
-    rep = sub.add_parser("report", help="build the HTML report from saved results")
+    rep = sub.add_parser(
+        "report", help="build the HTML report (and a model card) from saved results",
+        description="Build the interactive HTML report from one or two result JSON files; the "
+        "models are named as the results name them.",
+    )  # fmt: skip
     rep.add_argument("result", help="result JSON written by evaluate --out or to_json()")
     rep.add_argument("other", nargs="?", default=None, help="a second result to compare with")
-    rep.add_argument("--out", default="report.html", help="HTML file to write")
-    rep.add_argument("--names", default=None, help="names of the two results, 'A,B'")
-    rep.add_argument("--title", default=None)
+    rep.add_argument("--out", default="report.html", help="HTML file to write (default: report.html)")
+    rep.add_argument("--names", default=None,
+                     help="display names of the two results, 'A,B' (default: the model names "
+                     "in the JSON files, else the file names)")  # fmt: skip
+    rep.add_argument("--title", default=None, help="page title (default: from the model names)")
+    rep.add_argument("--sample", default=None,
+                     help="Parquet or CSV file of the evaluated rows (slice columns, label and "
+                     "score columns) for the per-slice drill-down (default: none)")  # fmt: skip
+    rep.add_argument("--sample-rows", type=int, default=20,
+                     help="rows of --sample kept per slice (default: 20)")  # fmt: skip
     rep.add_argument("--model-card", default=None, help="also write a Markdown model card here")
+    rep.add_argument("--card-info", default=None,
+                     help="YAML or JSON file with the model card's authored sections "
+                     "(model_details, intended_use, ...; default: none, the card says so)")  # fmt: skip
     rep.add_argument(
         "--headline", default=None,
         help="what the page opens with: 'METRIC;SLICE;REFERENCE_SLICE', e.g. "
@@ -191,11 +229,24 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         data_home=args.data_home,
         loss=args.loss,
         loss_weight=args.loss_weight,
+        weights=args.weights,
         epochs=args.epochs,
         seed=args.seed,
         progress=not args.quiet,
     )
     return 0
+
+
+def _default_names(result: Any, other: Any, paths: Sequence[str]) -> tuple[str, str]:
+    """Names of two results from what they hold: their model names when those differ,
+    else their file names (the file path when even those are equal)."""
+    by_models = tuple(", ".join(r.models) for r in (result, other))
+    if by_models[0] != by_models[1]:
+        return by_models[0], by_models[1]
+    stems = tuple(Path(p).stem for p in paths)
+    if stems[0] != stems[1]:
+        return stems[0], stems[1]
+    return str(paths[0]), str(paths[1])
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -204,14 +255,24 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     _check_output("--out", args.out)
     _check_output("--model-card", args.model_card)
+    if args.sample is not None and not Path(args.sample).exists():
+        raise ValueError(f"--sample {args.sample!r} does not exist.")
+    if args.card_info is not None and not Path(args.card_info).is_file():
+        raise ValueError(f"--card-info {args.card_info!r} does not exist.")
+    if args.sample_rows < 1:
+        raise ValueError(f"--sample-rows must be an integer >= 1. Got {args.sample_rows}.")
     result = EvalResult.from_json(args.result)
     other = EvalResult.from_json(args.other) if args.other else None
     kw: dict[str, Any] = {"other": other, "title": args.title}
     if args.names:
+        if other is None:
+            raise ValueError("--names needs two results; with one, the models keep their names.")
         parts = [p.strip() for p in args.names.split(",")]
-        if len(parts) != 2:
+        if len(parts) != 2 or not all(parts):
             raise ValueError(f"--names must be two names separated by a comma. Got {args.names!r}.")
         kw["names"] = (parts[0], parts[1])
+    elif other is not None:
+        kw["names"] = _default_names(result, other, [args.result, args.other])
     if args.headline:
         hl = [h.strip() for h in args.headline.split(";")]
         if len(hl) != 3 or not all(hl):
@@ -224,11 +285,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
         kw["metrics"] = [m.strip() for m in args.metrics.split(",") if m.strip()]
     if args.threshold is not None:
         kw["threshold"] = args.threshold
+    if args.sample is not None:
+        kw["sample"] = args.sample
+        kw["sample_rows"] = args.sample_rows
     render_html(result, args.out, **kw)
     print(f"report written to {args.out}")
     if args.model_card:
-        model_card(result, args.model_card, other=other, title=args.title,
-                   names=kw.get("names", ("A", "B")))  # fmt: skip
+        names = kw.get("names")
+        if other is not None and (len(result.models) != 1 or len(other.models) != 1):
+            names = None  # the card names each model of multi-model results itself
+        model_card(result, args.model_card, other=other, title=args.title, names=names,
+                   headline=kw.get("headline"), info=args.card_info)  # fmt: skip
         print(f"model card written to {args.model_card}")
     return 0
 

@@ -54,7 +54,10 @@ def require_torch(purpose: str) -> ModuleType:
 
 
 class Progress:
-    """A minimal progress bar on ``stream`` (stderr by default), redrawn at most every 0.2 s."""
+    """A minimal progress bar on ``stream`` (stderr by default).
+
+    On a terminal it is redrawn in place at most every 0.2 s; on anything else (a log file,
+    a pipe, CI) it writes one line when it closes: what was done, how much and how fast."""
 
     def __init__(
         self,
@@ -67,14 +70,16 @@ class Progress:
     ) -> None:
         self.total, self.desc, self.unit, self.enabled = total, desc, unit, enabled
         self.stream = stream if stream is not None else sys.stderr
+        isatty = getattr(self.stream, "isatty", None)
+        self.live = bool(isatty()) if callable(isatty) else False
         self.n = 0.0
         self._start = time.perf_counter()
         self._last = 0.0
 
     def update(self, n: float = 1.0) -> None:
-        """Advance by ``n`` and redraw if enough time has passed."""
+        """Advance by ``n`` and redraw (on a terminal) if enough time has passed."""
         self.n += n
-        if not self.enabled:
+        if not (self.enabled and self.live):
             return
         now = time.perf_counter()
         if now - self._last >= 0.2:
@@ -82,11 +87,20 @@ class Progress:
             self._draw(now)
 
     def close(self) -> None:
-        """Draw the final state and end the line."""
-        if self.enabled:
-            self._draw(time.perf_counter())
-            self.stream.write("\n")
-            self.stream.flush()
+        """Draw the final state and end the line (the only line when not on a terminal)."""
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if self.live:
+            self._draw(now)
+        else:
+            secs = max(now - self._start, 1e-9)
+            self.stream.write(
+                f"{self.desc}: {self.n:,.0f}/{self.total:,.0f} {self.unit} in {secs:.1f} s "
+                f"({self.n / secs:,.0f} {self.unit}/s)"
+            )
+        self.stream.write("\n")
+        self.stream.flush()
 
     def __enter__(self) -> Progress:
         return self
