@@ -32,7 +32,34 @@ def test_random_features_classified_both_ways(rf_result: UnderspecificationResul
     dec, cen = rf_result.row("decorrelated"), rf_result.row("center")
     assert dec["sd_ratio"] > 100 and dec["p_adjusted"] < 1e-6 and dec["excess_ratio"] > 3
     assert cen["p_adjusted"] > 0.05
-    assert dec["test_kind"] == "stress minus iid vs per-row churn"
+    assert dec["test_kind"] == "stress minus b x iid (b = ratio of mean errors) vs per-row churn"
+    assert dec["slope"] == pytest.approx(dec["mean"] / rf_result.row("iid")["mean"])
+
+
+def test_shift_reference_classifies_both_ways(rf_data: Any, rf_train: Any) -> None:
+    preds = {s: {n: rf_train(s).predict(rf_data[n][0]) for n in ("iid", "decorrelated", "center")} for s in range(5)}
+    res = stress_test(StressSet("iid", *rf_data["iid"]), [StressSet("decorrelated", *rf_data["decorrelated"]),
+                      StressSet("center", *rf_data["center"])], predictions=preds, task="regression",
+                      reference="shift")  # fmt: skip
+    assert res.verdicts == {"iid": "reference", "decorrelated": "underspecified", "center": "specified"}
+    assert res.row("center")["slope"] == 1.0 and res.config["reference"] == "shift"
+
+
+def test_relative_reference_explains_a_proportional_seed_effect() -> None:
+    # every seed scales the false positive probability of every row by (1 + delta_seed): the
+    # subgroup's FPR follows the iid FPR in proportion, which 'relative' explains and 'shift' does not
+    rng = np.random.default_rng(11)
+    n, k = 4000, 12
+    base = np.where(np.arange(n) < 1000, 0.4, 0.05)  # rows 0..999: the subgroup, 8x the FPR
+    delta = rng.uniform(-0.4, 0.4, k)
+    group = np.where(np.arange(n) < 1000, "high", "low")
+    preds = {s: {"iid": (rng.random(n) < base * (1 + delta[s])).astype(float)} for s in range(k)}
+    iid = StressSet("iid", np.zeros((n, 1)), np.zeros(n, int), groups={"g": group})
+    rel = stress_test(iid, predictions=preds, min_denominator=0)
+    sh = stress_test(iid, predictions=preds, min_denominator=0, reference="shift")
+    assert rel.row("iid", "fpr")["verdict"] == "seeds differ on iid"
+    assert rel.row("iid/g=high", "fpr")["p_value"] > 0.01 and rel.row("iid/g=low", "fpr")["p_value"] > 0.01
+    assert sh.row("iid/g=high", "fpr")["p_value"] < 1e-6 and sh.verdict("iid/g=high", "fpr") == "underspecified"
 
 
 def test_per_seed_metrics_and_spread_against_sklearn(rf_result: UnderspecificationResult, rf_data: Any,

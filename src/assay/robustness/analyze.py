@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -132,6 +132,7 @@ def analyze(
     threshold: float = 0.5,
     alpha: float = 0.05,
     test: Literal["chi2", "permutation"] = "chi2",
+    reference: Literal["relative", "shift"] = "relative",
     n_permutations: int = 999,
     confidence: float = 0.95,
     ci: Literal["jackknife", "bootstrap"] | None = "jackknife",
@@ -143,11 +144,22 @@ def analyze(
 
     ``run``: a :class:`SweepRun` or ``{seed: {input_name: predictions}}`` with one entry
     per stress set (and ``"<name>/counterfactual"`` for counterfactual pairs).
+    ``reference``: what the iid spread is allowed to explain: ``"relative"`` (default) the
+    stress metric's error may change across seeds by the same factor as the iid error
+    (``m_S - b m_I`` is tested, ``b`` the ratio of the mean errors); ``"shift"`` by the same
+    amount (``b = 1``, the difference is tested). ``test``: ``"chi2"`` (the asymptotic
+    reference distribution) or ``"permutation"`` (``n_permutations`` Monte Carlo draws).
+    ``alpha``: level of the Holm-adjusted verdicts; ``threshold``: decision threshold of
+    binary scores (positive when ``score > threshold``); ``confidence``, ``ci``,
+    ``min_denominator``, ``seed``: passed to ``assay.evaluate`` (and ``seed`` to the
+    permutations).
     """
     if task not in TASK_METRICS:
         raise ValueError(f"The 'task' parameter of {_FUNC} must be one of {list(TASK_METRICS)}. Got {task!r} instead.")
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"The 'alpha' parameter of {_FUNC} must be in (0, 1). Got {alpha!r} instead.")
+    if reference not in ("relative", "shift"):
+        raise ValueError(f"The 'reference' parameter of {_FUNC} must be 'relative' or 'shift'. Got {reference!r} instead.")
     if test not in ("chi2", "permutation"):
         raise ValueError(f"The 'test' parameter of {_FUNC} must be 'chi2' or 'permutation'. Got {test!r} instead.")
     inputs, tests = layout(iid, stress)
@@ -292,35 +304,34 @@ def analyze(
                     res = tester(lo, None)
                     row["test_kind"] = "counterfactual change vs per-row churn"
                 else:
-                    res, kind = _stress_test_stat(task, m, t, iid_t, preds, seeds, threshold, tester, iid_loss_cache)
+                    res, kind = _stress_test_stat(task, m, t, iid_t, preds, seeds, threshold, tester, reference,
+                                                  iid_loss_cache)  # fmt: skip
                     row["test_kind"] = kind
             if res is not None:
                 row.update(statistic=res.statistic, df=res.df, p_value=res.p_value,
-                           excess_ratio=res.excess_ratio, test_method=res.method)  # fmt: skip
+                           excess_ratio=res.excess_ratio, slope=res.slope, test_method=res.method)  # fmt: skip
             else:
                 row.update(statistic=math.nan, df=math.nan, p_value=math.nan, excess_ratio=math.nan,
-                           test_method="", test_kind="")  # fmt: skip
+                           slope=math.nan, test_method="", test_kind="")  # fmt: skip
             summary.append(row)
-    # Holm across the stress tests' primary metric (the iid row is the reference)
-    fam = [i for i, r in enumerate(summary) if r["primary"] and r["kind"] != "iid"]
-    adj = S.holm([summary[i]["p_value"] for i in fam])
+    # Holm across the stress tests, per metric (the iid row is the reference); a stress
+    # test's headline verdict is its primary metric's
     for r in summary:
         r["p_adjusted"] = math.nan
         r["verdict"] = ""
-    for i, padj in zip(fam, adj, strict=True):
-        r = summary[i]
-        r["p_adjusted"] = padj
-        if identical:
-            r["verdict"] = "identical models"
-        elif not math.isfinite(padj):
-            r["verdict"] = "not tested"
-        else:
-            r["verdict"] = "underspecified" if padj < alpha else "specified"
+    for mid in dict.fromkeys(r["metric"] for r in summary):
+        fam = [i for i, r in enumerate(summary)
+               if r["metric"] == mid and r["kind"] != "iid" and math.isfinite(r["p_value"])]  # fmt: skip
+        for i, padj in zip(fam, S.holm([summary[i]["p_value"] for i in fam]), strict=True):
+            r = summary[i]
+            r["p_adjusted"] = padj
+            r["verdict"] = "identical models" if identical else ("underspecified" if padj < alpha else "specified")
     for r in summary:
-        if r["kind"] == "iid" and r["primary"]:
+        if r["kind"] == "iid" and math.isfinite(r["p_value"]):
             r["verdict"] = "identical models" if identical else (
                 "seeds differ on iid" if r["p_value"] < alpha else "reference")
-
+        elif r["primary"] and not r["verdict"]:
+            r["verdict"] = "not tested"
     per_seed = [
         {"seed": s, "test": t.name, "kind": t.kind, "metric": mid, "value": float(values[(t.name, mid)][i]),
          "lower": float(lowers[(t.name, mid)][i]), "upper": float(uppers[(t.name, mid)][i])}
@@ -333,7 +344,7 @@ def analyze(
         rank_corr[m.id] = {"tests": names, "matrix": S.spearman_matrix(mat).tolist()}
     config = {
         "task": task, "threshold": threshold, "alpha": alpha, "test": test, "confidence": confidence,
-        "ci": ci, "seeds": seeds, "failed_seeds": sorted(sweep.failures), "primary_metric": primary,
+        "ci": ci, "reference": reference, "seeds": seeds, "failed_seeds": sorted(sweep.failures), "primary_metric": primary,
         "n_permutations": n_permutations if test == "permutation" else None,
         "seconds": {str(s): float(x) for s, x in sweep.seconds.items()}, "resumed": list(sweep.resumed),
         "identical": identical,
@@ -344,30 +355,43 @@ def analyze(
 
 def _stress_test_stat(task: str, m: MetricDef, t: StressTestSpec, iid_t: StressTestSpec,
                       preds: Mapping[int, Mapping[str, F64]], seeds: list[int], threshold: float,
-                      tester: Callable[..., S.SeedEffectTest],
+                      tester: Callable[..., S.SeedEffectTest], reference: str,
                       cache: dict[str, tuple[F64, NDArray[np.bool_]]]) -> tuple[S.SeedEffectTest, str]:  # fmt: skip
     """The seed-effect test of stress test ``t`` on metric ``m``: against per-row churn
-    alone for the iid set, of the stress-minus-iid difference otherwise."""
-    assert t.labels is not None and iid_t.labels is not None
+    alone for the iid set; otherwise of ``m_S - b m_I`` (``reference="shift"``: ``b = 1``;
+    ``"relative"``: the ratio of the mean errors)."""
 
     def losses(spec: StressTestSpec) -> tuple[F64, NDArray[np.bool_]]:
-        lo = [_row_losses(task, m, preds[s][spec.source][spec.rows], spec.labels, threshold) for s in seeds]  # type: ignore[arg-type]
+        assert spec.labels is not None
+        lo = [_row_losses(task, m, preds[s][spec.source][spec.rows], spec.labels, threshold) for s in seeds]
         return np.stack([x[0] for x in lo]), lo[0][1]
 
     if m.id not in cache:
         cache[m.id] = losses(iid_t)
     li, mi = cache[m.id]
+    wi = mi / max(mi.sum(), 1)
     if t is iid_t:
-        w = mi / max(mi.sum(), 1)
-        return tester(li, w), "iid: seeds vs per-row churn"
+        return tester(li, wi), "iid: seeds vs per-row churn"
     ls, ms = losses(t)
     ws = ms / max(ms.sum(), 1)
-    wi = mi / max(mi.sum(), 1)
-    if t.source == iid_t.source:  # a subgroup of the iid set: rows shared, weights add
-        w = -wi.copy()
-        np.add.at(w, t.rows, ws)
-        return tester(li, w), "stress minus iid vs per-row churn"
-    return tester(np.concatenate([ls, li], axis=1), np.concatenate([ws, -wi])), "stress minus iid vs per-row churn"
+    if t.source == iid_t.source:  # a subgroup of the iid set: the rows are shared
+        lo, v = li, wi
+        u = np.zeros_like(wi)
+        np.add.at(u, t.rows, ws)
+    else:
+        lo = np.concatenate([ls, li], axis=1)
+        u = np.concatenate([ws, np.zeros_like(wi)])
+        v = np.concatenate([np.zeros_like(ws), wi])
+    if reference == "shift":
+        b = 1.0
+    else:  # the ratio of the mean errors (1 - accuracy for accuracies)
+        mean_s, mean_i = float(np.mean(lo @ u)), float(np.mean(lo @ v))
+        if m.higher_better:
+            mean_s, mean_i = 1.0 - mean_s, 1.0 - mean_i
+        b = mean_s / mean_i if mean_i > 0 else 1.0
+    res = tester(lo, u - b * v)
+    kind = "stress minus iid" if reference == "shift" else "stress minus b x iid (b = ratio of mean errors)"
+    return replace(res, slope=b), f"{kind} vs per-row churn"
 
 
 def stress_test(

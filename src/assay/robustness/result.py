@@ -19,18 +19,20 @@ SUMMARY_COLUMNS = (
     "test", "kind", "metric", "primary", "rows", "seeds", "mean", "sd", "min", "max", "range",
     "mean_lower", "mean_upper", "sd_lower", "sd_upper", "sd_ratio", "spearman_iid",
     "discordant_pairs", "rank_changed", "statistic", "df", "p_value", "p_adjusted",
-    "excess_ratio", "test_kind", "test_method", "verdict",
+    "excess_ratio", "slope", "test_kind", "test_method", "verdict",
 )  # fmt: skip
 
 TEST_STATEMENT = (
     "Seed-effect test: for a metric that is a mean over rows (accuracy, FPR, FNR, squared "
-    "error, counterfactual change) the per-seed difference d = metric(stress) - metric(iid) "
-    "is compared with the variance per-row churn explains (each row's losses exchangeable "
-    "across seeds, independently across rows): T = sum_i (d_i - mean d)^2 / sigma^2 with "
-    "sigma^2 = sum_j w_j^2 s_j^2 k/(k-1), chi-square with k-1 degrees of freedom (Cochran's Q "
-    "for 0/1 losses on one set). A uniform seed effect shared with the iid set cancels in d. "
-    "p-values Holm-adjusted across the stress tests; 'underspecified' when the adjusted "
-    "p-value is below alpha."
+    "error, counterfactual change), d_i = m_stress,i - b m_iid,i per seed i is compared with "
+    "the variance per-row churn explains (each row's losses exchangeable across seeds, "
+    "independently across rows): T = sum_i (d_i - mean d)^2 / sigma^2, sigma^2 = "
+    "sum_j w_j^2 s_j^2 k/(k-1), chi-square with k-1 degrees of freedom (Cochran's Q for 0/1 "
+    "losses on one set). b = ratio of the mean errors (reference 'relative', default: the iid "
+    "spread explains the same relative change) or 1 ('shift'). The iid row tests the seeds "
+    "against churn alone; counterfactual rows the per-row prediction change. "
+    "p-values Holm-adjusted across the stress tests (per metric); 'underspecified' when the "
+    "adjusted p-value is below alpha. A stress test's headline verdict is its primary metric's."
 )
 
 
@@ -88,10 +90,11 @@ class UnderspecificationResult:
             f"metrics {sorted({r['metric'] for r in self.summary})}."
         )
 
-    def verdict(self, test: str) -> str:
+    def verdict(self, test: str, metric: str | None = None) -> str:
         """``"specified"``, ``"underspecified"``, ``"identical models"`` (or for the iid set
-        ``"reference"`` / ``"seeds differ on iid"``)."""
-        return str(self.row(test)["verdict"])
+        ``"reference"`` / ``"seeds differ on iid"``) of ``test`` on ``metric`` (default the
+        primary metric; ``""`` for metrics without a test)."""
+        return str(self.row(test, metric)["verdict"])
 
     @property
     def verdicts(self) -> dict[str, str]:
@@ -195,10 +198,12 @@ class UnderspecificationResult:
         other = [r for r in self.summary if not r["primary"]]
         if other:
             tables.append(Table(
-                "Other metrics", ["test", "metric", "mean", "sd", "min", "max", "sd / iid sd", "T / df", "p"],
+                "Other metrics", ["test", "metric", "mean", "sd", "min", "max", "sd / iid sd", "T / df",
+                                  "p (Holm)", "verdict"],
                 [[r["test"], r["metric"], r["mean"], r["sd"], r["min"], r["max"], r["sd_ratio"],
-                  r["excess_ratio"], r["p_value"]] for r in other],
-                caption="p unadjusted; only the primary metric's test gives the verdict."))  # fmt: skip
+                  r["excess_ratio"], r["p_adjusted"] if r["kind"] != "iid" else r["p_value"], r["verdict"]]
+                 for r in other],
+                caption="Metrics without a verdict are not means over rows (no seed-effect test)."))  # fmt: skip
         rc = self.rank_correlation.get(m0)
         if rc:
             tables.append(Table(f"Spearman correlation of seed rankings ({m0})", ["", *rc["tests"]],

@@ -14,6 +14,14 @@ variance of row ``j``'s losses across the ``k`` seeds), so
 degrees of freedom over many rows. With 0/1 losses on one set (``w = 1``) ``T`` is
 Cochran's Q. :func:`permutation_test` gives the exact Monte Carlo p-value of the same
 statistic by permuting each row's losses across seeds.
+
+The stress metric may follow the iid metric: the weights ``u - b v`` (``u``, ``v`` the
+weights of the stress and the iid metric) test ``m_S - b m_I``; ``b = 1`` allows the same
+shift ("shift"), ``b = mean error on the stress set / mean error on iid`` the same relative
+change ("relative": a seed whose iid false positive rate is 10 % higher has a 10 % higher
+subgroup false positive rate). ``b`` is fixed before the test, so ``T`` keeps ``k - 1``
+degrees of freedom. (Fitting ``b`` to the seeds is no test: a large ``b`` times an iid seed
+effect hidden in the iid noise explains any stress spread.)
 """
 
 from __future__ import annotations
@@ -53,7 +61,8 @@ def _stats() -> Any:
 class SeedEffectTest:
     """``statistic`` T, ``df`` = seeds - 1, ``p_value``; ``noise_variance``: the variance
     of ``d`` per seed that per-row churn explains (``sigma^2 (k-1)/k``);
-    ``observed_variance``: the sample variance of ``d`` across seeds (ddof=1)."""
+    ``observed_variance``: the sample variance of ``d`` across seeds (ddof=1); ``slope``: the
+    iid metric's coefficient ``b`` in ``d = m_S - b m_I`` (NaN when no iid term)."""
 
     statistic: float
     df: int
@@ -61,6 +70,7 @@ class SeedEffectTest:
     noise_variance: float
     observed_variance: float
     method: str = "chi2"
+    slope: float = math.nan
 
     @property
     def excess_ratio(self) -> float:
