@@ -151,3 +151,116 @@ def test_report_headline_metrics_and_threshold_from_the_cli(
     rc, err = _run(["report", str(path), "--out", str(out), "--headline", "fnr,g=a,g=b"], capsys)
     assert rc == 2
     assert "--headline must be 'METRIC;SLICE;REFERENCE_SLICE' (three parts separated by ';'). Got 'fnr,g=a,g=b'." in err
+
+
+# ------------------------------------------------------------------------ issue 11: CLI
+def _payload(path: Path) -> dict:
+    import re
+
+    m = re.search(r'<script type="application/json" class="assay-report-data">(.*?)</script>',
+                  path.read_text(), re.S)  # fmt: skip
+    assert m
+    return json.loads(m.group(1))
+
+
+@pytest.fixture()
+def scored(tmp_path: Path) -> dict:
+    rng = np.random.default_rng(11)
+    n = 500
+    d = pd.DataFrame({"y": rng.integers(0, 2, n), "baseline": rng.random(n),
+                      "mindiff": rng.random(n), "g": rng.choice(["a", "b"], n)})  # fmt: skip
+    csv = tmp_path / "rows.csv"
+    d.to_csv(csv, index=False)
+    paths = {}
+    for col in ("baseline", "mindiff"):
+        r = assay.evaluate(d, label="y", scores=col, slices="g", thresholds=[0.5])
+        paths[col] = tmp_path / f"{col}.json"
+        r.to_json(paths[col])
+        # the same model name in both files
+        r2 = assay.evaluate(d, label="y", scores={"s": col}, slices="g", thresholds=[0.5])
+        paths[f"s_{col}"] = tmp_path / f"run_{col}.json"
+        r2.to_json(paths[f"s_{col}"])
+    return {"frame": d, "csv": csv, **paths}
+
+
+def test_report_names_come_from_the_json(
+    scored: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "r.html"
+    rc, err = _run(["report", str(scored["baseline"]), str(scored["mindiff"]), "--out", str(out)],
+                   capsys)  # fmt: skip
+    assert rc == 0, err
+    p = _payload(out)
+    assert [r["label"] for r in p["runs"]] == ["baseline", "mindiff"]
+    assert "A" not in [r["label"] for r in p["runs"]] and " vs B" not in p["title"]
+    # both files name their model 's': the file names tell them apart
+    rc, err = _run(["report", str(scored["s_baseline"]), str(scored["s_mindiff"]), "--out", str(out)],
+                   capsys)  # fmt: skip
+    assert rc == 0, err
+    assert [r["label"] for r in _payload(out)["runs"]] == ["run_baseline", "run_mindiff"]
+    rc, err = _run(["report", str(scored["baseline"]), "--out", str(out), "--names", "x,y"], capsys)
+    assert rc == 2 and "--names needs two results; with one, the models keep their names." in err
+
+
+def test_report_sample_feeds_the_drill_down(
+    scored: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "r.html"
+    rc, err = _run(["report", str(scored["baseline"]), "--out", str(out), "--sample",
+                    str(scored["csv"]), "--sample-rows", "7"], capsys)  # fmt: skip
+    assert rc == 0, err
+    sample = _payload(out)["sample"]
+    assert sample is not None and sample["perSlice"] == 7 and sample["total"] == len(scored["frame"])
+    d = scored["frame"]
+    for name in ("g=a", "g=b"):
+        by = sample["bySlice"][name]
+        assert by["matched"] == int((d.g == name[2:]).sum())
+        assert len(by["rows"]) == 7
+    assert _payload(tmp_path / "r.html")["sample"]["columns"]
+    rc, err = _run(["report", str(scored["baseline"]), "--out", str(out), "--sample",
+                    str(tmp_path / "none.csv")], capsys)  # fmt: skip
+    assert rc == 2 and f"--sample '{tmp_path / 'none.csv'}' does not exist." in err
+    rc, err = _run(["report", str(scored["baseline"]), "--out", str(out), "--sample",
+                    str(scored["csv"]), "--sample-rows", "0"], capsys)  # fmt: skip
+    assert rc == 2 and "--sample-rows must be an integer >= 1. Got 0." in err
+
+
+def test_report_model_card_with_headline_and_info(
+    scored: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    info = tmp_path / "info.json"
+    info.write_text(json.dumps({"intended_use": "Testing the CLI."}))
+    card = tmp_path / "card.md"
+    rc, err = _run(["report", str(scored["baseline"]), str(scored["mindiff"]), "--out",
+                    str(tmp_path / "r.html"), "--model-card", str(card), "--card-info", str(info),
+                    "--headline", "fpr;g=a;overall"], capsys)  # fmt: skip
+    assert rc == 0, err
+    text = card.read_text()
+    assert "Testing the CLI." in text and "### Headline" in text
+    assert "| baseline |" in text and "| mindiff |" in text
+    assert "without an interval: Cannot pair these results" in text
+
+
+def test_demo_help_states_every_default(capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from assay.apps.demo import DEFAULT_WEIGHTS, DEFAULTS
+    from assay.cli import _build_parser
+
+    sub = next(a for a in _build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    demo = sub.choices["demo"]
+    cfg = DEFAULTS["adult"]
+    assert cfg == DEFAULTS["compas"]  # the help states one default for both
+    want = {
+        "--dataset": "adult", "--data-home": "$ASSAY_DATA_HOME, else ~/assay_data",
+        "--out-dir": "out/demo", "--loss": cfg["loss"], "--loss-weight": f"{cfg['loss_weight']:g}",
+        "--weights": ",".join(f"{w:g}" for w in DEFAULT_WEIGHTS), "--epochs": str(cfg["epochs"]),
+        "--seed": "0", "--quiet": "shown",
+    }  # fmt: skip
+    options = [a for a in demo._actions if a.option_strings and "--help" not in a.option_strings]
+    assert sorted(a.option_strings[0] for a in options) == sorted(want)  # every option checked
+    for a in options:
+        assert f"(default: {want[a.option_strings[0]]}" in " ".join(a.help.split()), a.option_strings
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    assert "(default: 1,2,4,8)" in " ".join(capsys.readouterr().out.split())
