@@ -206,6 +206,9 @@ class ModelUtility:
         self.func = func
         self._cache: dict[bytes, float] | None = {} if cache else None
         self.n_fits = 0
+        base = require("sklearn.base", "valuation", purpose=func)
+        self._classifier = bool(base.is_classifier(self.estimator))
+        self._checked = False  # the first fit runs scikit-learn's parameter validation
         if empty_score is None:
             vals, counts = np.unique(y_train, return_counts=True)
             empty_score = self._constant_score(vals[np.argmax(counts)])
@@ -219,6 +222,8 @@ class ModelUtility:
 
     def _score(self, model: Any) -> float:
         if self.scoring is None:
+            if self._classifier:  # what ClassifierMixin.score computes, without its checks
+                return float(np.mean(np.asarray(model.predict(self.x_val)) == self.y_val))
             return float(model.score(self.x_val, self.y_val))
         return float(self.scoring(model, self.x_val, self.y_val))
 
@@ -246,8 +251,15 @@ class ModelUtility:
         labels = np.unique(self.y_train[idx])
         if labels.size == 1:
             value = self._constant_score(labels[0])
-        else:
+        elif not self._checked:
             value = self._score(self.fit(idx))
+            self._checked = True
+        else:
+            # the arrays were checked once (finite, numeric) and the estimator's parameters
+            # by the first fit: skip scikit-learn's per-call checks (a third of a small fit)
+            sk = require("sklearn", "valuation", purpose=self.func)
+            with sk.config_context(assume_finite=True, skip_parameter_validation=True):
+                value = self._score(self.fit(idx))
         if self._cache is not None:
             self._cache[key] = value
         return value
