@@ -98,6 +98,8 @@ def test_printed_numbers_match_sklearn_and_the_result(demo_run):
         want = [overall[k] for k in ("fpr", "fnr", "accuracy", "positive_rate")]
         assert nums[0:12:3] == pytest.approx(want, abs=5e-4)
     assert "Trade-off of MinDiff at weight 4: the FPR gap goes from" in text
+    b = demo_run.headline["baseline"]
+    assert ("The baseline's FPR gap is not significant" in text) == (not b["significant_adjusted"])
     assert "Paired change from the baseline (same rows, paired jackknife): fpr " in text
 
 

@@ -301,6 +301,7 @@ def run_demo(
         table[name] = predict_proba(net, task.x_test)
     models = list(nets)
     main = model_name(loss_weight)
+    y_test = table["label"]
     result = assay.evaluate(
         table,
         label="label",
@@ -371,12 +372,19 @@ def run_demo(
     other = "fnr" if metric == "fpr" else "fpr"
     say(
         f"Trade-off of MinDiff at weight {loss_weight:g}: the {metric.upper()} gap goes from "
-        f"{b['gap']:+.3f} to {f['gap']:+.3f} ({_significance(b)} -> {_significance(f)}), while "
+        f"{_fmt(b['gap'], b['gap_lower'], b['gap_upper'], True)} ({_significance(b)}) to "
+        f"{_fmt(f['gap'], f['gap_lower'], f['gap_upper'], True)} ({_significance(f)}), while "
         f"the overall {words[metric]} goes from {b[metric]:.3f} to {f[metric]:.3f}, the "
         f"overall {words[other]} from {b[other]:.3f} to {f[other]:.3f}, the positive rate "
         f"from {b['positive_rate']:.3f} to {f['positive_rate']:.3f} and accuracy from "
         f"{b['accuracy']:.3f} to {f['accuracy']:.3f}."
     )
+    if not b["significant_adjusted"]:
+        say(
+            f"The baseline's {metric.upper()} gap is not significant: on these {len(y_test):,} "
+            "test rows the data do not show a gap, so they do not show that MinDiff was "
+            "needed either (nor that the gap is absent: read the interval)."
+        )
     mc = result.comparison_arrow().to_pydict()
     changes = []
     for i, (mm, sl, me, th) in enumerate(zip(mc["model"], mc["slice"], mc["metric"],
