@@ -29,13 +29,13 @@ def split_row(line: str) -> list[str]:
 
 
 def section(text: str, heading: str) -> str:
-    """From ``heading`` (a whole line) to the next heading of the same or a higher level."""
-    m = re.search(rf"^{re.escape(heading)}$", text, re.M)
-    assert m, heading
+    """From the first ``heading`` to the next heading of the same or a higher level
+    (``tests/report/test_report_catalogue.py`` uses it too)."""
+    start = text.index(heading)
     level = len(heading) - len(heading.lstrip("#"))
-    rest = text[m.end() :]
+    rest = text[start + len(heading) :]
     nxt = re.search(rf"^#{{1,{level}}} ", rest, re.M)
-    return text[m.start() : m.end() + (nxt.start() if nxt else len(rest))]
+    return text[start : start + len(heading) + (nxt.start() if nxt else len(rest))]
 
 
 def table_rows(block: str) -> tuple[list[str], dict[str, list[str]]]:
@@ -315,6 +315,16 @@ def test_readable_length_at_250_slices() -> None:
     assert len(lines) < 260, len(lines)
     assert len(text) < 60_000
     assert "of 251 slices shown" in text
+    block = section(text, "#### s1, s2 — threshold 0.5")
+    body = [split_row(ln) for ln in block.splitlines() if ln.startswith("|")][2:]
+    assert 4 <= len(body) <= 60  # the default max_rows
+    shown = {r[0] for r in body}
+    assert {"overall", "g=7"} <= shown  # overall and the headline's slice (the reference is overall)
+    card_doc = json.loads(model_card(r, format="json", headline=("fpr", "g=7", "overall")))
+    named = {"overall", "g=7"} | {g["slice"] for g in card_doc["largest_gaps"]}
+    assert shown <= {md(x) for x in named}
+    small = model_card(r, max_rows=4)
+    assert "2 of 251 slices shown" in small  # overall and the largest gap's slice: 2 x 2 rows
     # every slice stays in the JSON document
     card = json.loads(model_card(r, format="json"))
     assert {x["slice"] for x in card["metrics"]} == {s.slice for s in r.slices}

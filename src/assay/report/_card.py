@@ -210,7 +210,7 @@ def model_card(
     metrics: Sequence[str] | None = None,
     thresholds: float | Sequence[float] | None = None,
     top: int = 5,
-    max_slices: int = 30,
+    max_rows: int = 60,
 ) -> str:
     """A model card of ``result`` as Markdown (default) or JSON; written to ``path`` if given.
 
@@ -257,10 +257,11 @@ def model_card(
         evaluated, else the middle one; none for a result without thresholds).
     top
         Gaps listed per metric.
-    max_slices
-        With more slices than this, the per-slice tables keep the slices the card names
-        (headline, baseline, overall, largest gaps) and say how many are left out; the JSON
-        document keeps every slice.
+    max_rows
+        Most rows (slices x models) of a per-slice table: past it, the tables keep the
+        slices the card names (overall, the baseline, the headline's, and those of the
+        largest gaps while they fit) and say how many are left out; the JSON document and
+        the HTML report keep every slice.
     """
     if format not in ("markdown", "json", "model-card-toolkit"):
         raise ValueError(
@@ -270,7 +271,7 @@ def model_card(
     card = build_card(
         result, other=other, names=names, title=title, description=description, info=info,
         headline=headline, metrics=metrics, thresholds=thresholds, top=top,
-        max_slices=max_slices,
+        max_rows=max_rows,
     )  # fmt: skip
     if format == "json":
         text = json.dumps(card, indent=2, allow_nan=False) + "\n"
@@ -500,7 +501,7 @@ def build_card(
     metrics: Sequence[str] | None = None,
     thresholds: float | Sequence[float] | None = None,
     top: int = 5,
-    max_slices: int = 30,
+    max_rows: int = 60,
 ) -> dict[str, Any]:
     """The model card as a JSON-ready dict (what ``model_card(format="json")`` writes)."""
     for what, r in (("result", result), ("other", other)):
@@ -509,7 +510,7 @@ def build_card(
                 f"The {what!r} parameter of model_card must be an EvalResult (from "
                 f"assay.evaluate). Got {type(r).__name__} instead."
             )
-    for what, v in (("top", top), ("max_slices", max_slices)):
+    for what, v in (("top", top), ("max_rows", max_rows)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(
                 f"The {what!r} parameter of model_card must be an int >= 1. Got {v!r} instead."
@@ -576,7 +577,7 @@ def build_card(
         "model_comparison": _model_comparison(results, labels, chosen, thr, hl, pairing, top),
         "caveats": _caveats(main, rows, pairing),
         "top": top,
-        "max_slices": max_slices,
+        "max_rows": max_rows,
     }
     if len(results) > 1:
         card["data_other"] = _data_section(results[1])
@@ -1166,21 +1167,27 @@ def _slices_md(card: dict[str, Any], thresholded: bool, conf_txt: str) -> list[s
     rows = card["metrics"]
     defs = card.get("metric_definitions") or {}
     slices = card["slices"]
-    limit = int(card.get("max_slices") or 30)
+    limit = int(card.get("max_rows") or 60)
+    n_models = max(1, len(card.get("models") or []))
     L = ["### Metrics by slice", ""]
     if card["evaluation"]["ci_method"]:
         L += [f"Values with {conf_txt} confidence intervals. ✱ marks a gap from the baseline "
               f"slice {md(card['evaluation']['baseline'])} that is significant after the "
               "adjustment for multiple comparisons.", ""]  # fmt: skip
-    if len(slices) > limit:
+    if len(slices) * n_models > limit:
         named = {"overall", card["evaluation"]["baseline"]}
-        named |= {g["slice"] for g in card["largest_gaps"]}
         if card.get("headline"):
             named |= {card["headline"]["slice"], card["headline"]["reference"]}
+        by_size = sorted(card["largest_gaps"], key=lambda g: -abs(g["diff"]))
+        for g in by_size:
+            if (len(named) + 1) * n_models > limit:
+                break
+            named.add(g["slice"])
         slices = [s for s in slices if s["slice"] in named]
         L += [f"{len(slices):,} of {len(card['slices']):,} slices shown (overall, the baseline, "
-              "the headline's and those with the largest gaps); every slice is in the JSON "
-              "card (format=\"json\") and the HTML report.", ""]  # fmt: skip
+              "the headline's and those with the largest gaps, up to "
+              f"{limit} rows); every slice is in the JSON card (format=\"json\") and the HTML "
+              "report.", ""]  # fmt: skip
     models = list(dict.fromkeys(r["model"] for r in rows))
     multi = len(models) > 1
     for (cls, t), trows in sorted(
