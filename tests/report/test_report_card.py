@@ -177,11 +177,16 @@ def test_headline_matches_result_and_numpy(two: Any, data: dict[str, Any]) -> No
     for rec in hl["models"]:
         row = rows[md(rec["model"])]
         assert numbers(row[3]) == pytest.approx([rec["gap"], rec["gap_lower"], rec["gap_upper"]], abs=5e-4)
-        assert row[4] == ("significant" if rec["significant_adjusted"] else
-                          "not significant (the interval includes 0)")[: len(row[4])]  # fmt: skip
-        if not rec["significant"]:
-            assert (f"- {md(rec['model'])}: the gap is " in text
-                    and "not significant (the interval includes 0)." in text)  # fmt: skip
+        if rec["significant_adjusted"]:
+            assert row[4] == f"significant (adjusted p = {rec['p_value_adjusted']:.2g})"
+        elif rec["significant"]:
+            assert row[4] == "not significant after the adjustment for multiple comparisons"
+        else:
+            assert row[4] == "not significant (the interval includes 0)"
+    sig = [md(m["model"]) for m in hl["models"] if m["significant_adjusted"]]
+    nsig = [md(m["model"]) for m in hl["models"] if not m["significant_adjusted"]]
+    assert (f"In words: the gap is significant for {', '.join(sig) or 'no model'}; it is not "
+            f"significant for {', '.join(nsig) or 'any model'}.") in text  # fmt: skip
     # Reversed: the reference is not the baseline, but the slice is: the interval is negated.
     rev = json.loads(model_card(two, format="json", headline=("fpr", "sex=M", "sex=F")))["headline"]
     for a, b in zip(rev["models"], hl["models"], strict=True):

@@ -733,7 +733,7 @@ def _model_comparison(
             headline is not None and m == headline["metric"] and rec["slice"] in keep_slices
         ):
             selected.append(rec)
-        elif rec["significant_adjusted"] and rec["diff"] is not None:
+        elif rec["significant_adjusted"] and rec["diff"] is not None and e is not None and e.default:
             candidates.append(rec)
     largest: list[dict[str, Any]] = []
     by_metric: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
@@ -1057,15 +1057,17 @@ def _headline_md(card: dict[str, Any], method: str) -> list[str]:
                      _sig_words(m, method)])  # fmt: skip
     L += _table(["Model", a, b, f"Gap ({a} − {b})", "Significance"], body, {1, 2, 3})
     L.append("")
+    sig = [md(m["model"]) for m in hl["models"] if m.get("significant_adjusted")]
+    not_sig = [md(m["model"]) for m in hl["models"] if m.get("significant") is not None
+               and not m.get("significant_adjusted")]  # fmt: skip
+    if len(hl["models"]) > 1 and (sig or not_sig):
+        L += ["In words: the gap is significant for " + (", ".join(sig) or "no model")
+              + "; it is not significant for " + (", ".join(not_sig) or "any model") + ".", ""]  # fmt: skip
     for m in hl["models"]:
-        words = (f"- {md(m['model'])}: the gap is {_signed(m['gap'])}"
-                 + (f" (interval {_signed(m['gap_lower'])} to {_signed(m['gap_upper'])})"
-                    if m["gap_lower"] is not None else "")
-                 + f"; {_sig_words(m, method)}.")  # fmt: skip
         if m.get("why_no_interval"):
-            words += f" No interval: {md(m['why_no_interval'])}."
-        L.append(words)
-    L.append("")
+            L.append(f"- {md(m['model'])}: no interval for the gap: {md(m['why_no_interval'])}.")
+    if any(m.get("why_no_interval") for m in hl["models"]):
+        L.append("")
     return L
 
 
