@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .._util.progress import Progress
 from .._util.validation import check_int
@@ -39,25 +40,57 @@ __all__ = ["KNNShapley", "knn_shapley"]
 _FUNC = "knn_shapley"
 
 
+def _stable_order(d2: F64) -> I64:
+    """``np.argsort(d2, axis=1, kind="stable")`` (ties by row order), faster: an unstable
+    sort (about 4x faster than NumPy's stable sort of floats), kept for the rows whose sorted
+    distances have no ties (where every order is the stable one), the stable sort redone for
+    the rows with ties."""
+    order: I64 = np.argsort(d2, axis=1)
+    ds = np.take_along_axis(d2, order, axis=1)
+    tied = np.flatnonzero((ds[:, 1:] == ds[:, :-1]).any(axis=1))
+    if tied.size:
+        order[tied] = np.argsort(d2[tied], axis=1, kind="stable")
+    return order
+
+
+def _rank_weights(n: int, k: int) -> tuple[F64, F64]:
+    """``1/j`` and ``1/(j(j-1))`` (0 for ``j = 1``) for the ranks ``j = 1..n``."""
+    j = np.arange(1, n + 1, dtype=np.float64)
+    inv = 1.0 / j
+    c = np.zeros(n)
+    c[1:] = 1.0 / (j[1:] * (j[1:] - 1.0))
+    return inv, c
+
+
 def _block_values(
-    xt: F64, xt_sq: F64, ct: I64, xv: F64, cv: I64, k: int, weights: F64
-) -> F64:
-    """Sum over the validation rows ``xv`` of their KNN-Shapley values (one per training row)."""
+    xt: F64, xt_sq: F64, ct: NDArray[Any], xv: F64, cv: NDArray[Any], k: int,
+    weights: tuple[F64, F64],
+) -> F64:  # fmt: skip
+    """Sum over the validation rows ``xv`` of their KNN-Shapley values (one per training row).
+
+    The recursion unrolled: with ``m_j`` the label match of the row at rank ``j``, for
+    ``i >= K``, ``s_i = m_i / i - sum_{j > i} m_j / (j (j - 1))`` (the weights
+    ``min(K, j) / (K j)`` are ``1/j`` there, and the sum telescopes), and for ``i < K``,
+    ``s_i = s_K + (m_i - m_K) / K``; one forward cumulative sum per validation row."""
     n = xt.shape[0]
+    inv, c = weights
     d2 = xv @ xt.T
     d2 *= -2.0
     d2 += xt_sq[None, :]
     d2 += np.einsum("ij,ij->i", xv, xv)[:, None]
-    order = np.argsort(d2, axis=1, kind="stable")
+    order = _stable_order(d2)
     del d2
-    match = (ct[order] == cv[:, None]).astype(np.float64)
-    s = np.empty_like(match)
-    s[:, -1] = match[:, -1] / n
-    if n > 1:
-        diff = (match[:, :-1] - match[:, 1:]) * weights[None, :]
-        np.cumsum(diff[:, ::-1], axis=1, out=diff)
-        s[:, :-1] = diff[:, ::-1] + s[:, -1:]
-    out: F64 = np.bincount(order.ravel(), weights=s.ravel(), minlength=n).astype(np.float64)
+    m = (ct[order] == cv[:, None]).astype(np.float64)
+    head = m[:, :k].copy()
+    tail = m * c[None, :]
+    np.cumsum(tail, axis=1, out=tail)
+    tail -= tail[:, -1:]  # minus the sum over the ranks after each one
+    m *= inv[None, :]
+    m += tail
+    del tail
+    if k > 1:
+        m[:, : k - 1] = m[:, k - 1 : k] + (head[:, : k - 1] - head[:, k - 1 : k]) / k
+    out: F64 = np.bincount(order.ravel(), weights=m.ravel(), minlength=n).astype(np.float64)
     return out
 
 
@@ -112,12 +145,12 @@ def knn_shapley(
         )
     check_duplicates(xt, duplicates, func=_FUNC)
     n_jobs = check_int("n_jobs", n_jobs, minimum=1, func=_FUNC)
-    ct, cv, _ = encode_labels(yt, yv, func=_FUNC)
+    ct, cv, classes = encode_labels(yt, yv, func=_FUNC)
     if block_rows is None:
         block_rows = max(1, min(m, int(max_memory) // (32 * n)))
     block_rows = check_int("block_rows", block_rows, minimum=1, func=_FUNC)
-    i = np.arange(1, n, dtype=np.float64)
-    weights: F64 = np.minimum(k, i) / (k * i)
+    weights = _rank_weights(n, k)
+    cts = ct.astype(np.int8 if classes.size < 128 else np.int32)  # a small array to gather from
     xt_sq = np.einsum("ij,ij->i", xt, xt)
     starts = list(range(0, m, block_rows))
     total = np.zeros(n, dtype=np.float64)
@@ -125,7 +158,7 @@ def knn_shapley(
 
         def work(a: int) -> F64:
             b = min(a + block_rows, m)
-            return _block_values(xt, xt_sq, ct, xv[a:b], cv[a:b], k, weights)
+            return _block_values(xt, xt_sq, cts, xv[a:b], cv[a:b], k, weights)
 
         if n_jobs == 1:
             for a in starts:
