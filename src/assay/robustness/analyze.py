@@ -138,6 +138,7 @@ def analyze(
     ci: Literal["jackknife", "bootstrap"] | None = "jackknife",
     min_denominator: int = 10,
     seed: int = 0,
+    engine: Any = "local",
     progress: bool = False,
 ) -> UnderspecificationResult:
     """Per-seed metrics, their spread and the verdicts from predictions already made.
@@ -151,8 +152,8 @@ def analyze(
     reference distribution) or ``"permutation"`` (``n_permutations`` Monte Carlo draws).
     ``alpha``: level of the Holm-adjusted verdicts; ``threshold``: decision threshold of
     binary scores (positive when ``score > threshold``); ``confidence``, ``ci``,
-    ``min_denominator``, ``seed``: passed to ``assay.evaluate`` (and ``seed`` to the
-    permutations).
+    ``min_denominator``, ``seed``, ``engine``: passed to ``assay.evaluate`` (``seed`` also
+    to the permutations; ``engine="spark"`` evaluates each seed's rows on Spark).
     """
     if task not in TASK_METRICS:
         raise ValueError(f"The 'task' parameter of {_FUNC} must be one of {list(TASK_METRICS)}. Got {task!r} instead.")
@@ -237,7 +238,8 @@ def analyze(
         if task == "binary":
             kw["thresholds"] = [threshold]
         ev = evaluate(data, label="__label", scores=scores, slices=["__test"], task=_EVAL_TASK[task],
-                      ci=ci, confidence=confidence, min_denominator=min_denominator, seed=seed, **kw)  # fmt: skip
+                      ci=ci, confidence=confidence, min_denominator=min_denominator, seed=seed,
+                      engine=engine, **kw)  # fmt: skip
         for t in eval_tests:
             for m in metrics:
                 try:
