@@ -356,3 +356,28 @@ def test_card_arguments(result: Any) -> None:
     with pytest.raises(TypeError, match=re.escape("The 'result' parameter of model_card must be an "
                        "EvalResult (from assay.evaluate). Got str instead.")):  # fmt: skip
         model_card("result")  # type: ignore[arg-type]
+
+
+def test_card_states_the_adjustment_used(data: dict[str, Any]) -> None:
+    kw: dict[str, Any] = dict(label="label", scores="score", slices=["group", "sex"],
+                              thresholds=[0.5], min_slice_size=30)  # fmt: skip
+    holm = assay.evaluate(data, multiple_comparisons="holm", **kw)
+    text = model_card(holm)
+    assert "adjusted for multiple comparisons with Holm (family-wise error rate)" in text
+    df = holm.to_frame()
+    at = df.threshold.isna() | (df.threshold.round(9) == 0.5)
+    chosen = json.loads(model_card(holm, format="json"))["metric_definitions"]
+    sel = df[at & df.metric.isin(chosen) & df.p_value.notna()]
+    assert (f"{int(sel.significant_adjusted.sum()):,} of {len(sel):,} tested gaps "
+            f"({int(sel.significant.sum()):,} before the adjustment)") in text  # fmt: skip
+    none = assay.evaluate(data, multiple_comparisons="none", **kw)
+    text = model_card(none)
+    assert "significance is not adjusted for multiple comparisons; with many slices some " in text
+    no_ci = assay.evaluate(data, ci=None, **kw)
+    text = model_card(no_ci, headline=("fpr", "sex=F", "overall"))
+    assert "No intervals were computed, so no gap is tested." in text
+    assert "- Confidence intervals: none (ci=None); no gap is tested" in text
+    assert "✱" not in text
+    hl = json.loads(model_card(no_ci, format="json", headline=("fpr", "sex=F", "overall")))
+    rec = hl["headline"]["models"][0]
+    assert rec["gap_lower"] is None and rec["why_no_interval"]
