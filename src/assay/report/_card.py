@@ -850,6 +850,13 @@ def _signed(v: float | None) -> str:
     return ("+" if v > 0 else "−" if v < 0 else "±") + fmt_value(abs(v))
 
 
+def _p(v: float | None) -> str:
+    """A p-value: three decimals, ``< 0.001`` below that."""
+    if v is None:
+        return "–"
+    return "< 0.001" if v < 0.001 else f"{v:.3f}"
+
+
 def _pct(v: float | None) -> str:
     if v is None:
         return "–"
@@ -1156,7 +1163,7 @@ def _gaps_md(card: dict[str, Any], thresholded: bool, conf_txt: str, adj_name: s
              fmt_value(g["value"]) + _ci(g["lower"], g["upper"]),
              fmt_value(g["baseline_value"]),
              _signed(g["diff"]) + _ci(g["diff_lower"], g["diff_upper"], signed=True),
-             _pct(g["diff_percent"]), fmt_value(g["p_value_adjusted"])]
+             _pct(g["diff_percent"]), _p(g["p_value_adjusted"])]
             for g in grows
         ]  # fmt: skip
         L += _table(["Slice", "Model", "Rows", "Value", "Baseline", "Difference",
