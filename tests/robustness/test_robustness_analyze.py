@@ -212,6 +212,26 @@ class Fixed:
         return np.c_[1 - p, p]
 
 
+def test_sparse_inputs() -> None:
+    from scipy import sparse
+
+    rng = np.random.default_rng(4)
+    X = sparse.random(60, 5, density=0.5, format="csr", random_state=1)
+    y = rng.integers(0, 2, 60)
+
+    class Lin:
+        def __init__(self, seed: int) -> None:
+            self.w = np.random.default_rng(seed).normal(size=5)
+
+        def predict_proba(self, Z: Any) -> np.ndarray:
+            p = 1 / (1 + np.exp(-(Z @ self.w)))
+            return np.c_[1 - p, p]
+
+    res = stress_test(StressSet("iid", X, y), [StressSet("half", X[:30], y[:30])], train=Lin, seeds=range(3))
+    ref = [skm.accuracy_score(y[:30], Lin(s).predict_proba(X[:30])[:, 1] > 0.5) for s in range(3)]
+    assert res.values("half", "accuracy") == pytest.approx(ref)
+
+
 def test_training_that_ignores_the_seed_is_detected() -> None:
     with pytest.warns(UserWarning, match="the training function seems to ignore its seed"):
         res = stress_test(*_sets(), train=lambda seed: Fixed(), seeds=range(4))

@@ -68,6 +68,8 @@ def test_checkpoint_of_other_inputs_is_refused(tmp_path: Any) -> None:
     run_sweep(lambda s: Const(s), 2, INPUTS, checkpoint_dir=tmp_path)
     with pytest.raises(ValueError, match=r"'checkpoint_dir' parameter of run_sweep holds a sweep of other stress inputs"):
         run_sweep(lambda s: Const(s), 2, {"iid": np.zeros((8, 2))}, checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match=r"holds a sweep of other stress inputs"):  # same rows, other features
+        run_sweep(lambda s: Const(s), 2, {"iid": np.zeros((7, 3)), "shift": np.ones((3, 3))}, checkpoint_dir=tmp_path)
 
 
 def test_processes_give_the_same_predictions_and_progress(capsys: Any, rf_train: Any, rf_data: Any) -> None:

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from ..evaluation.evaluate import evaluate
 from . import stats as S
 from .result import UnderspecificationResult
-from .stress import CounterfactualPairs, StressSet, StressTestSpec, layout
+from .stress import CounterfactualPairs, StressSet, StressTestSpec, layout, n_rows
 from .sweep import Predict, SweepRun, predict_inputs, run_sweep
 
 __all__ = ["TASK_METRICS", "MetricDef", "analyze", "stress_test"]
@@ -176,7 +176,7 @@ def analyze(
             )
         arrs = {k: np.asarray(p[k], dtype=np.float64) for k in inputs}
         for k, a in arrs.items():
-            n = len(inputs[k])
+            n = n_rows(inputs[k])
             good = a.shape[0] == n and (a.ndim == 2 if task == "multiclass" else a.ndim == 1)
             if not good:
                 want = "(rows, classes)" if task == "multiclass" else "(rows,)"

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["KINDS", "CounterfactualPairs", "StressSet", "StressTestSpec", "feature_schema", "layout"]
+__all__ = ["KINDS", "CounterfactualPairs", "StressSet", "StressTestSpec", "feature_schema", "layout", "n_rows"]
 
 #: Kinds of stress sets (only a label: every kind is measured the same way).
 KINDS = ("iid", "shift", "corruption", "ood", "subgroup", "counterfactual")
@@ -70,9 +70,18 @@ class StressTestSpec:
     labels: NDArray[Any] | None = field(default=None, repr=False)
 
 
+def n_rows(X: Any) -> int:
+    """Rows of ``X``: ``shape[0]`` when it has a shape (arrays, sparse matrices, tensors),
+    else ``len``."""
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) > 0:
+        return int(shape[0])
+    return len(X)
+
+
 def _n_rows(X: Any, what: str) -> int:
     try:
-        return len(X)
+        return n_rows(X)
     except TypeError:
         raise TypeError(
             f"The {what} of {_FUNC} must be a sized collection of rows (an array or a "

@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from .._util.progress import Progress
 from .._util.validation import check_int
+from .stress import feature_schema, n_rows
 
 __all__ = ["SweepRun", "default_predict", "predict_inputs", "run_sweep"]
 
@@ -64,7 +65,7 @@ def predict_inputs(model: Any, inputs: Mapping[str, Any], predict: Predict) -> d
     out: dict[str, NDArray[np.float64]] = {}
     for key, X in inputs.items():
         p = np.asarray(predict(model, X), dtype=np.float64)
-        n = len(X)
+        n = n_rows(X)
         if p.ndim == 0 or p.shape[0] != n:
             raise ValueError(
                 f"predict(model, X) must return one prediction per row of {key!r} ({n} rows). "
@@ -110,8 +111,10 @@ def _worker_seed(seed: int) -> tuple[int, dict[str, NDArray[np.float64]] | None,
 
 
 def fingerprint(inputs: Mapping[str, Any]) -> str:
-    """Identifies the stress inputs of a checkpoint directory: names and row counts."""
-    desc = json.dumps([[k, len(v)] for k, v in inputs.items()])
+    """Identifies the stress inputs of a checkpoint directory: names, row counts and feature
+    schemas (not their values, nor the training function: a changed pipeline needs a new
+    directory)."""
+    desc = json.dumps([[k, n_rows(v), repr(feature_schema(v))] for k, v in inputs.items()])
     return hashlib.sha256(desc.encode()).hexdigest()[:16]
 
 
@@ -133,7 +136,7 @@ class _Checkpoint:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.keys = list(inputs)
         manifest = {"kind": "assay.robustness.sweep", "inputs": self.keys,
-                    "rows": [len(v) for v in inputs.values()], "fingerprint": fingerprint(inputs)}  # fmt: skip
+                    "rows": [n_rows(v) for v in inputs.values()], "fingerprint": fingerprint(inputs)}  # fmt: skip
         path = self.dir / "sweep.json"
         if path.exists():
             old = json.loads(path.read_text())
