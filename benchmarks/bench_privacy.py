@@ -2,6 +2,8 @@
 
     ASSAY_DATA_HOME=/work/shared/data OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
         .venv/bin/python benchmarks/bench_privacy.py vary_k  --out /tmp/privacy_vary_k
+    ... bench_privacy.py vary_k --datasets mnist --out /tmp/privacy_mnist   # 376 s CPU
+    ... bench_privacy.py vary_k --datasets synthetic --synthetic-runs 20 --out /tmp/privacy_syn20
     ... bench_privacy.py vary_eps --out /tmp/privacy_vary_eps
     ... bench_privacy.py speed
 
