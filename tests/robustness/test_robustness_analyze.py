@@ -212,6 +212,26 @@ class Fixed:
         return np.c_[1 - p, p]
 
 
+class Shifted:
+    def __init__(self, shift: float) -> None:
+        self.shift = shift
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        q = 1 / (1 + np.exp(-X[:, 0] - self.shift))
+        return np.c_[1 - q, q]
+
+
+def test_withheld_metric_gets_no_test() -> None:
+    rng = np.random.default_rng(8)
+    X, y = rng.normal(size=(80, 2)), np.r_[np.zeros(40, int), np.ones(40, int)]
+    g = np.where(np.arange(80) < 45, "small", "big")  # "small" holds 5 negatives (< min_denominator 10)
+    g[:35] = "big"
+    res = stress_test(StressSet("iid", X, y, groups={"g": g}), models=[Shifted(s) for s in (0.0, 0.3, 0.6)])
+    row = res.row("iid/g=small", "fpr")
+    assert math.isnan(row["mean"]) and math.isnan(row["p_value"]) and row["verdict"] == ""
+    assert res.row("iid/g=big", "fpr")["verdict"] in ("specified", "underspecified")
+
+
 def test_sparse_inputs() -> None:
     from scipy import sparse
 

@@ -300,7 +300,7 @@ def analyze(
             else:
                 row.update(sd_ratio=math.nan, spearman_iid=math.nan, discordant_pairs=math.nan, rank_changed=math.nan)
             res: S.SeedEffectTest | None = None
-            if m.rows is not None:
+            if m.rows is not None and np.isfinite(v).any():  # not for metrics the platform withheld
                 if t.counterfactual is not None:
                     lo = cf_losses[(t.name, m.id)]
                     res = tester(lo, None)
