@@ -163,7 +163,7 @@ def test_threshold_changes_values(watched: Watched, result: Any, tmp_path: Path)
 
 def test_baseline_changes_differences(watched: Watched, result: Any, tmp_path: Path) -> None:
     path = tmp_path / "r.html"
-    render_html(result, path)
+    render_html(result, path, replicate_values=200_000)
     page = watched.open(path)
     v = result.value("fpr", slice="group=south", threshold=0.5)
     overall = result.value("fpr", slice="overall", threshold=0.5).value
@@ -175,12 +175,23 @@ def test_baseline_changes_differences(watched: Watched, result: Any, tmp_path: P
     d1 = cell(page, "fpr", "group=south", "c-diff")
     assert d1 != d0
     assert num(d1) == pytest.approx(100 * (v.value - base) / base, abs=0.06)
-    # Significance is only known against the configured baseline: said so, not faked.
+    # Significance against another baseline comes from the shipped replicates (checked
+    # against evaluate(baseline=...) in test_report_view_baseline.py); without them the
+    # page says why it has none, and marks nothing.
+    assert "computed in the page from the evaluation's jackknife replicates" in (
+        page.locator(".legend .notice").text_content()
+    )
+    assert chart_rows(page, "fpr")[0] == "sex=F"
+    path0 = tmp_path / "r0.html"
+    render_html(result, path0, replicate_values=0)
+    watched.check_clean(path)
+    watched.requests.clear()
+    page = watched.open(path0)
+    page.select_option("select.ctl-baseline", value="sex=F")
     assert cell(page, "fpr", "group=south", "c-sig") == "n/a"
     notice = page.locator(".legend .notice").text_content()
-    assert "only available against the baseline the evaluation was run with" in notice
-    assert chart_rows(page, "fpr")[0] == "sex=F"
-    watched.check_clean(path)
+    assert "No significance against sex=F" in notice and "replicate_values=0" in notice
+    watched.check_clean(path0)
 
 
 def test_filter_and_sort(watched: Watched, result: Any, tmp_path: Path) -> None:
@@ -327,7 +338,7 @@ def test_drill_down_shows_sample_rows(
     detail = page.locator(".detail-card")
     assert detail.locator(".detail-name").text_content() == "group=west, sex=M"
     heads = detail.locator("table.sample th").all_text_contents()
-    assert heads[:2] == ["group", "sex"] and "label" in heads and "score" in heads
+    assert heads[:3] == ["outcome", "group", "sex"] and "label" in heads and "score" in heads
     rows = detail.locator("table.sample tbody tr")
     assert rows.count() == 15
     n_match = sum(

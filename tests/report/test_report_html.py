@@ -100,7 +100,12 @@ def test_sample_rows_per_slice(result: Any, data: Any) -> None:
     p1 = build_payload(result, sample=data, sample_rows=7)["sample"]
     p2 = build_payload(result, sample=pa.table(data), sample_rows=7)["sample"]
     assert p1 == p2  # deterministic, whatever the table type
-    assert p1["columns"] == ["group", "sex", "label", "score"]
+    # slice columns, label, score, then the sample's other columns (here score_b)
+    assert p1["columns"] == ["group", "sex", "label", "score", "score_b"]
+    assert p1["features"] == ["score_b"]
+    assert build_payload(result, sample=data, sample_columns=0)["sample"]["columns"] == [
+        "group", "sex", "label", "score"
+    ]  # fmt: skip
     for s in result.slices:
         entry = p1["bySlice"][s.slice]
         mask = np.ones(len(data["label"]), dtype=bool)
@@ -147,7 +152,12 @@ def test_initial_metrics_and_threshold(result: Any) -> None:
 
 def test_json_round_trip_renders_same(result: Any) -> None:
     again = assay.EvalResult.from_json(result.to_json())
-    assert embedded(render_html(again)) == embedded(render_html(result))
+    # the same page, but for the replicates, which JSON does not carry
+    assert embedded(render_html(again, replicate_values=0)) == embedded(
+        render_html(result, replicate_values=0)
+    )
+    rep = embedded(render_html(again, replicate_values=10))["results"][0]["replicates"]
+    assert rep["shipped"] is None and "read from JSON" in rep["why"]
 
 
 def test_repr_html_is_sandboxed_iframe(result: Any) -> None:

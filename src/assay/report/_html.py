@@ -80,6 +80,8 @@ def build_payload(
     threshold: float | None = None,
     sample_rows: int = 20,
     headline: Sequence[str] | None = None,
+    sample_columns: int = 5,
+    replicate_values: int = 0,
 ) -> dict[str, Any]:
     """The data embedded in the page (also handy for tests and other front ends)."""
     results = [_check_result(result, "result")]
@@ -95,7 +97,6 @@ def build_payload(
         raise ValueError(
             f"The 'names' parameter of render_html must hold distinct names. Got {names!r} instead."
         )
-    payloads = [result_payload(r, labels[i]) for i, r in enumerate(results)]
     runs = []
     for i, r in enumerate(results):
         for m in r.models:
@@ -126,6 +127,29 @@ def build_payload(
     all_metrics = list(dict.fromkeys(m for r in results for m in result_metrics(r)))
     free = list(dict.fromkeys(m for r in results for m in threshold_free_metrics(r)))
     plots = plot_catalog(all_metrics)
+    if (
+        isinstance(replicate_values, bool)
+        or not isinstance(replicate_values, int)
+        or (replicate_values < 0)
+    ):
+        raise ValueError(
+            f"The 'replicate_values' parameter of render_html must be an int >= 0. "
+            f"Got {replicate_values!r} instead."
+        )
+    wanted = (
+        [m for m in ([metrics] if isinstance(metrics, str) else list(metrics))]
+        if metrics is not None
+        else default_metrics(all_metrics)
+    )
+    if headline is not None and not isinstance(headline, str) and len(headline) == 3:
+        wanted = [str(headline[0]), *wanted]
+    first_thr: float | None = None if thr_index is None else thresholds[thr_index]
+    payloads = [
+        result_payload(
+            r, labels[i], replicate_values=replicate_values, priority=wanted, threshold=first_thr
+        )
+        for i, r in enumerate(results)
+    ]
     if metrics is None:
         shown = [0] if compare < 0 else [0, compare]
         chosen = _initial_metrics(
@@ -157,7 +181,15 @@ def build_payload(
         },
         "headline": _headline(headline, all_metrics, order),
         "sample": (
-            None if sample is None else sample_payload(sample, results, rows_per_slice=sample_rows)
+            None
+            if sample is None
+            else sample_payload(
+                sample,
+                results,
+                rows_per_slice=sample_rows,
+                feature_columns=sample_columns,
+                threshold=first_thr,
+            )
         ),
     }
 
@@ -289,6 +321,8 @@ def render_html(
     threshold: float | None = None,
     sample_rows: int = 20,
     headline: Sequence[str] | None = None,
+    sample_columns: int = 5,
+    replicate_values: int = 0,
 ) -> str:
     """Write the interactive report of ``result`` as one self-contained HTML file.
 
@@ -336,12 +370,21 @@ def render_html(
         ``("fnr", "sex=Female", "sex=Male")``. The page opens with both slices' values
         with intervals and the gap ``slice - reference_slice`` with its interval and
         significance, per model, in words (the interval of the gap is the evaluation's
-        when ``reference_slice`` is its configured baseline; otherwise the page says
-        that it has none).
+        when ``reference_slice`` is its configured baseline, else computed from the
+        shipped replicates; otherwise the page says why it has none).
+    sample_columns
+        How many of the sample's other columns (the user's features, in the sample's
+        order) the drill-down keeps besides the slice columns, label and scores.
+    replicate_values
+        Most replicate numbers embedded in the page (e.g. 200,000), so that changing
+        the baseline slice keeps significance: the charted metrics at the first threshold
+        first, then the other thresholds and metrics. 0 (the default for now) ships none;
+        the page then says why it cannot test against another baseline.
     """
     payload = build_payload(
         result, other=other, names=names, sample=sample, title=title, metrics=metrics,
         threshold=threshold, sample_rows=sample_rows, headline=headline,
+        sample_columns=sample_columns, replicate_values=replicate_values,
     )  # fmt: skip
     doc = html_document(payload)
     if path is not None:

@@ -95,14 +95,29 @@ def _codes(col: Any, index: dict[Any, int]) -> np.ndarray[Any, Any]:
     return np.array([index[v] for v in col], dtype=np.int64)
 
 
-def result_payload(result: EvalResult, name: str) -> dict[str, Any]:
+def result_payload(
+    result: EvalResult,
+    name: str,
+    *,
+    replicate_values: int = 0,
+    priority: Sequence[str] = (),
+    threshold: float | None = None,
+) -> dict[str, Any]:
     """Everything the page needs from one result, values aligned with ``result.slices``:
     ``values[model][class][metric]`` is one entry per threshold (one for threshold-free
     metrics) of arrays over the slices: ``v``, ``lo``, ``hi`` (integers at the scale ``10**q`` of the entry's ``q``: value and interval), ``dlo``,
     ``dhi`` (interval of the difference from the configured baseline), ``me`` (largest
     error, when any), ``sig`` and ``sa`` (unadjusted and adjusted significance, 0/1) and
     ``nt`` (index into ``notes``: why a value is withheld, undefined or not tested; -1
-    for none; only when any)."""
+    for none; only when any).
+
+    With ``replicate_values > 0`` and replicates in memory, entries also carry the
+    replicates (``rp``: per slice ``R`` integers, replicate minus value at the scale
+    ``10**rq``; ``sc``: 1 where the value's interval is a score interval, Wilson or
+    Jeffreys) so the page can test differences from any baseline: entries of the metrics
+    in ``priority`` first (at ``threshold`` first, then the other thresholds), then the
+    rest, until ``replicate_values`` numbers are shipped. ``replicates`` says what was
+    shipped (``tcrit``: t critical values by degrees of freedom, ``z``) or why not."""
     tbl = result.to_arrow()
     n_slices = len(result.slices)
     sidx = {s.slice: i for i, s in enumerate(result.slices)}
@@ -142,6 +157,26 @@ def result_payload(result: EvalResult, name: str) -> dict[str, Any]:
     ng[flat] = [nidx[x] if x else -1 for x in notes_col]
     ngrid = ng.reshape(len(block_keys), k_thr, n_slices)
     values: dict[str, dict[str, dict[str, list[dict[str, list[Any]]]]]] = {}
+    shipped: dict[tuple[int, int], dict[str, Any]] = {}
+    rep_info = _replicate_info(result, replicate_values)
+    if rep_info.get("shipped") is not None and result.replicates is not None:
+        inv = np.full(size, -1, dtype=np.int64)
+        inv[flat] = np.arange(n)
+        interval = tbl.column("interval").to_pylist()
+        method = rep_info["method"]
+        order = _replicate_order(block_keys, free, thresholds, priority, threshold, fields)
+        n_rep = int(result.replicates.shape[1])
+        left = replicate_values
+        for b, t in order:
+            if left < n_slices * n_rep:
+                break
+            rows_i = inv[(b * k_thr + t) * n_slices + np.arange(n_slices)]
+            shipped[(b, t)] = _replicate_entry(
+                result.replicates, rows_i, fields["v"][b, t], interval, method
+            )
+            left -= n_slices * n_rep
+        rep_info["shipped"] = len(shipped)
+        rep_info["entries"] = len(order)
     for b, (model, cls, metric) in enumerate(block_keys):
         k = 1 if metric in free else len(thresholds)
         entries = []
@@ -156,10 +191,13 @@ def result_payload(result: EvalResult, name: str) -> dict[str, Any]:
             e["sa"] = sig_adj[b, t].tolist()
             if (ngrid[b, t] >= 0).any():
                 e["nt"] = ngrid[b, t].tolist()
+            if (b, t) in shipped:
+                e.update(shipped[(b, t)])
             entries.append(e)
         values.setdefault(str(model), {}).setdefault(cls, {})[str(metric)] = entries
     cfg = result.config
     ci = cfg.get("ci") or {}
+    score_map = cfg.get("scores")
     classes = result_classes(result)
     return {
         "name": name,
@@ -182,6 +220,10 @@ def result_payload(result: EvalResult, name: str) -> dict[str, Any]:
         "auc": _str(cfg.get("auc")),
         "aucBins": num(cfg.get("auc_bins")),
         "models": [str(m) for m in result.models],
+        "scoreColumns": {
+            str(m): [cols] if isinstance(cols, str) else [str(c) for c in cols]
+            for m, cols in (score_map.items() if isinstance(score_map, dict) else [])
+        },
         "classes": ["" if c is None else str(c) for c in classes],
         "thresholds": [num(t) for t in thresholds],
         "metrics": result_metrics(result),
@@ -199,7 +241,91 @@ def result_payload(result: EvalResult, name: str) -> dict[str, Any]:
             for s in result.slices
         ],
         "values": values,
+        "replicates": rep_info,
     }
+
+
+def _replicate_info(result: EvalResult, budget: int) -> dict[str, Any]:
+    """What the page gets to recompute significance against another baseline: ``method``,
+    ``tcrit`` (t critical values at the confidence, index = degrees of freedom), ``z``;
+    ``shipped`` is ``None`` with ``why`` when no replicates can be shipped."""
+    from ..core.stats import norm_ppf, t_ppf
+
+    ci = result.config.get("ci") or {}
+    method = ci.get("method")
+    out: dict[str, Any] = {"method": _str(method), "shipped": None, "why": None}
+    if method in (None, "none") or not ci.get("n_replicates"):
+        out["why"] = "the evaluation has no replicates (ci=None)"
+        return out
+    if budget <= 0:
+        out["why"] = "replicates were not shipped (render_html(..., replicate_values=0))"
+        return out
+    if result.replicates is None:
+        out["why"] = result.replicates_dropped or (
+            "the result holds no replicate values (a result read from JSON does not carry "
+            "them; render the report from the evaluate() result in the same process)"
+        )
+        return out
+    conf = float(result.config.get("confidence", 0.95))
+    q = (1.0 + conf) / 2.0
+    n_rep = int(result.replicates.shape[1])
+    out["tcrit"] = [None] + [float(f"{t_ppf(q, d):.10g}") for d in range(1, n_rep)]
+    out["z"] = float(f"{norm_ppf(q):.10g}")
+    out["shipped"] = 0
+    out["budget"] = int(budget)
+    out["n"] = n_rep
+    return out
+
+
+def _replicate_order(
+    block_keys: Sequence[tuple[Any, str, Any]],
+    free: set[str],
+    thresholds: Sequence[float],
+    priority: Sequence[str],
+    threshold: float | None,
+    fields: dict[str, np.ndarray[Any, Any]],
+) -> list[tuple[int, int]]:
+    """Entries (block, threshold index) that have a tested difference, most wanted first."""
+    t0 = 0
+    if threshold is not None:
+        near = [abs(t - threshold) for t in thresholds]
+        t0 = int(np.argmin(near)) if near else 0
+    rank = {m: i for i, m in enumerate(priority)}
+    out = []
+    for b, (_model, _cls, metric) in enumerate(block_keys):
+        ts = [0] if metric in free else list(range(len(thresholds)))
+        for t in ts:
+            if not np.isfinite(fields["dlo"][b, t]).any():
+                continue
+            out.append(
+                (rank.get(str(metric), len(rank)), 0 if (metric in free or t == t0) else 1, b, t)
+            )
+    out.sort(key=lambda x: (x[0], x[1], x[2], x[3]))
+    return [(b, t) for _, _, b, t in out]
+
+
+def _replicate_entry(
+    reps: np.ndarray[Any, Any],
+    rows: np.ndarray[Any, Any],
+    values: np.ndarray[Any, Any],
+    interval: Sequence[Any],
+    method: str,
+) -> dict[str, Any]:
+    """One entry's replicates as integer deltas from the values (``rp``, scale ``10**rq``,
+    about four significant digits of the largest delta) and score-interval flags (``sc``)."""
+    n_rep = reps.shape[1]
+    got = np.full((rows.size, n_rep), np.nan)
+    ok = rows >= 0
+    got[ok] = reps[rows[ok]].astype(np.float64)
+    delta = got - values[:, None]
+    finite = np.isfinite(delta)
+    top = float(np.max(np.abs(delta[finite]))) if finite.any() else 0.0
+    rq = 6 if top == 0 else int(min(12, max(0, 4 - math.floor(math.log10(top)))))
+    ints = np.where(finite, np.round(np.where(finite, delta, 0) * 10.0**rq), 0).astype(np.int64)
+    flat_ok = finite.ravel().tolist()
+    rp = [v if o else None for v, o in zip(ints.ravel().tolist(), flat_ok, strict=True)]
+    sc = [1 if i >= 0 and interval[i] not in (None, method) else 0 for i in rows.tolist()]
+    return {"rp": rp, "rq": rq, "sc": sc}
 
 
 def _str(x: Any) -> str | None:
@@ -260,32 +386,55 @@ def sample_payload(
     *,
     rows_per_slice: int = 20,
     seed: int = 0,
+    feature_columns: int = 5,
+    threshold: float | None = None,
 ) -> dict[str, Any]:
     """Up to ``rows_per_slice`` rows of ``sample`` per slice, chosen with a fixed seed.
 
     The sample needs the slice columns, the label and the score columns; columns it lacks
-    are left out (a slice whose columns are missing gets no rows, and says why).
+    are left out (a slice whose columns are missing gets no rows, and says why). Besides
+    those, the first ``feature_columns`` other columns of the sample (the user's features,
+    in the sample's order) are kept. With a binary label and a ``threshold``, rows are
+    drawn stratified by outcome of the first model at that threshold (TP, FP, TN, FN: as
+    many of each as the slice has, up to an equal share), so every outcome the slice has
+    shows up in the drill-down; ``strata`` gives the rows' outcome codes.
     """
     if rows_per_slice < 1:
         raise ValueError(
             f"The 'sample_rows' parameter of render_html must be an int >= 1. "
             f"Got {rows_per_slice!r} instead."
         )
+    if (
+        isinstance(feature_columns, bool)
+        or not isinstance(feature_columns, int)
+        or (feature_columns < 0)
+    ):
+        raise ValueError(
+            f"The 'sample_columns' parameter of render_html must be an int >= 0. "
+            f"Got {feature_columns!r} instead."
+        )
     source = open_source(sample, func="render_html")
     slice_cols: list[str] = []
     others: list[str] = []
+    label_col: str | None = None
+    score_cols: list[str] = []
     for r in results:
         for s in r.slices:
             slice_cols.extend(s.key)
         cfg = r.config
         others.append(str(cfg.get("label")))
+        label_col = label_col or str(cfg.get("label"))
         scores = cfg.get("scores") or {}
         for cols in scores.values() if isinstance(scores, dict) else [scores]:
-            others.extend([cols] if isinstance(cols, str) else [str(c) for c in cols])
+            got = [cols] if isinstance(cols, str) else [str(c) for c in cols]
+            others.extend(got)
+            score_cols.extend(got)
         if cfg.get("weight"):
             others.append(str(cfg["weight"]))
     wanted = list(dict.fromkeys(slice_cols + others))
     present = [c for c in wanted if c in source.columns]
+    extra = [c for c in source.columns if c not in wanted][:feature_columns]
+    present = present + extra
     batches = list(source.batches(present, 1 << 20))
     table = (
         pa.Table.from_batches(batches)
@@ -299,6 +448,7 @@ def sample_payload(
             formatted[c] = np.array(
                 [slice_value_text(v) for v in table.column(c).to_pylist()], dtype=object
             )
+    strata = _strata(table, label_col, score_cols, threshold)
     by_slice: dict[str, dict[str, Any]] = {}
     chosen: set[int] = set()
     picks: dict[str, np.ndarray[Any, Any]] = {}
@@ -321,8 +471,7 @@ def sample_payload(
                 mask &= formatted[c] == slice_value_text(v)
             idx = np.flatnonzero(mask)
             if idx.size > rows_per_slice:
-                rng = np.random.default_rng(seed)
-                idx = np.sort(rng.choice(idx, size=rows_per_slice, replace=False))
+                idx = _stratified(idx, strata, rows_per_slice, seed)
             picks[s.slice] = idx
             chosen.update(int(i) for i in idx)
             by_slice[s.slice] = {"rows": [], "matched": int(mask.sum()), "missing": []}
@@ -335,11 +484,63 @@ def sample_payload(
         by_slice[name]["rows"] = [pos[int(i)] for i in idx]
     return {
         "columns": present,
+        "features": extra,
+        "label": label_col if label_col in present else None,
         "rows": rows,
         "bySlice": by_slice,
         "total": n,
         "perSlice": rows_per_slice,
+        "stratified": None if strata is None else threshold,
     }
+
+
+def _strata(
+    table: pa.Table, label: str | None, scores: Sequence[str], threshold: float | None
+) -> np.ndarray[Any, Any] | None:
+    """Outcome codes 0..3 (TP, FP, TN, FN) of the first score column at ``threshold`` (a
+    row is positive when its score is above it), or ``None`` when the label is not binary
+    0/1 or a column is missing."""
+    if threshold is None or label is None or not scores:
+        return None
+    if label not in table.column_names or scores[0] not in table.column_names:
+        return None
+    try:
+        y = np.asarray(table.column(label).to_numpy(zero_copy_only=False), dtype=np.float64)
+        sc = np.asarray(table.column(scores[0]).to_numpy(zero_copy_only=False), dtype=np.float64)
+    except (TypeError, ValueError, pa.ArrowInvalid):
+        return None
+    if y.size and not np.all(np.isin(y[np.isfinite(y)], (0.0, 1.0))):
+        return None
+    pred = sc > threshold
+    pos = y == 1
+    return np.where(pos & pred, 0, np.where(~pos & pred, 1, np.where(~pos & ~pred, 2, 3)))
+
+
+def _stratified(
+    idx: np.ndarray[Any, Any], strata: np.ndarray[Any, Any] | None, k: int, seed: int
+) -> np.ndarray[Any, Any]:
+    """``k`` of ``idx`` drawn with ``seed``: at random, or with ``strata`` an equal share
+    per stratum (a stratum with fewer rows gives its spare share to the others), in
+    sample order."""
+    rng = np.random.default_rng(seed)
+    if strata is None:
+        return np.sort(rng.choice(idx, size=k, replace=False))
+    groups = [idx[strata[idx] == g] for g in range(4)]
+    take = [0, 0, 0, 0]
+    left = k
+    while left > 0:
+        open_ = [g for g in range(4) if take[g] < groups[g].size]
+        if not open_:
+            break
+        share = max(left // len(open_), 1)
+        for g in open_:
+            add = min(share, groups[g].size - take[g], left)
+            take[g] += add
+            left -= add
+            if left == 0:
+                break
+    out = [rng.choice(groups[g], size=take[g], replace=False) for g in range(4) if take[g]]
+    return np.sort(np.concatenate(out))
 
 
 def _cell(v: Any) -> Any:

@@ -168,7 +168,10 @@
     top: 0,
     page: 0,
     pageSize: 25,
-    detail: null
+    detail: null,
+    curveN: 3,
+    outcome: "all",
+    toPerf: null, toGap: null, toSlice: null, toBase: null, baselineSet: false
   };
   var ADJ = { bh: "Benjamini-Hochberg (false discovery rate)", holm: "Holm (family-wise error)", none: "none" };
   function adjName(R) { return ADJ[R.adjustment] || R.adjustment || "none"; }
@@ -252,13 +255,162 @@
     c.base = b === undefined ? null : pick(e.v, b);
     c.abs = isNum(c.v) && isNum(c.base) ? c.v - c.base : null;
     c.pct = isNum(c.abs) && c.base !== 0 ? c.abs / Math.abs(c.base) * 100 : null;
-    c.sigKnown = state.baseline === R.baseline;
-    c.significant = c.sigKnown && e.sig[j] === 1 && name !== state.baseline;
-    c.sigAdj = c.significant && !!e.sa && e.sa[j] === 1;
     c.note = e.nt && e.nt[j] >= 0 ? R.notes[e.nt[j]] : null;
-    c.dlo = c.sigKnown ? pick(e.dlo, j) : null;
-    c.dhi = c.sigKnown ? pick(e.dhi, j) : null;
+    if (state.baseline === R.baseline) {
+      c.sigKnown = true; c.sigFrom = "evaluation";
+      c.significant = e.sig[j] === 1 && name !== state.baseline;
+      c.sigAdj = c.significant && !!e.sa && e.sa[j] === 1;
+      c.dlo = pick(e.dlo, j); c.dhi = pick(e.dhi, j);
+      return c;
+    }
+    c.sigWhy = whyNoTest(R, e, state.baseline);
+    c.sigKnown = c.sigWhy === null;
+    c.significant = false; c.sigAdj = false; c.dlo = null; c.dhi = null;
+    if (c.sigKnown) {
+      var T = testsAgainst(R, metric, e, state.baseline);
+      c.sigFrom = "replicates";
+      c.significant = T.sig[j] === 1 && name !== state.baseline;
+      c.sigAdj = c.significant && T.sa[j] === 1;
+      c.dlo = T.dlo[j]; c.dhi = T.dhi[j];
+      c.note = c.note || (name !== state.baseline && isNum(c.v) && !isNum(T.p[j]) ? "not tested (zero-width or no interval)" : null);
+    }
     return c;
+  }
+
+  /* ------------------------------------------------------------------ significance vs any baseline */
+  /* Differences from a baseline other than the configured one are tested in the page from
+   * the replicates the page carries (R.replicates; entries' rp/rq/sc), the way evaluate
+   * tests them: a t interval from the replicate differences (jackknife or bootstrap), the
+   * MOVER interval where a value's interval is a score interval (Wilson, Jeffreys), clipped
+   * to the metric's range, no test where an interval has zero width; then the result's
+   * multiple-comparison adjustment across the slices of the entry. */
+  function tTwoSided(t, nu) {
+    /* P(|T| > t) for integer nu (Abramowitz & Stegun 26.7.3 / 26.7.4). */
+    if (!(t >= 0) || !(nu >= 1)) { return NaN; }
+    var th = Math.atan(t / Math.sqrt(nu)), c2 = Math.cos(th) * Math.cos(th), sn = Math.sin(th);
+    var a, term, sum, k;
+    if (nu % 2 === 1) {
+      if (nu === 1) { a = 2 * th / Math.PI; }
+      else {
+        term = 1; sum = 1;
+        for (k = 3; k <= nu - 2; k += 2) { term *= (k - 1) / k * c2; sum += term; }
+        a = 2 / Math.PI * (th + sn * Math.cos(th) * sum);
+      }
+    } else {
+      term = 1; sum = 1;
+      for (k = 2; k <= nu - 2; k += 2) { term *= (k - 1) / k * c2; sum += term; }
+      a = sn * sum;
+    }
+    return Math.min(1, Math.max(0, 1 - a));
+  }
+  function normTwoSided(z) {
+    /* 2 P(Z > z) = erfc(z / sqrt 2): the series of erf near 0, the continued fraction of
+     * erfc in the tail. */
+    var x = Math.abs(z) / Math.SQRT2;
+    if (x < 2) {
+      var sum = x, term = x, n = 0;
+      while (Math.abs(term) > 1e-17 * Math.abs(sum) && n < 200) { n += 1; term *= -x * x / n; sum += term / (2 * n + 1); }
+      return Math.min(1, Math.max(0, 1 - 2 / Math.sqrt(Math.PI) * sum));
+    }
+    var f = 0;
+    for (var k = 60; k >= 1; k--) { f = k / 2 / (x + f); }
+    return Math.exp(-x * x) / Math.sqrt(Math.PI) / (x + f);
+  }
+  function adjust(p, method) {
+    var idx = [];
+    for (var i = 0; i < p.length; i++) { if (isNum(p[i])) { idx.push(i); } }
+    var out = p.map(function () { return NaN; });
+    var m = idx.length;
+    if (!m) { return out; }
+    if (method !== "bh" && method !== "holm") { idx.forEach(function (i) { out[i] = p[i]; }); return out; }
+    idx.sort(function (a, b) { return p[a] - p[b]; });
+    var k, run;
+    if (method === "bh") {
+      run = 1;
+      for (k = m - 1; k >= 0; k--) { run = Math.min(run, p[idx[k]] * m / (k + 1)); out[idx[k]] = run; }
+    } else {
+      run = 0;
+      for (k = 0; k < m; k++) { run = Math.max(run, Math.min(1, (m - k) * p[idx[k]])); out[idx[k]] = run; }
+    }
+    return out;
+  }
+  function repsOf(e) {
+    if (!e.rp) { return null; }
+    if (!e._rp) {
+      var sc = Math.pow(10, -(e.rq || 0)), a = new Float64Array(e.rp.length);
+      for (var i = 0; i < a.length; i++) { a[i] = e.rp[i] === null ? NaN : e.rp[i] * sc; }
+      e._rp = a;
+    }
+    return e._rp;
+  }
+  /* Why no test against ``baseline`` is possible for this entry (null when it is). */
+  function whyNoTest(R, e, baseline) {
+    var RP = R.replicates || {};
+    if (RP.shipped === null || RP.shipped === undefined) { return RP.why || "the page carries no replicates"; }
+    if (!e.rp) {
+      if (!e.dlo || !e.dlo.some(isNum)) { return "this metric has no tested difference"; }
+      return "the replicates of this metric at this threshold are not in the page (the page carries " +
+        RP.shipped + " of " + RP.entries + " entries within its budget of " + Number(RP.budget).toLocaleString("en-US") +
+        " numbers; render_html(..., replicate_values=...) ships more)";
+    }
+    var b = R.index[baseline];
+    if (b === undefined) { return "the baseline slice is not in this result"; }
+    if (R.slices[b].withheld) { return "the baseline slice is withheld"; }
+    return null;
+  }
+  /* The tests of every slice of entry ``e`` against slice ``baseline``, cached. */
+  function testsAgainst(R, metric, e, baseline) {
+    e._tests = e._tests || {};
+    if (e._tests[baseline]) { return e._tests[baseline]; }
+    var RP = R.replicates, n = R.slices.length, nr = RP.n, b = R.index[baseline];
+    var reps = repsOf(e);
+    var info = D.metricsInfo[metric] || {};
+    var span = isNum(info.lower) && isNum(info.upper) ? info.upper - info.lower : null;
+    var out = { dlo: new Array(n), dhi: new Array(n), sig: new Array(n), p: new Array(n) };
+    var vb = e.v[b], lb = e.lo[b], ub = e.hi[b];
+    var degB = !(isNum(lb) && isNum(ub) && ub - lb > 0);
+    for (var j = 0; j < n; j++) {
+      out.dlo[j] = null; out.dhi[j] = null; out.sig[j] = 0; out.p[j] = NaN;
+      var vj = e.v[j];
+      if (j === b || !isNum(vj) || !isNum(vb) || R.slices[j].withheld) { continue; }
+      var d = vj - vb, lo, hi, p;
+      if (e.sc[j] || e.sc[b]) {
+        var lj = e.lo[j], uj = e.hi[j];
+        lo = d - Math.sqrt(Math.pow(vj - lj, 2) + Math.pow(ub - vb, 2));
+        hi = d + Math.sqrt(Math.pow(uj - vj, 2) + Math.pow(vb - lb, 2));
+        var se0 = (d > 0 ? d - lo : hi - d) / RP.z;
+        p = d === 0 ? 1 : normTwoSided(Math.abs(d) / se0);
+      } else {
+        var k = 0, mean = 0, i, x;
+        var dr = new Float64Array(nr);
+        for (i = 0; i < nr; i++) {
+          x = (vj + reps[j * nr + i]) - (vb + reps[b * nr + i]);
+          dr[i] = x;
+          if (isFinite(x)) { k += 1; mean += x; }
+        }
+        if (k < 2) { continue; }
+        mean /= k;
+        var ss = 0;
+        for (i = 0; i < nr; i++) { if (isFinite(dr[i])) { ss += (dr[i] - mean) * (dr[i] - mean); } }
+        var se = RP.method === "jackknife" ? Math.sqrt((k - 1) / k * ss) : Math.sqrt(ss / (k - 1));
+        var crit = RP.tcrit[k - 1];
+        lo = d - crit * se; hi = d + crit * se;
+        p = se > 0 ? tTwoSided(Math.abs(d) / se, k - 1) : NaN;
+      }
+      if (span !== null) {
+        lo = Math.min(Math.max(lo, -span), span); hi = Math.min(Math.max(hi, -span), span);
+      }
+      var degJ = !(isNum(e.lo[j]) && isNum(e.hi[j]) && e.hi[j] - e.lo[j] > 0);
+      var valid = isNum(lo) && isNum(hi) && hi - lo > 0 && !degJ && !degB;
+      out.dlo[j] = isNum(lo) ? lo : null; out.dhi[j] = isNum(hi) ? hi : null;
+      out.sig[j] = valid && (lo > 0 || hi < 0) ? 1 : 0;
+      out.p[j] = valid ? p : NaN;
+    }
+    var adj = adjust(out.p, R.adjustment);
+    var alpha = 1 - (isNum(R.confidence) ? R.confidence : 0.95);
+    out.sa = out.sig.map(function (g, j) { return g && adj[j] < alpha ? 1 : 0; });
+    e._tests[baseline] = out;
+    return out;
   }
   function diffText(c) {
     if (!c || c.missing || !isNum(c.v)) { return ""; }
@@ -373,7 +525,24 @@
   /* ------------------------------------------------------------------ bar chart */
   var W = 900, LABEL_X = 232, X0 = 244, X1 = 612, TEXT_X = 636, TOP = 30;
 
+  /* Labels for ``names`` of at most ``n`` characters that stay distinct: where shortening
+   * makes two read the same, those get longer (up to the full name). */
+  function uniqueLabels(names, n) {
+    var out = {};
+    var lim = {};
+    names.forEach(function (x) { lim[x] = n; });
+    for (var pass = 0; pass < 40; pass++) {
+      var seen = {}, clash = false;
+      names.forEach(function (x) { var t = shorten(x, lim[x]); out[x] = t; (seen[t] = seen[t] || []).push(x); });
+      Object.keys(seen).forEach(function (t) {
+        if (seen[t].length > 1) { seen[t].forEach(function (x) { if (lim[x] < x.length) { lim[x] += 6; clash = true; } }); }
+      });
+      if (!clash) { break; }
+    }
+    return out;
+  }
   function barChart(metric, rows, runs) {
+    var LABELS = uniqueLabels(rows, 34);
     var multi = runs.length > 1;
     var rowH = multi ? 36 : 24;
     var barH = multi ? 11 : 14;
@@ -419,8 +588,9 @@
       add(g, s("rect", { class: "row-bg", x: 0, y: 0, width: W, height: rowH }));
       var label = s("text", {
         class: "slabel", x: LABEL_X, y: rowH / 2 + 4, "text-anchor": "end",
-        text: shorten(n, 34)
+        text: LABELS[n]
       });
+      if (LABELS[n].length > 34) { label.setAttribute("textLength", LABEL_X - 4); label.setAttribute("lengthAdjust", "spacingAndGlyphs"); }
       add(label, s("title", { text: n + " (" + sl.count.toLocaleString("en-US") + " rows)" }));
       add(g, label);
       var open = function () { openDetail(n); };
@@ -456,7 +626,7 @@
           add(tx, "withheld");
           tx.setAttribute("class", "vtext muted");
         } else if (!isNum(c.v)) {
-          add(tx, c.noMetric ? "metric not computed" : "undefined: " + (c.note || "no value (0 denominator)"));
+          add(tx, undefinedText(c));
           tx.setAttribute("class", "vtext muted");
         } else {
           var xa = x(Math.min(0, c.v)), xb = x(Math.max(0, c.v));
@@ -543,7 +713,7 @@
           tds.push(h("td", { class: "muted", colspan: ncols - 1, text: c.slice.reason || "" }));
           return;
         }
-        tds.push(h("td", { class: "num c-value", "data-run": ri, text: isNum(c.v) ? fmt(c.v) : "undefined", title: isNum(c.v) ? null : c.note || "no value" }));
+        tds.push(h("td", { class: isNum(c.v) ? "num c-value" : "c-value wrap muted", "data-run": ri, text: isNum(c.v) ? fmt(c.v) : undefinedText(c) }));
         var ci = fmtCI(c.lo, c.hi);
         if (isNum(c.me) && c.me > 0) { ci += " ±" + fmt(c.me) + "ᵉ"; }
         tds.push(h("td", { class: "num c-ci", "data-run": ri, text: ci }));
@@ -557,7 +727,8 @@
         tds.push(h("td", {
           class: "c-sig" + (c.significant ? " sig" : ""), "data-run": ri,
           text: c.significant ? "✱" : c.sigKnown || n === state.baseline ? "" : "n/a",
-          title: c.sigKnown ? (c.note || null) : "Significance is only available for the configured baseline"
+          "data-sig-from": c.sigFrom || null,
+          title: c.sigKnown ? (c.note || (c.sigFrom === "replicates" ? "tested in the page from the replicates" : null)) : "No significance: " + (c.sigWhy || "")
         }));
         tds.push(h("td", {
           class: "c-sigadj" + (c.sigAdj ? " sig" : ""), "data-run": ri,
@@ -678,6 +849,7 @@
     add(svg, s("text", { class: "axis-title", x: L + S / 2, y: T + S + 36, "text-anchor": "middle", text: P.xLabel }));
     add(svg, s("text", { class: "axis-title", x: 14, y: T + S / 2, "text-anchor": "middle", transform: "rotate(-90 14 " + (T + S / 2) + ")", text: P.yLabel }));
     var labelled = rows.length <= 12;
+    var PLAB = uniqueLabels(rows, 28);
     pts.forEach(function (p) {
       var cx = x(p.px.v), cy = y(p.py.v);
       var g = s("g", { class: "point", "data-slice": p.n, "data-run": p.ri, "data-x": p.px.v, "data-y": p.py.v });
@@ -690,7 +862,7 @@
       add(mark, s("title", { text: D.runs[p.ri].label + " · " + p.n + ": " + metricName(P.x) + " " + fmt(p.px.v) + ", " + metricName(P.y) + " " + fmt(p.py.v) }));
       add(g, mark);
       if (labelled && p.k === 0) {
-        add(g, s("text", { class: "plabel", x: cx + 8, y: cy - 6, text: truncate(p.n, 28) }));
+        add(g, s("text", { class: "plabel", x: cx + 8, y: cy - 6, text: PLAB[p.n] }));
       }
       g.addEventListener("click", function () { openDetail(p.n); });
       add(svg, g);
@@ -777,15 +949,16 @@
   function openDetail(n) {
     state.detail = n;
     renderMain();
+    /* The card is a panel fixed at the side of the window: opening it moves nothing. */
     var d = root.querySelector(".detail-card");
-    if (d && d.scrollIntoView) { d.scrollIntoView({ block: "nearest" }); }
+    if (d && d.focus) { try { d.focus({ preventScroll: true }); } catch (err) { /* old browsers */ } }
   }
   function detailCard(runs) {
     var n = state.detail;
     var sl = sliceInfo(n);
     if (!sl) { return null; }
     var close = h("button", { type: "button", class: "close", title: "Close", text: "×", onclick: function () { state.detail = null; renderMain(); } });
-    var card = h("section", { class: "card detail-card", "data-slice": n }, [
+    var card = h("section", { class: "card detail-card", "data-slice": n, tabindex: -1, role: "dialog", "aria-label": "Slice " + n }, [
       h("header", { class: "card-head" }, [h("h3", null, ["Slice ", h("span", { class: "detail-name", text: n })]), close]),
       h("p", { class: "caption" }, [
         "Feature ", h("b", { text: sl.feature }), " · " + sl.count.toLocaleString("en-US") + " rows",
@@ -826,19 +999,58 @@
       add(card, h("p", { class: "muted", text: "The sample lacks the column(s) " + bs.missing.join(", ") + " that define this slice." }));
       return card;
     }
-    add(card, h("p", { class: "caption", text: bs.rows.length + " of " + (bs.matched || 0).toLocaleString("en-US") +
-      " sample rows in this slice (at most " + S.perSlice + ", drawn with a fixed seed, in sample order)." }));
-    if (!bs.rows.length) { return card; }
-    var hdr = S.columns.map(function (c) { return { label: c }; });
+    if (!bs.rows.length) {
+      add(card, h("p", { class: "caption", text: "0 of " + (bs.matched || 0).toLocaleString("en-US") + " sample rows in this slice." }));
+      return card;
+    }
+    /* Outcome of each row at the current threshold for the model shown (TP, FP, TN, FN):
+     * positive when its score is above the threshold, as evaluate counts it. */
+    var run = D.runs[state.run], RR = D.results[run.result];
+    var scoreCol = null;
+    var li = S.label !== null && S.label !== undefined ? S.columns.indexOf(S.label) : -1;
+    var colsOf = (RR.scoreColumns || {})[run.model];
+    if (colsOf && colsOf.length === 1) { scoreCol = S.columns.indexOf(colsOf[0]); }
+    var thr = HAS_THR ? D.thresholds[state.thr] : null;
+    var outcomeOf = function (k) {
+      if (li < 0 || scoreCol === null || scoreCol < 0 || !isNum(thr)) { return null; }
+      var y = S.rows[k][li], sc = S.rows[k][scoreCol];
+      if (!isNum(sc) || (y !== 0 && y !== 1 && y !== true && y !== false)) { return null; }
+      var pos = sc > thr, lab = y === 1 || y === true;
+      return lab ? (pos ? "TP" : "FN") : (pos ? "FP" : "TN");
+    };
+    var outs = bs.rows.map(outcomeOf);
+    var known = outs.some(function (o) { return o !== null; });
+    var counts = { TP: 0, FP: 0, TN: 0, FN: 0 };
+    outs.forEach(function (o) { if (o) { counts[o] += 1; } });
+    if (known) {
+      var choice = ["all", "TP", "FP", "TN", "FN"].map(function (o) {
+        return h("button", { type: "button", class: "outcome-btn" + (state.outcome === o ? " on" : ""), "data-outcome": o,
+          "aria-pressed": state.outcome === o ? "true" : "false",
+          onclick: function (ev) { if (ev && ev.preventDefault) { ev.preventDefault(); } state.outcome = o; renderMain(); },
+          text: o === "all" ? "all (" + outs.length + ")" : o + " (" + counts[o] + ")" });
+      });
+      add(card, h("div", { class: "outcome-filter", role: "group", "aria-label": "Filter sample rows by outcome" }, choice));
+    }
+    var keep = bs.rows.filter(function (k, i) { return !known || state.outcome === "all" || outs[i] === state.outcome; });
+    add(card, h("p", { class: "caption sample-caption", text: keep.length + " shown of " + bs.rows.length + " drawn of " + (bs.matched || 0).toLocaleString("en-US") +
+      " sample rows in this slice (at most " + S.perSlice + ", drawn with a fixed seed" + (isNum(S.stratified) ? ", stratified by outcome at threshold " + S.stratified : "") +
+      ", in sample order)" + (known ? "; outcome at threshold " + thr + " for " + run.label : "") + "." }));
+    if (!keep.length) { return card; }
+    var hdr = [{ label: "outcome" }].filter(function () { return known; }).concat(S.columns.map(function (c) {
+      return { label: c, help: (S.features || []).indexOf(c) >= 0 ? "feature column" : null };
+    }));
     /* A column with any fractional number shows all its numbers with decimals. */
     var frac = S.columns.map(function (c, i) {
       return bs.rows.some(function (k) { var v = S.rows[k][i]; return typeof v === "number" && !Number.isInteger(v); });
     });
-    var rowsEl = bs.rows.map(function (k) {
-      return h("tr", { class: "sample-row" }, S.rows[k].map(function (v, i) {
+    var rowsEl = keep.map(function (k) {
+      var o = outcomeOf(k);
+      var tds = S.rows[k].map(function (v, i) {
         var t = v === null ? "null" : typeof v === "number" ? (frac[i] ? v.toFixed(Math.abs(v) >= 100 ? 1 : 3) : String(v)) : String(v);
-        return h("td", { class: typeof v === "number" ? "num" : null, text: t });
-      }));
+        return h("td", { class: typeof v === "number" ? "num" : "wrap", text: t });
+      });
+      if (known) { tds.unshift(h("td", { class: "c-outcome", text: o || "–" })); }
+      return h("tr", { class: "sample-row", "data-outcome": o || "" }, tds);
     });
     add(card, table(hdr, rowsEl, "data sample"));
     return card;
@@ -867,12 +1079,12 @@
         return li;
       }
       var gap = a.v - b.v;
-      var known = H.reference === R.baseline;
+      var known = a.sigKnown && isNum(a.dlo);
       var words = known
         ? (a.sigAdj ? "a significant gap, also after the " + adjName(R) + " adjustment"
           : a.significant ? "significant on its own, but not after the " + adjName(R) + " adjustment across slices"
           : "not significant: its interval includes 0")
-        : "its interval is not known: the evaluation's baseline is " + R.baseline + "; re-run evaluate(..., baseline=\"" + H.reference + "\") for it";
+        : "its interval is not known: " + (a.sigWhy || "no interval") + "; evaluate(..., baseline=\"" + H.reference + "\") tests it";
       add(li, [h("b", { text: run.label }), ": " + metricName(m) + " is ",
         h("span", { class: "hl-a", text: fmt(a.v) }), " " + fmtCI(a.lo, a.hi) + " for " + H.slice + " and ",
         h("span", { class: "hl-b", text: fmt(b.v) }), " " + fmtCI(b.lo, b.hi) + " for " + H.reference + "; the gap is ",
@@ -889,6 +1101,220 @@
     ]);
   }
 
+
+  /* ------------------------------------------------------------------ thresholds at a glance */
+  /* Metric against threshold, one line per slice with its interval as a band (as Fairness
+   * Indicators shows): the baseline, the headline slice and the first slices of the current
+   * view (filters and sort apply), for every charted per-threshold metric. */
+  function curveSlices(metric) {
+    var out = [state.baseline];
+    if (D.headline && D.headline.metric === metric) {
+      [D.headline.slice, D.headline.reference].forEach(function (n) { if (out.indexOf(n) < 0) { out.push(n); } });
+    }
+    var rows = rowsFor(metric);
+    for (var i = 0; i < rows.length && out.length < state.curveN + 1; i++) {
+      var n = rows[i];
+      if (out.indexOf(n) < 0 && !SLICE[n].withheld) { out.push(n); }
+    }
+    return out;
+  }
+  function curvePanel(metric, slices, ri) {
+    var run = D.runs[ri], R = D.results[run.result];
+    var byCls = R.values[run.model];
+    var entries = byCls && byCls[state.cls] ? byCls[state.cls][metric] : null;
+    var PW = 420, PH = 230, L = 52, T = 14, PR = 12, PB = 40;
+    var svg = s("svg", { class: "chart curve-chart", width: PW, height: PH, viewBox: "0 0 " + PW + " " + PH, role: "img",
+      "aria-label": metricName(metric) + " against threshold, " + run.label, "data-metric": metric, "data-run": ri });
+    if (!entries) { add(svg, s("text", { x: L, y: PH / 2, class: "tick", text: "not evaluated for " + run.label })); return svg; }
+    var ts = R.thresholds, vals = [];
+    var series = slices.map(function (n) {
+      var j = R.index[n];
+      var pts = ts.map(function (t, k) {
+        var e = entries[k];
+        if (j === undefined || !e || !isNum(e.v[j])) { return null; }
+        [e.v[j], e.lo[j], e.hi[j]].forEach(function (v) { if (isNum(v)) { vals.push(v); } });
+        return { t: t, v: e.v[j], lo: e.lo[j], hi: e.hi[j] };
+      });
+      return { n: n, pts: pts };
+    });
+    if (!vals.length) { add(svg, s("text", { x: L, y: PH / 2, class: "tick", text: "no values for these slices" })); return svg; }
+    var axX = axis(Math.min.apply(null, ts), Math.max.apply(null, ts), 5);
+    var axY = axis(Math.min.apply(null, vals), Math.max.apply(null, vals), 4);
+    var x = function (v) { return L + (v - axX.lo) / (axX.hi - axX.lo) * (PW - L - PR); };
+    var y = function (v) { return T + (PH - T - PB) - (v - axY.lo) / (axY.hi - axY.lo) * (PH - T - PB); };
+    var grid = s("g", { class: "grid" });
+    axX.ticks.forEach(function (t) {
+      add(grid, s("line", { x1: x(t), x2: x(t), y1: T, y2: PH - PB }));
+      add(grid, s("text", { class: "tick", x: x(t), y: PH - PB + 14, "text-anchor": "middle", text: axX.label(t) }));
+    });
+    axY.ticks.forEach(function (t) {
+      add(grid, s("line", { x1: L, x2: PW - PR, y1: y(t), y2: y(t) }));
+      add(grid, s("text", { class: "tick", x: L - 5, y: y(t) + 4, "text-anchor": "end", text: axY.label(t) }));
+    });
+    add(svg, grid);
+    add(svg, s("text", { class: "axis-title", x: (L + PW - PR) / 2, y: PH - 6, "text-anchor": "middle", text: "threshold" + (ri === state.run ? "" : " · " + truncate(run.label, 30)) }));
+    if (HAS_THR && isNum(D.thresholds[state.thr])) {
+      add(svg, s("line", { class: "thr-line", x1: x(D.thresholds[state.thr]), x2: x(D.thresholds[state.thr]), y1: T, y2: PH - PB }));
+    }
+    series.forEach(function (S, k) {
+      var col = COLORS[k % COLORS.length];
+      var g = s("g", { class: "curve", "data-slice": S.n });
+      /* the band: runs of consecutive points that have an interval */
+      var seg = [];
+      var flush = function () {
+        if (seg.length >= 2) {
+          var up = seg.map(function (p) { return x(p.t) + "," + y(p.hi); });
+          var dn = seg.slice().reverse().map(function (p) { return x(p.t) + "," + y(p.lo); });
+          add(g, s("polygon", { class: "band", points: up.concat(dn).join(" "), fill: col }));
+        }
+        seg = [];
+      };
+      S.pts.forEach(function (p) { if (p && isNum(p.lo) && isNum(p.hi)) { seg.push(p); } else { flush(); } });
+      flush();
+      var line = [];
+      var flushLine = function () {
+        if (line.length >= 2) { add(g, s("polyline", { class: "curve-line", points: line.join(" "), stroke: col })); }
+        line = [];
+      };
+      S.pts.forEach(function (p) { if (p) { line.push(x(p.t) + "," + y(p.v)); } else { flushLine(); } });
+      flushLine();
+      S.pts.forEach(function (p) {
+        if (!p) { return; }
+        var dot = s("circle", { class: "curve-dot", cx: x(p.t), cy: y(p.v), r: 2.6, fill: col, "data-threshold": p.t, "data-value": p.v });
+        add(dot, s("title", { text: S.n + " @ " + p.t + ": " + fmt(p.v) + " " + fmtCI(p.lo, p.hi) }));
+        add(g, dot);
+      });
+      add(svg, g);
+    });
+    return svg;
+  }
+  function curvesCard(runs) {
+    var ms = state.metrics.filter(function (m) { return !isPlot(m) && allMetrics.indexOf(m) >= 0 && !isFree(m); });
+    if (!HAS_THR || D.thresholds.length < 2 || !ms.length) { return null; }
+    var nIn = h("input", { type: "number", class: "ctl-curve-n", min: 0, max: 8, step: 1, "aria-label": "Slices per curve chart" });
+    nIn.value = String(state.curveN);
+    nIn.addEventListener("change", function () { state.curveN = Math.min(8, Math.max(0, parseInt(nIn.value, 10) || 0)); renderMain(); });
+    var card = h("section", { class: "card curves-card" }, [
+      h("header", { class: "card-head" }, [h("h3", { text: "Thresholds at a glance" }), h("span", { class: "chip", text: D.thresholds.length + " thresholds" })]),
+      h("p", { class: "help", text: "Each charted per-threshold metric against the threshold, one line per slice, with its " + confLabel() +
+        " confidence interval as a band; the vertical line is the threshold chosen on the left. Slices: the baseline, the headline's, and the first of the current view (filters and sort apply)." }),
+      h("label", { class: "num-label" }, ["slices besides the baseline ", nIn])
+    ]);
+    ms.forEach(function (m) {
+      var slices = curveSlices(m);
+      var keyEls = slices.map(function (n, k) {
+        return h("span", { class: "lg curve-key", "data-slice": n }, [h("span", { class: "sw", style: "background:" + COLORS[k % COLORS.length] }),
+          n + (n === state.baseline ? " (baseline)" : "")]);
+      });
+      add(card, h("div", { class: "curve-block", "data-metric": m }, [
+        h("h4", { text: metricName(m) }),
+        h("div", { class: "curve-keys" }, keyEls),
+        h("div", { class: "curve-row" }, runs.map(function (ri) { return h("div", { class: "chart-box" }, curvePanel(m, slices, ri)); }))
+      ]));
+    });
+    return card;
+  }
+
+  /* ------------------------------------------------------------------ trade-off */
+  /* Two or more models: a performance metric of one slice (y) against a gap (x: a slice's
+   * difference from the baseline in a metric), one point per model with both intervals. */
+  function tradeoffDefaults() {
+    if (state.toGap && allMetrics.indexOf(state.toGap) >= 0) { return; }
+    var H = D.headline;
+    var perf = ["accuracy", "roc_auc", "r2"].filter(function (m) { return allMetrics.indexOf(m) >= 0; });
+    state.toPerf = state.toPerf || perf[0] || allMetrics[0];
+    if (H) { state.toGap = H.metric; state.toSlice = H.slice; if (!state.baselineSet) { state.toBase = H.reference; } return; }
+    var gm = state.metrics.filter(function (m) { return !isPlot(m) && allMetrics.indexOf(m) >= 0 && (D.metricsInfo[m] || {}).gap !== "none" && !(D.metricsInfo[m] || {}).size; });
+    state.toGap = gm[0] || allMetrics[0];
+    state.toSlice = state.toSlice || D.sliceOrder.filter(function (n) { return n !== PRIMARY.baseline && !SLICE[n].withheld; })[0];
+  }
+  function tradeoffCard() {
+    if (D.runs.length < 2) { return null; }
+    tradeoffDefaults();
+    var perfSlice = SLICE.overall ? "overall" : PRIMARY.baseline;
+    var ref = state.toBase || state.baseline;
+    var saved = state.baseline;
+    state.baseline = ref;
+    var pts = D.runs.map(function (run, ri) {
+      var g = cell(ri, state.toGap, state.toSlice), p = cell(ri, state.toPerf, perfSlice);
+      return { ri: ri, g: g, p: p };
+    });
+    state.baseline = saved;
+    var ok = pts.filter(function (q) { return !q.g.missing && !q.p.missing && isNum(q.g.abs) && isNum(q.p.v); });
+    var opt = function (ms) { return ms.map(function (m) { return [m, metricName(m)]; }); };
+    var tm = allMetrics.filter(function (m) { var i = D.metricsInfo[m] || {}; return !i.size && i.gap !== "none"; });
+    var sl = D.sliceOrder.filter(function (n) { return !SLICE[n].withheld; });
+    var ctl = h("div", { class: "tradeoff-controls" }, [
+      h("label", null, ["y: ", select("ctl-to-perf", opt(tm), state.toPerf, function (v) { state.toPerf = v; renderMain(); }), " of " + perfSlice]),
+      h("label", null, ["x: gap in ", select("ctl-to-gap", opt(tm), state.toGap, function (v) { state.toGap = v; renderMain(); })]),
+      h("label", null, [" of ", select("ctl-to-slice", sl.map(function (n) { return [n, n]; }), state.toSlice, function (v) { state.toSlice = v; renderMain(); })]),
+      h("label", null, [" − ", select("ctl-to-base", sl.map(function (n) { return [n, n]; }), ref, function (v) { state.toBase = v; state.baselineSet = true; renderMain(); })])
+    ]);
+    var card = h("section", { class: "card tradeoff-card" }, [
+      h("header", { class: "card-head" }, [h("h3", { text: "Performance against gap" }), h("span", { class: "chip", text: D.runs.length + " models · " + chipText([state.toGap, state.toPerf]) })]),
+      h("p", { class: "help", text: "One point per model: " + metricName(state.toPerf) + " of " + perfSlice + " against the gap in " + metricName(state.toGap) +
+        " (" + state.toSlice + " − " + ref + "), with " + confLabel() + " confidence intervals of both. Towards 0 on x is a smaller gap." }),
+      ctl
+    ]);
+    if (!ok.length) { add(card, h("p", { class: "muted", text: "No model has both values." })); return card; }
+    var xs = [0], ys = [];
+    ok.forEach(function (q) {
+      [q.g.abs, q.g.dlo, q.g.dhi].forEach(function (v) { if (isNum(v)) { xs.push(v); } });
+      [q.p.v, q.p.lo, q.p.hi].forEach(function (v) { if (isNum(v)) { ys.push(v); } });
+    });
+    var axX = axis(Math.min.apply(null, xs), Math.max.apply(null, xs), 5), axY = axis(Math.min.apply(null, ys), Math.max.apply(null, ys), 5);
+    var PW = 640, PH = 320, L = 60, T = 14, PR = 180, PB = 44;
+    var x = function (v) { return L + (v - axX.lo) / (axX.hi - axX.lo) * (PW - L - PR); };
+    var y = function (v) { return T + (PH - T - PB) - (v - axY.lo) / (axY.hi - axY.lo) * (PH - T - PB); };
+    var svg = s("svg", { class: "chart tradeoff-chart", width: PW, height: PH, viewBox: "0 0 " + PW + " " + PH, role: "img", "aria-label": "performance against gap per model" });
+    var grid = s("g", { class: "grid" });
+    axX.ticks.forEach(function (t) {
+      add(grid, s("line", { x1: x(t), x2: x(t), y1: T, y2: PH - PB }));
+      add(grid, s("text", { class: "tick", x: x(t), y: PH - PB + 14, "text-anchor": "middle", text: axX.label(t) }));
+    });
+    axY.ticks.forEach(function (t) {
+      add(grid, s("line", { x1: L, x2: PW - PR, y1: y(t), y2: y(t) }));
+      add(grid, s("text", { class: "tick", x: L - 5, y: y(t) + 4, "text-anchor": "end", text: axY.label(t) }));
+    });
+    add(svg, grid);
+    add(svg, s("line", { class: "zero", x1: x(0), x2: x(0), y1: T, y2: PH - PB }));
+    add(svg, s("text", { class: "axis-title", x: (L + PW - PR) / 2, y: PH - 8, "text-anchor": "middle", text: "gap in " + metricName(state.toGap) }));
+    add(svg, s("text", { class: "axis-title", x: 14, y: (T + PH - PB) / 2, "text-anchor": "middle", transform: "rotate(-90 14 " + (T + PH - PB) / 2 + ")", text: metricName(state.toPerf) }));
+    var path = ok.map(function (q) { return x(q.g.abs) + "," + y(q.p.v); });
+    if (path.length > 1) { add(svg, s("polyline", { class: "tradeoff-path", points: path.join(" ") })); }
+    ok.forEach(function (q, k) {
+      var cx = x(q.g.abs), cy = y(q.p.v), col = COLORS[q.ri % COLORS.length];
+      var g = s("g", { class: "to-point", "data-run": q.ri, "data-x": q.g.abs, "data-y": q.p.v,
+        "data-xlo": isNum(q.g.dlo) ? q.g.dlo : "", "data-xhi": isNum(q.g.dhi) ? q.g.dhi : "" });
+      if (isNum(q.g.dlo) && isNum(q.g.dhi)) { add(g, s("line", { class: "whisker", x1: x(q.g.dlo), x2: x(q.g.dhi), y1: cy, y2: cy })); }
+      if (isNum(q.p.lo) && isNum(q.p.hi)) { add(g, s("line", { class: "whisker", x1: cx, x2: cx, y1: y(q.p.lo), y2: y(q.p.hi) })); }
+      var dot = s("circle", { cx: cx, cy: cy, r: 5, fill: col, class: "dot" });
+      add(dot, s("title", { text: D.runs[q.ri].label + ": gap " + fmtSigned(q.g.abs) + (isNum(q.g.dlo) ? " " + fmtCI(q.g.dlo, q.g.dhi) : " (no interval: " + (q.g.sigWhy || "none") + ")") +
+        (q.g.significant ? " ✱" : "") + ", " + metricName(state.toPerf) + " " + fmt(q.p.v) + " " + fmtCI(q.p.lo, q.p.hi) }));
+      add(g, dot);
+      add(svg, g);
+      add(svg, s("circle", { cx: PW - PR + 20, cy: T + 8 + k * 20, r: 5, fill: col }));
+      add(svg, s("text", { class: "plabel", x: PW - PR + 30, y: T + 12 + k * 20, text: truncate(D.runs[q.ri].label, 24) }));
+    });
+    add(card, h("div", { class: "chart-box" }, svg));
+    var headers = [{ label: "Model" }, { label: metricName(state.toPerf) + " (" + perfSlice + ")", num: true }, { label: confLabel() + " CI", num: true },
+      { label: "gap", num: true }, { label: "gap " + confLabel() + " CI", num: true }, { label: "sig." }, { label: "adj. sig." }];
+    var body = pts.map(function (q) {
+      var gk = !q.g.missing && isNum(q.g.abs);
+      return h("tr", { "data-run": q.ri }, [h("td", { class: "wrap", text: D.runs[q.ri].label }),
+        h("td", { class: "num", text: q.p.missing ? "–" : isNum(q.p.v) ? fmt(q.p.v) : undefinedText(q.p) }), h("td", { class: "num", text: q.p.missing ? "–" : fmtCI(q.p.lo, q.p.hi) }),
+        h("td", { class: "num c-gap", text: gk ? fmtSigned(q.g.abs) : "–" }),
+        h("td", { class: "num c-gap-ci", text: gk ? (isNum(q.g.dlo) ? fmtCI(q.g.dlo, q.g.dhi) : "no interval: " + (q.g.sigWhy || "not tested")) : "–" }),
+        h("td", { class: q.g.significant ? "sig" : null, text: q.g.significant ? "✱" : "" }), h("td", { class: q.g.sigAdj ? "sig" : null, text: q.g.sigAdj ? "✱" : "" })]);
+    });
+    add(card, table(headers, body));
+    return card;
+  }
+  function undefinedText(c) {
+    if (c.slice && c.slice.withheld) { return "withheld: " + (c.slice.reason || "too few rows"); }
+    if (c.noMetric) { return "not computed"; }
+    return "undefined: " + (c.note || "no value (its denominator is 0 in this slice)");
+  }
   /* ------------------------------------------------------------------ legend */
   function legend(runs) {
     var items = runs.map(function (ri) {
@@ -920,12 +1346,27 @@
     var notes = [];
     runs.forEach(function (ri) {
       var R = D.results[D.runs[ri].result];
-      if (state.baseline !== R.baseline) {
-        notes.push(h("p", { class: "notice" }, [
-          "Significance (✱) is only available against the baseline the evaluation was run with (",
-          h("b", { text: R.baseline }), runs.length > 1 ? " for " + D.runs[ri].label : "",
-          "). Differences from ", h("b", { text: state.baseline }),
-          " are computed from the values and shown without significance marks; re-run evaluate(..., baseline=…) for intervals of those differences."
+      if (state.baseline === R.baseline || !PRIMARY.ci.method) { return; }
+      var ms = state.metrics.filter(function (m) { return !isPlot(m) && allMetrics.indexOf(m) >= 0; });
+      var why = null, ok = 0;
+      ms.forEach(function (m) {
+        var e = entry(ri, m);
+        if (!e) { return; }
+        var w = whyNoTest(R, e, state.baseline);
+        if (w === null) { ok += 1; } else if (why === null && w !== "this metric has no tested difference") { why = metricName(m) + ": " + w; }
+      });
+      var who = runs.length > 1 ? " for " + D.runs[ri].label : "";
+      if (ok) {
+        notes.push(h("p", { class: "notice sig-recomputed" }, [
+          "Significance against ", h("b", { text: state.baseline }), who,
+          " is computed in the page from the evaluation's " + R.ci.method + " replicates (" + R.replicates.n +
+          "), adjusted across slices by " + adjName(R) + "; the evaluation itself tested against ", h("b", { text: R.baseline }), ".",
+          why ? " Not for every metric: " + why + "." : ""
+        ]));
+      } else {
+        notes.push(h("p", { class: "notice sig-unavailable" }, [
+          "No significance against ", h("b", { text: state.baseline }), who, ": " + (why || (R.replicates && R.replicates.why) || "no replicates") +
+          ". Differences are computed from the values and shown without significance marks; evaluate(..., baseline=…) tests against that slice."
         ]));
       }
     });
@@ -1047,11 +1488,17 @@
 
   var main;
   function renderMain() {
+    /* Re-rendering replaces the content: keep the reader where they are (no jump). */
+    var sx = window.scrollX || 0, sy = window.scrollY || 0;
+    var keepH = main.offsetHeight;
+    main.style.minHeight = keepH + "px";
     clear(main);
     var runs = shownRuns();
     add(main, headlineCard());
     add(main, legend(runs));
     if (state.detail !== null) { add(main, detailCard(runs)); }
+    add(main, tradeoffCard());
+    add(main, curvesCard(runs));
     if (!state.metrics.length) {
       add(main, h("p", { class: "card muted", text: "Choose one or more metrics on the left." }));
     }
@@ -1063,6 +1510,8 @@
     });
     add(main, slicesCard());
     add(main, h("footer", { class: "foot", text: "Generated by " + D.generator + ". Self-contained: this file loads nothing from the network." }));
+    main.style.minHeight = "";
+    if (window.scrollY !== sy || window.scrollX !== sx) { window.scrollTo(sx, sy); }
     writeFragment();
   }
 
