@@ -28,12 +28,19 @@ def check_fitted(obj: Any, attr: str = "values_") -> None:
         raise NotFittedError(f"This {name} is not fitted yet; call {name}.fit(...) first.")
 
 
+def to_numpy(x: Any) -> Any:
+    """A tensor (``detach().cpu().numpy()``) or a pandas object (``to_numpy()``) as a NumPy
+    array; anything else unchanged (for ``np.asarray`` to convert)."""
+    if hasattr(x, "detach") and hasattr(x, "cpu"):
+        return x.detach().cpu().numpy()
+    if hasattr(x, "to_numpy"):
+        return x.to_numpy()
+    return x
+
+
 def as_features(x: Any, name: str, *, func: str) -> F64:
     """``x`` (array-like, DataFrame or tensor) as a finite 2-d float64 array."""
-    if hasattr(x, "detach") and hasattr(x, "cpu"):
-        x = x.detach().cpu().numpy()
-    if hasattr(x, "to_numpy"):
-        x = x.to_numpy()
+    x = to_numpy(x)
     try:
         a = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -61,11 +68,7 @@ def as_features(x: Any, name: str, *, func: str) -> F64:
 
 def as_labels(y: Any, n: int, name: str, *, func: str) -> NDArray[Any]:
     """``y`` as a 1-d array of ``n`` labels (no missing values)."""
-    if hasattr(y, "detach") and hasattr(y, "cpu"):
-        y = y.detach().cpu().numpy()
-    if hasattr(y, "to_numpy"):
-        y = y.to_numpy()
-    a = np.asarray(y)
+    a = np.asarray(to_numpy(y))
     if a.ndim == 2 and a.shape[1] == 1:
         a = a[:, 0]
     if a.ndim != 1:

@@ -30,7 +30,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._util.validation import check_choice
-from ._common import F64, I64, ModelUtility, as_features, as_labels, check_seed, clone_estimator
+from ._common import (
+    F64,
+    I64,
+    ModelUtility,
+    as_features,
+    as_labels,
+    check_seed,
+    clone_estimator,
+    to_numpy,
+)
 
 __all__ = [
     "DiscoveryCurve",
@@ -52,10 +61,7 @@ def as_values(values: Any, name: str = "values", *, func: str, n: int | None = N
     """``values`` as a finite 1-d float array (of length ``n`` when given)."""
     if hasattr(values, "values_") and not isinstance(values, np.ndarray):
         values = values.values_
-    if hasattr(values, "detach") and hasattr(values, "cpu"):
-        values = values.detach().cpu().numpy()
-    if hasattr(values, "to_numpy"):
-        values = values.to_numpy()
+    values = to_numpy(values)
     try:
         v = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -109,6 +115,20 @@ def as_mask(mask: Any, n: int, name: str, *, func: str) -> NDArray[np.bool_]:
         f"The {name!r} parameter of {func} must be a boolean mask of {n} rows or an array of "
         f"row indices. Got dtype {a.dtype} and shape {a.shape} instead."
     )
+
+
+def values_and_corrupted(
+    values: Any, is_corrupted: Any, *, func: str
+) -> tuple[F64, NDArray[np.bool_], int]:
+    """The values, the corruption mask over the same rows and its count (at least one)."""
+    v = as_values(values, func=func)
+    bad = as_mask(is_corrupted, v.size, "is_corrupted", func=func)
+    n_bad = int(bad.sum())
+    if n_bad == 0:
+        raise ValueError(
+            f"The 'is_corrupted' parameter of {func} must mark at least one corrupted row. Got none."
+        )
+    return v, bad, n_bad
 
 
 def as_fractions(fractions: Any, *, func: str, upper_open: bool = False) -> F64:
@@ -184,13 +204,7 @@ def discovery_curve(
 
     ``is_corrupted``: a boolean mask (or 0/1) of the training rows, or their indices."""
     func = "discovery_curve"
-    v = as_values(values, func=func)
-    bad = as_mask(is_corrupted, v.size, "is_corrupted", func=func)
-    n_bad = int(bad.sum())
-    if n_bad == 0:
-        raise ValueError(
-            f"The 'is_corrupted' parameter of {func} must mark at least one corrupted row. Got none."
-        )
+    v, bad, n_bad = values_and_corrupted(values, is_corrupted, func=func)
     f = as_fractions(DEFAULT_FRACTIONS if fractions is None else fractions, func=func)
     hits = np.concatenate([[0], np.cumsum(bad[ascending_order(v)])])
     counts = np.array([n_of(x, v.size) for x in f])
@@ -230,13 +244,7 @@ def detection_scores(
     Returns ``precision``, ``recall``, ``f1``, ``n_flagged``, ``fraction`` and ``auroc`` (of
     ``-value`` as a score for being corrupted, ties averaged: 0.5 is a random ranking)."""
     func = "detection_scores"
-    v = as_values(values, func=func)
-    bad = as_mask(is_corrupted, v.size, "is_corrupted", func=func)
-    n_bad = int(bad.sum())
-    if n_bad == 0:
-        raise ValueError(
-            f"The 'is_corrupted' parameter of {func} must mark at least one corrupted row. Got none."
-        )
+    v, bad, n_bad = values_and_corrupted(values, is_corrupted, func=func)
     if fraction is None:
         m = n_bad
     else:
