@@ -10,7 +10,7 @@ __all__ = ["EvalResult", "MetricValue", "SliceSpec", "__version__", "bins", "eva
 
 #: Capability subpackages, imported on first use (``assay.ood.msp_score(...)`` after a
 #: plain ``import assay``), so that ``import assay`` stays light.
-_SUBPACKAGES = ("ood", "privacy", "uncertainty", "valuation")
+_SUBPACKAGES = ("ood", "privacy", "robustness", "uncertainty", "valuation")
 
 
 def __getattr__(name: str) -> object:

@@ -11,7 +11,10 @@ class Progress:
     """Minimal progress bar written to ``stream`` (stderr by default).
 
     ``total`` may be ``None`` when the amount of work is unknown; then a counter is shown.
-    Updates are rate limited so the bar costs nothing on a hot path.
+    Updates are rate limited so the bar costs nothing on a hot path. On a terminal the bar
+    is redrawn in place (every ``min_interval`` seconds); otherwise (a log file, CI, a
+    notebook's captured stderr) each update is one plain line, at most one every
+    ``line_interval`` seconds, and ``close`` writes one final summary line.
     """
 
     def __init__(
@@ -23,13 +26,16 @@ class Progress:
         enabled: bool = True,
         stream: TextIO | None = None,
         min_interval: float = 0.2,
+        line_interval: float = 10.0,
     ) -> None:
         self.total = total
         self.desc = desc
         self.unit = unit
         self.enabled = enabled
         self.stream = stream if stream is not None else sys.stderr
-        self.min_interval = min_interval
+        isatty = getattr(self.stream, "isatty", None)
+        self.live = bool(isatty()) if callable(isatty) else False
+        self.min_interval = min_interval if self.live else line_interval
         self.n = 0.0
         self._start = time.perf_counter()
         self._last = 0.0
@@ -49,9 +55,11 @@ class Progress:
 
     def close(self) -> None:
         if self.enabled:
-            self._draw(time.perf_counter())
-            self.stream.write("\n")
+            self._draw(time.perf_counter(), final=True)
+            if self.live:
+                self.stream.write("\n")
             self.stream.flush()
+            self.enabled = False  # a second close writes nothing
 
     def __enter__(self) -> Progress:
         return self
@@ -59,7 +67,7 @@ class Progress:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _draw(self, now: float) -> None:
+    def _draw(self, now: float, final: bool = False) -> None:
         elapsed = max(now - self._start, 1e-9)
         rate = self.n / elapsed
         if self.total:
@@ -67,8 +75,16 @@ class Progress:
             width = 30
             filled = int(frac * width)
             bar = "#" * filled + "-" * (width - filled)
-            text = f"\r{self.desc} [{bar}] {frac * 100:5.1f}% {rate:,.0f} {self.unit}/s"
+            text = f"{self.desc} [{bar}] {frac * 100:5.1f}% {rate:,.0f} {self.unit}/s"
         else:
-            text = f"\r{self.desc} {self.n:,.0f} {self.unit} {rate:,.0f} {self.unit}/s"
-        self.stream.write(text)
+            text = f"{self.desc} {self.n:,.0f} {self.unit} {rate:,.0f} {self.unit}/s"
+        if self.live:
+            self.stream.write("\r" + text)
+        else:
+            of = f"/{self.total:,.0f}" if self.total else ""
+            end = "" if final else " ..."
+            self.stream.write(
+                f"{self.desc}: {self.n:,.0f}{of} {self.unit} in {elapsed:.1f} s "
+                f"({rate:,.0f} {self.unit}/s){end}\n"
+            )
         self.stream.flush()

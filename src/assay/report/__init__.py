@@ -6,7 +6,9 @@
   rows);
 * :func:`repr_html`: the same page in an ``<iframe srcdoc>`` for Jupyter's ``_repr_html_``;
 * :func:`model_card`: a Markdown or JSON model card with the data, slices, metrics with
-  intervals and the largest significant gaps;
+  intervals and the largest significant gaps, with the authored sections (intended use,
+  limitations, ethical considerations, ...) from a :class:`ModelCardInfo`, a mapping or a
+  YAML/JSON file (:func:`load_card_info`), also as Model Card Toolkit JSON;
 * :func:`render_sections`: the sections of any other capability's results (OOD detection,
   uncertainty, stress tests, valuation, private clustering: each result's ``to_section()``)
   in one offline page, see :mod:`assay.report.sections`.
@@ -16,7 +18,7 @@ Importing this package registers these as the renderers of ``EvalResult.to_html`
 """
 
 from ..core.result import register_renderer
-from ._card import model_card
+from ._card import ModelCardInfo, load_card_info, model_card
 from ._html import build_payload, render_html, repr_html
 from .sections import Chart, HasSection, Section, Series, Table, render_sections
 
@@ -27,10 +29,12 @@ register_renderer("repr_html", repr_html)
 __all__ = [
     "Chart",
     "HasSection",
+    "ModelCardInfo",
     "Section",
     "Series",
     "Table",
     "build_payload",
+    "load_card_info",
     "model_card",
     "render_html",
     "render_sections",
