@@ -14,9 +14,11 @@ from __future__ import annotations
 from ._base import DATA_HOME_ENV, REGISTRY, ChecksumError, RemoteFile, fetch_file, get_data_home
 from ._blog import load_blog_feedback
 from ._images import ImageDataset, load_fashion_mnist, load_mnist, load_notmnist
+from ._more_images import CIFAR10_CLASSES, load_cifar10, load_omniglot
 from ._tabular import load_adult, load_bank_marketing, load_compas, load_german
 
 __all__ = [
+    "CIFAR10_CLASSES",
     "DATA_HOME_ENV",
     "REGISTRY",
     "ChecksumError",
@@ -27,9 +29,11 @@ __all__ = [
     "load_adult",
     "load_bank_marketing",
     "load_blog_feedback",
+    "load_cifar10",
     "load_compas",
     "load_fashion_mnist",
     "load_german",
     "load_mnist",
     "load_notmnist",
+    "load_omniglot",
 ]
