@@ -176,7 +176,8 @@ def methods(X: np.ndarray, epsilon: float, radius: float) -> dict:
 
 
 def vary_k(out: Path, runs: int, synthetic_runs: int, datasets: list[str],
-           mnist_steps: int = 2000, mnist_seed: int = 0) -> None:
+           mnist_steps: int = 2000, mnist_seed: int = 0, ks: list[int] | None = None) -> None:
+    ks = KS if ks is None else ks
     extra: dict[str, Any] = {}
 
     def mnist() -> tuple[np.ndarray, np.ndarray]:
@@ -193,7 +194,7 @@ def vary_k(out: Path, runs: int, synthetic_runs: int, datasets: list[str],
         X, y = loaders[ds]()
         radius = float(np.linalg.norm(X, axis=1).max())
         t0 = time.process_time()
-        res = compare_clustering(X, y, KS, methods(X, EPSILON, radius),
+        res = compare_clustering(X, y, ks, methods(X, EPSILON, radius),
                                  runs=synthetic_runs if ds == "synthetic" else runs,
                                  dataset=names[ds], progress=True)
         cpu[ds] = time.process_time() - t0
@@ -203,7 +204,7 @@ def vary_k(out: Path, runs: int, synthetic_runs: int, datasets: list[str],
     km.fit(synthetic(2000, 5, 4)[0])
     res = ClusteringComparison(records, {
         "epsilon": EPSILON, "delta": DELTA, "runs": runs, "synthetic_runs": synthetic_runs,
-        "ks": KS, "cpu_s": {k: round(v, 1) for k, v in cpu.items()},
+        "ks": ks, "cpu_s": {k: round(v, 1) for k, v in cpu.items()},
         "budget": km.accounting_table(),
         "bounds": "radius and diffprivlib bounds computed exactly from the data (non-private)",
         **extra,
@@ -254,9 +255,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--mnist-steps", type=int, default=2000)
     ap.add_argument("--mnist-seed", type=int, default=0)
+    ap.add_argument("--ks", type=int, nargs="+", default=KS,
+                    help="values of k (vary_k); split a long run into pieces")
     a = ap.parse_args()
     if a.figure == "vary_k":
-        vary_k(a.out, a.runs, a.synthetic_runs, a.datasets, a.mnist_steps, a.mnist_seed)
+        vary_k(a.out, a.runs, a.synthetic_runs, a.datasets, a.mnist_steps, a.mnist_seed, a.ks)
     elif a.figure == "vary_eps":
         vary_eps(a.out, a.runs)
     else:

@@ -77,12 +77,22 @@ def test_spark_equals_local(data: tuple[np.ndarray, float]) -> None:
 
         X, r = data
         cols = [f"x{i}" for i in range(X.shape[1])]
-        df = spark.createDataFrame([tuple(map(float, row)) for row in X], cols).repartition(6)
-        assert df.rdd.getNumPartitions() == 6
+        df = spark.createDataFrame([tuple(map(float, row)) for row in X], cols)
         ref = DPKMeans(4, epsilon=1.0, delta=1e-6, radius=r, random_state=9).fit(X)
-        km = fit_spark(DPKMeans(4, epsilon=1.0, delta=1e-6, radius=r, random_state=9), df)
-        np.testing.assert_array_equal(km.cluster_centers_, ref.cluster_centers_)
-        np.testing.assert_array_equal(km.coreset_weights_, ref.coreset_weights_)
+        # One partition, many (shuffled by repartition), and more partitions than some hold
+        # rows for (empty partitions contribute zero states).
+        for n_parts, frame in ((1, df.coalesce(1)), (6, df.repartition(6)),
+                               (40, df.repartition(40))):
+            assert frame.rdd.getNumPartitions() == n_parts
+            km = fit_spark(DPKMeans(4, epsilon=1.0, delta=1e-6, radius=r, random_state=9), frame)
+            np.testing.assert_array_equal(km.cluster_centers_, ref.cluster_centers_)
+            np.testing.assert_array_equal(km.coreset_points_, ref.coreset_points_)
+            np.testing.assert_array_equal(km.coreset_weights_, ref.coreset_weights_)
+            assert km.epsilon_spent_ == ref.epsilon_spent_
+        with pytest.warns(UserWarning, match="NOT differentially private"):
+            km = fit_spark(DPKMeans(4, epsilon=1.0, delta=1e-6, radius="data", random_state=9),
+                           df.repartition(3))
+        assert km.radius_ == pytest.approx(float(np.linalg.norm(X, axis=1).max()))
         with pytest.raises(ValueError, match="The feature column 'x9' is not in the data"):
             fit_spark(DPKMeans(4, epsilon=1.0, delta=1e-6, radius=r), df, ["x0", "x9"])
     finally:

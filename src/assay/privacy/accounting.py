@@ -17,7 +17,8 @@ The whole run is the ``DpEvent`` ``Gaussian(sigma / radius)`` composed with
   the target is found with ``dp_accounting.mechanism_calibration``;
 * ``split_noise``: a fixed share of epsilon for the sums (the Gaussian calibrated exactly
   for ``(share * epsilon, delta)``) and the rest spread evenly over the levels; by basic
-  composition the total is ``(epsilon, delta)``.
+  composition the total is ``(epsilon, delta)``, and the PLD accountant reports the
+  (smaller) epsilon actually spent.
 """
 
 from __future__ import annotations
@@ -159,10 +160,18 @@ def split_noise(epsilon: float, delta: float, radius: float, levels: int,
                 sum_fraction: float) -> NoiseParams:
     """Noise from a fixed split: ``sum_fraction * epsilon`` (with all of ``delta``) for the
     Gaussian sums, ``(1 - sum_fraction) * epsilon / levels`` for each level's counts.
-    The spent budget is reported by basic composition."""
+
+    By basic composition this noise spends exactly ``(epsilon, delta)`` (the design bound);
+    the spent budget reported is the PLD accountant's epsilon at ``delta`` for the same
+    ``DpEvent`` (:func:`coreset_event`), which is at most that. Should the accountant's
+    pessimistic discretization ever put it above the basic-composition value, the basic value
+    (also a valid bound) is reported and ``accountant`` says ``"basic"``."""
     from .mechanisms import gaussian_sigma
 
     sigma = gaussian_sigma(epsilon * sum_fraction, delta, radius)
     a = epsilon * (1.0 - sum_fraction) / levels
-    spent = basic_composition(sigma, a, radius, levels, delta)
-    return NoiseParams(sigma, a, radius, levels, spent, delta, "basic", "split")
+    basic = basic_composition(sigma, a, radius, levels, delta)
+    pld = pld_epsilon(coreset_event(sigma, a, radius, levels), delta, scale=epsilon)
+    if pld <= basic:
+        return NoiseParams(sigma, a, radius, levels, pld, delta, "pld", "split")
+    return NoiseParams(sigma, a, radius, levels, basic, delta, "basic", "split")

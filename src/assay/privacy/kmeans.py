@@ -85,7 +85,8 @@ class DPKMeans:
         (``sigma = alpha * radius``, count noise parameter ``1 / (laplace_multiplier * alpha)``),
         as the reference does. A float ``s`` in (0, 1): give ``s * epsilon`` (and all of
         ``delta``) to the Gaussian sums and ``(1 - s) * epsilon / (max_depth + 1)`` to each
-        level's counts; the spent budget is then reported by basic composition.
+        level's counts (together exactly ``(epsilon, delta)`` by basic composition); the spent
+        budget reported is dp-accounting's PLD epsilon of the same mechanisms, at most that.
     laplace_multiplier : float, default 20
         The ratio between count and sum noise when calibrating (the reference's default).
     n_init : int, default 1
@@ -106,7 +107,8 @@ class DPKMeans:
     coreset_points_, coreset_weights_ : ndarray
         The private coreset.
     epsilon_spent_, delta_spent_ : float
-        The budget spent, from ``dp-accounting`` (PLD accountant) or basic composition.
+        The budget spent: the ``dp-accounting`` PLD accountant's epsilon at ``delta`` for the
+        run's ``DpEvent`` (``noise_.accountant`` names the accountant).
     noise_ : NoiseParams
         Noise scales and accounting details.
     tree_params_ : TreeParams
