@@ -13,7 +13,8 @@ Post-hoc calibration (:mod:`.scaling`; PyTorch is imported when fitting):
 Methods needing PyTorch, imported on first use (``pip install 'assay[torch]'``):
 :class:`DeepEnsemble`, :class:`MCDropout` / :func:`mc_dropout_probs` and
 :func:`uncertainty_scores` (:mod:`.ensembles`); :class:`SNGPClassifier`,
-:class:`RandomFeatureGP`, :func:`spectral_normalize` (:mod:`.sngp`).
+:class:`RandomFeatureGP`, :func:`spectral_normalize`, :class:`BoundedSpectralLinear`,
+:class:`BoundedSpectralConv` (:mod:`.sngp`).
 
 On the platform (per slice, with intervals; imported on first use):
 :func:`evaluate_uncertainty` returning an :class:`UncertaintyResult` (``to_frame``,
@@ -57,6 +58,7 @@ _LAZY = {
     "DeepEnsemble": "ensembles", "MCDropout": "ensembles", "mc_dropout_probs": "ensembles",
     "predict_member_probs": "ensembles", "uncertainty_scores": "ensembles",
     "SNGPClassifier": "sngp", "RandomFeatureGP": "sngp", "BoundedSpectralLinear": "sngp",
+    "BoundedSpectralConv": "sngp", "CONV_INIT_ITERATIONS": "sngp",
     "spectral_normalize": "sngp", "mean_field_logits": "sngp",
     "UncertaintyResult": "result", "evaluate_uncertainty": "result",
     "corrupt": "shift", "corrupted_sets": "shift", "CORRUPTIONS": "shift",

@@ -4,7 +4,12 @@ Deep Learning via Distance Awareness") for any PyTorch feature extractor.
 * :func:`spectral_normalize`: each hidden ``nn.Linear`` gets
   ``torch.nn.utils.parametrizations.spectral_norm`` (power iteration) and is rescaled so
   that its spectral norm is at most ``norm_bound``: the effective weight is
-  ``W * min(1, c / sigma(W))`` (unchanged when ``sigma <= c``), as SNGP's bound.
+  ``W * min(1, c / sigma(W))`` (unchanged when ``sigma <= c``), as SNGP's bound. Each
+  ``nn.Conv1d/2d/3d`` gets :class:`BoundedSpectralConv`: the same bound on the norm of the
+  convolution *operator* (the linear map from inputs of the shape the layer sees to its
+  outputs, stride, padding, dilation and groups included), estimated by power iteration
+  with the convolution and its adjoint, as SNGP's reference ``SpectralNormalizationConv2D``
+  (edward2) does -- not the norm of the reshaped kernel, which neither bounds nor equals it.
 * :class:`RandomFeatureGP`: the random-Fourier-feature Gaussian-process output layer.
   ``phi(h) = sqrt(2 / D) cos(W h + b)`` with ``W ~ N(0, 1 / l^2)`` and ``b ~ U(0, 2 pi)``
   fixed (``E[phi(x) . phi(y)] = exp(-|x - y|^2 / (2 l^2))``, the RBF kernel), and trained
@@ -73,20 +78,154 @@ class BoundedSpectralLinear(nn.Module):
         return F.linear(x, self.effective_weight(), self.linear.bias)
 
 
+#: Power iterations run the first time a :class:`BoundedSpectralConv` sees an input shape.
+CONV_INIT_ITERATIONS = 15
+
+
+def _is_conv(m: Any) -> bool:
+    return isinstance(m, nn.Conv1d | nn.Conv2d | nn.Conv3d)
+
+
+class BoundedSpectralConv(nn.Module):
+    """A ``nn.Conv1d/2d/3d`` whose operator norm is kept at most ``norm_bound``.
+
+    The operator is the linear map ``x -> conv(x)`` (bias excluded) on inputs of one shape
+    ``(C_in, *spatial)``: the shape given as ``input_shape``, else the one of the first
+    input (a later input of another spatial shape restarts the estimate for that shape,
+    since the norm depends on it). Its largest singular value ``sigma`` is estimated by power
+    iteration, ``v = A u / |A u|``, ``u = A^T v / |A^T v|``, with ``A^T`` the exact adjoint
+    (the gradient of the convolution with respect to its input), ``n_power_iterations`` per
+    training forward, :data:`CONV_INIT_ITERATIONS` when a shape is first seen, none in eval
+    mode; ``sigma = |A(W) u|`` carries the gradient through ``W`` (as torch's
+    ``spectral_norm``). The effective kernel is ``W * min(1, c / sigma)``, so the layer's
+    operator norm is ``min(sigma, c)``. The vector ``u`` is the buffer ``u``, of shape
+    ``(1, C_in, *spatial)`` (empty until the first input), saved in the state dict.
+    """
+
+    conv: Any
+    u: Any
+
+    def __init__(
+        self,
+        conv: Any,
+        norm_bound: float = 0.95,
+        n_power_iterations: int = 1,
+        *,
+        input_shape: tuple[int, ...] | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if not _is_conv(conv):
+            raise TypeError(f"BoundedSpectralConv wraps an nn.Conv1d, nn.Conv2d or nn.Conv3d; got {type(conv).__name__}.")
+        if not norm_bound > 0:
+            raise ValueError(f"The 'norm_bound' parameter must be > 0. Got {norm_bound!r} instead.")
+        if not (isinstance(n_power_iterations, int) and n_power_iterations >= 1):
+            raise ValueError(f"The 'n_power_iterations' parameter must be an integer >= 1. Got {n_power_iterations!r} instead.")
+        self.conv = conv
+        self.norm_bound = float(norm_bound)
+        self.n_power_iterations = n_power_iterations
+        self.seed = int(seed)
+        self.n_dims = len(conv.kernel_size)
+        self.register_buffer("u", torch.empty(0, dtype=conv.weight.dtype, device=conv.weight.device))
+        if input_shape is not None:
+            shape = tuple(int(d) for d in input_shape)
+            if len(shape) != self.n_dims + 1 or shape[0] != conv.in_channels or min(shape) < 1:
+                raise ValueError(
+                    f"The 'input_shape' parameter must be (C_in={conv.in_channels}, "
+                    f"{self.n_dims} spatial sizes); got {input_shape!r}."
+                )
+            self._start(shape)
+
+    def _op(self, x: Any, w: Any) -> Any:
+        return self.conv._conv_forward(x, w, None)
+
+    def _adjoint(self, y: Any, shape: tuple[int, ...], w: Any) -> Any:
+        with torch.enable_grad():
+            x = torch.zeros((1, *shape), dtype=w.dtype, device=w.device, requires_grad=True)
+            (g,) = torch.autograd.grad(self._op(x, w), x, grad_outputs=y)
+        return g
+
+    @torch.no_grad()
+    def power_iteration(self, n: int = CONV_INIT_ITERATIONS) -> None:
+        """Run ``n`` power iterations on the current kernel (e.g. after training, when one
+        iteration per step lagged behind a fast-moving kernel)."""
+        if self.u.numel() == 0:
+            raise RuntimeError("BoundedSpectralConv has seen no input yet: pass input_shape or run a forward pass.")
+        w = self.conv.weight.detach()
+        u = self.u
+        shape = tuple(u.shape[1:])
+        for _ in range(n):
+            v = self._op(u, w)
+            v = v / torch.linalg.vector_norm(v).clamp_min(1e-12)
+            u = self._adjoint(v, shape, w)
+            u = u / torch.linalg.vector_norm(u).clamp_min(1e-12)
+        self.u = u.detach().clone()
+
+    def _start(self, shape: tuple[int, ...]) -> None:
+        w = self.conv.weight
+        g = torch.Generator(device="cpu").manual_seed(self.seed)
+        u = torch.randn((1, *shape), generator=g, dtype=torch.float64).to(dtype=w.dtype, device=w.device)
+        self.u = u / torch.linalg.vector_norm(u)
+        self.power_iteration(CONV_INIT_ITERATIONS)
+
+    def _input_shape(self, x: Any) -> tuple[int, ...]:
+        return tuple(x.shape[1:]) if x.dim() == self.n_dims + 2 else tuple(x.shape)
+
+    def sigma(self) -> Any:
+        """The current estimate of the operator norm of the *unscaled* kernel,
+        ``|A(W) u|`` (differentiable in ``W``)."""
+        if self.u.numel() == 0:
+            raise RuntimeError("BoundedSpectralConv has seen no input yet: pass input_shape or run a forward pass.")
+        return torch.linalg.vector_norm(self._op(self.u, self.conv.weight))
+
+    def effective_weight(self) -> Any:
+        """``W * min(1, c / sigma)``."""
+        return self.conv.weight * torch.clamp(self.norm_bound / self.sigma().clamp_min(1e-12), max=1.0)
+
+    def forward(self, x: Any) -> Any:
+        shape = self._input_shape(x)
+        if tuple(self.u.shape[1:]) != shape:
+            self._start(shape)
+        elif self.training:
+            self.power_iteration(self.n_power_iterations)
+        return self.conv._conv_forward(x, self.effective_weight(), self.conv.bias)
+
+    def _load_from_state_dict(self, state_dict: Any, prefix: str, *args: Any, **kwargs: Any) -> None:
+        saved = state_dict.get(prefix + "u")
+        if saved is not None and tuple(saved.shape) != tuple(self.u.shape):
+            self.u = torch.empty_like(saved)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
 def spectral_normalize(
-    module: Any, norm_bound: float = 0.95, *, n_power_iterations: int = 1, exclude: Iterable[str] = ()
+    module: Any,
+    norm_bound: float = 0.95,
+    *,
+    n_power_iterations: int = 1,
+    exclude: Iterable[str] = (),
+    conv: bool = True,
 ) -> Any:
     """Replace every ``nn.Linear`` inside ``module`` (except the names in ``exclude``) by a
-    :class:`BoundedSpectralLinear`, in place; returns ``module``. Pass the feature extractor,
-    not the output layer. A bare ``nn.Linear`` is returned wrapped."""
+    :class:`BoundedSpectralLinear` and, with ``conv=True`` (default), every ``nn.Conv1d/2d/3d``
+    by a :class:`BoundedSpectralConv` (operator norm on the input shape it sees), in place;
+    returns ``module``. Pass the feature extractor, not the output layer. A bare layer is
+    returned wrapped."""
     if isinstance(module, nn.Linear):
         return BoundedSpectralLinear(module, norm_bound, n_power_iterations)
+    if conv and _is_conv(module):
+        return BoundedSpectralConv(module, norm_bound, n_power_iterations)
     skip = set(exclude)
     for name, child in list(module.named_modules()):
+        if isinstance(child, BoundedSpectralLinear | BoundedSpectralConv):
+            continue
         for cname, sub in list(child.named_children()):
             full = f"{name}.{cname}" if name else cname
-            if isinstance(sub, nn.Linear) and full not in skip:
+            if full in skip:
+                continue
+            if isinstance(sub, nn.Linear):
                 setattr(child, cname, BoundedSpectralLinear(sub, norm_bound, n_power_iterations))
+            elif conv and _is_conv(sub):
+                setattr(child, cname, BoundedSpectralConv(sub, norm_bound, n_power_iterations))
     return module
 
 
@@ -168,8 +307,8 @@ class RandomFeatureGP(nn.Module):
 
 
 class SNGPClassifier(nn.Module):
-    """A feature extractor (its hidden ``nn.Linear`` layers spectrally normalised unless
-    ``spectral_norm=False``) followed by a :class:`RandomFeatureGP` output layer.
+    """A feature extractor (its hidden ``nn.Linear`` and convolution layers spectrally
+    normalised unless ``spectral_norm=False``) followed by a :class:`RandomFeatureGP` output layer.
 
     Training: minimise the cross-entropy of ``forward(x)`` (the GP's mean logits); then call
     :meth:`fit_precision` over one pass of the training data (or, during the last epoch,
