@@ -176,7 +176,7 @@ def test_baseline_changes_differences(watched: Watched, result: Any, tmp_path: P
     assert d1 != d0
     assert num(d1) == pytest.approx(100 * (v.value - base) / base, abs=0.06)
     # Significance against another baseline comes from the shipped replicates (checked
-    # against evaluate(baseline=...) in test_report_view_baseline.py); without them the
+    # against evaluate(baseline=...) in test_report_views.py); without them the
     # page says why it has none, and marks nothing.
     assert "computed in the page from the evaluation's jackknife replicates" in (
         page.locator(".legend .notice").text_content()
