@@ -232,6 +232,10 @@ def vary_eps(out: Path, runs: int) -> None:
         cpu_s=("cpu_s", "sum"))
     out.mkdir(parents=True, exist_ok=True)
     df.to_csv(out / "vary_eps.csv")
+    import json
+
+    (out / "vary_eps.json").write_text(json.dumps({"delta": DELTA, "k": 64, "runs": runs,
+                                                   "records": recs}, indent=1))
     print(df.to_string(float_format=lambda v: f"{v:.4g}"))
 
 
@@ -244,9 +248,172 @@ def speed(n: int) -> None:
           f"threads OMP={os.environ.get('OMP_NUM_THREADS')}")
 
 
+#: The reference README's plots read off by eye (about +-2% of the axis; MNIST by pixel
+#: positions, about +-1%), k = 2, 4, ..., 64: normalized k-means loss at epsilon = 1,
+#: delta = 1e-6 (diffprivlib 0.5 there). Not our measurements.
+PUBLISHED: dict[str, dict[str, list[float]]] = {
+    "synthetic": {
+        "k-means++": [0.73, 0.69, 0.62, 0.51, 0.32, 0.015],
+        "diffprivlib": [0.75, 0.75, 0.75, 0.75, 0.75, 0.75],
+        "LSH coreset": [0.73, 0.70, 0.65, 0.56, 0.38, 0.07],
+        "dp-clustering-icml17": [0.734, 0.700, 0.649, 0.566, 0.494, 0.431],
+    },
+    "letter": {
+        "k-means++": [69, 58, 46.5, 36.5, 28.5, 21.5],
+        "diffprivlib": [74, 66.5, 62, 59.5, 58, 58],
+        "LSH coreset": [71, 63, 56, 52.5, 47, 46],
+        "dp-clustering-icml17": [69.5, 60.3, 52.1, 47.7, 45.5, 43.7],
+    },
+    "gas": {
+        "k-means++": [670, 410, 265, 180, 130, 95],
+        "diffprivlib": [830, 730, 600, 490, 440, 430],
+        "LSH coreset": [690, 460, 380, 340, 325, 315],
+        "dp-clustering-icml17": [945, 747, 626, 600, 611, 626],
+    },
+    "mnist": {
+        "k-means++": [131, 92, 46, 24, 18, 15],
+        "diffprivlib": [154, 148, 146, 139, 135, 128],
+        "LSH coreset": [133, 97, 53, 35, 34, 35],
+        "dp-clustering-icml17": [138, 109, 86, 60, 41, 41],
+    },
+}
+DATASET_NAMES = {"synthetic": "Synthetic (64 Gaussians, generated)", "letter": "UCI Letter",
+                 "gas": "UCI Gas Turbine", "mnist": "MNIST LeNet-40 embeddings"}
+_STYLE = {  # ours: solid with the 25-75 band; published: dashed, hollow markers
+    "k-means++ (non-private)": ("tab:gray", "k-means++"),
+    "diffprivlib KMeans": ("tab:orange", "diffprivlib"),
+    "assay DPKMeans": ("tab:blue", "LSH coreset"),
+}
+
+
+def _load_records(paths: list[Path]) -> Any:
+    import pandas as pd
+
+    recs: list[dict[str, Any]] = []
+    for p in paths:
+        recs += ClusteringComparison.from_json(p.read_text()).records
+    df = pd.DataFrame(recs)
+    return df.drop_duplicates(["dataset", "method", "k", "run"], keep="last")
+
+
+def _band(ax: Any, df: Any, col: str, color: str, label: str) -> None:
+    g = df.groupby("k")[col]
+    ks = np.array(sorted(df["k"].unique()))
+    ax.plot(ks, g.mean().loc[ks], "-o", color=color, ms=4, label=label)
+    ax.fill_between(ks, g.quantile(0.25).loc[ks], g.quantile(0.75).loc[ks], color=color,
+                    alpha=0.25, lw=0)
+
+
+def plot_vary_k(records: list[Path], out: Path) -> list[Path]:
+    """One figure per data set: loss (and, with labels, accuracy) against k; ours as mean
+    with the 25-75th percentile band, the published curves dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    df = _load_records(records)
+    written = []
+    for key, name in DATASET_NAMES.items():
+        d = df[df["dataset"] == name]
+        if d.empty:
+            continue
+        has_acc = bool(d["accuracy"].notna().any())
+        panels = ["loss"] + (["ratio"] if key == "mnist" else []) + (["accuracy"] if has_acc
+                                                                     else [])
+        fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.0), squeeze=False)
+        base = d[d["method"] == "k-means++ (non-private)"].groupby("k")["loss"].mean()
+        for ax, panel in zip(axes[0], panels, strict=True):
+            for method, (color, pub_name) in _STYLE.items():
+                m = d[d["method"] == method]
+                if m.empty:
+                    continue
+                if panel == "ratio":
+                    m = m.assign(ratio=m["loss"] / m["k"].map(base))
+                col = panel if panel != "loss" else "loss"
+                _band(ax, m, col, color, f"{method}, ours")
+                if panel in ("loss", "ratio") and not (panel == "loss" and key == "mnist"):
+                    pub = np.array(PUBLISHED[key][pub_name], dtype=float)
+                    if panel == "ratio":
+                        pub = pub / np.array(PUBLISHED[key]["k-means++"])
+                    ax.plot(KS, pub, "--", marker="s", mfc="none", color=color, ms=5,
+                            label=f"{pub_name}, published")
+            if panel in ("loss", "ratio") and not (panel == "loss" and key == "mnist"):
+                pub = np.array(PUBLISHED[key]["dp-clustering-icml17"], dtype=float)
+                if panel == "ratio":
+                    pub = pub / np.array(PUBLISHED[key]["k-means++"])
+                ax.plot(KS, pub, ":", marker="^", mfc="none", color="tab:green", ms=5,
+                        label="dp-clustering-icml17, published (not run)")
+            ax.set_xscale("log", base=2)
+            ax.set_xticks(KS, [str(k) for k in KS])
+            ax.set_xlabel("k")
+            ax.set_ylabel({"loss": "normalized k-means loss",
+                           "ratio": "loss / k-means++ loss (same source)",
+                           "accuracy": "cluster label accuracy"}[panel])
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=7)
+        runs = int(d.groupby(["method", "k"])["run"].count().min())
+        fig.suptitle(f"{name}: epsilon = 1, delta = 1e-6, {runs} runs per point\n"
+                     "ours: line = mean, band = 25th-75th percentile; published: dashed",
+                     fontsize=9)
+        fig.tight_layout()
+        path = out / f"privacy_vary_k_{key}.png"
+        out.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def plot_vary_eps(eps_json: Path, records: list[Path], out: Path) -> Path:
+    """Loss and accuracy against epsilon (synthetic, k = 64); k-means++ at k = 64 from the
+    vary_k records as the non-private floor."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    d = pd.DataFrame(json.loads(eps_json.read_text())["records"])
+    fig, axes = plt.subplots(1, 2, figsize=(10.4, 4.0))
+    base = None
+    if records:
+        df = _load_records(records)
+        b = df[(df["dataset"] == DATASET_NAMES["synthetic"]) & (df["k"] == 64)
+               & (df["method"] == "k-means++ (non-private)")]
+        if not b.empty:
+            base = b
+    for ax, col in zip(axes, ["loss", "accuracy"], strict=True):
+        g = d.groupby("epsilon")[col]
+        e = np.array(sorted(d["epsilon"].unique()))
+        ax.plot(e, g.mean().loc[e], "-o", color="tab:blue", ms=4, label="assay DPKMeans, ours")
+        ax.fill_between(e, g.quantile(0.25).loc[e], g.quantile(0.75).loc[e], color="tab:blue",
+                        alpha=0.25, lw=0)
+        if base is not None:
+            ax.axhline(base[col].mean(), color="tab:gray", ls="--",
+                       label="k-means++ (non-private), ours")
+        ax.set_xscale("log")
+        ax.set_xlabel("epsilon (delta = 1e-6)")
+        ax.set_ylabel({"loss": "normalized k-means loss", "accuracy": "cluster label accuracy"}
+                      [col])
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    runs = int(d.groupby("epsilon")["run"].count().min())
+    fig.suptitle(f"Synthetic (64 Gaussians), k = 64: {runs} runs per epsilon\n"
+                 "line = mean, band = 25th-75th percentile", fontsize=9)
+    fig.tight_layout()
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "privacy_vary_eps.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("figure", choices=["vary_k", "vary_eps", "speed"])
+    ap.add_argument("figure", choices=["vary_k", "vary_eps", "speed", "plot"])
     ap.add_argument("--out", type=Path, default=Path("/tmp/privacy_bench"))
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--synthetic-runs", type=int, default=5)
@@ -255,6 +422,10 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--mnist-steps", type=int, default=2000)
     ap.add_argument("--mnist-seed", type=int, default=0)
+    ap.add_argument("--records", type=Path, nargs="*", default=[],
+                    help="plot: records.json files written by vary_k")
+    ap.add_argument("--eps-json", type=Path, default=None,
+                    help="plot: vary_eps.json written by vary_eps")
     ap.add_argument("--ks", type=int, nargs="+", default=KS,
                     help="values of k (vary_k); split a long run into pieces")
     a = ap.parse_args()
@@ -262,6 +433,11 @@ def main() -> None:
         vary_k(a.out, a.runs, a.synthetic_runs, a.datasets, a.mnist_steps, a.mnist_seed, a.ks)
     elif a.figure == "vary_eps":
         vary_eps(a.out, a.runs)
+    elif a.figure == "plot":
+        for p in plot_vary_k(a.records, a.out):
+            print(p)
+        if a.eps_json is not None:
+            print(plot_vary_eps(a.eps_json, a.records, a.out))
     else:
         speed(a.n)
 
