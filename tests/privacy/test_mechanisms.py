@@ -54,6 +54,17 @@ def test_private_count_unbiased_with_the_specified_scale() -> None:
     rng = np.random.default_rng(3)
     eps = 0.5
     draws = np.array([private_count(1000, eps, random_state=rng) for _ in range(20_000)])
+    # Goodness of fit of the released noise against scipy.stats.dlaplace(epsilon).
+    dist = stats.dlaplace(eps)
+    kmax = int(dist.ppf(1 - 20 / draws.size))
+    support = np.arange(-kmax, kmax + 1)
+    z = draws - 1000
+    observed = np.array([(z < -kmax).sum()] + [(z == k).sum() for k in support]
+                        + [(z > kmax).sum()])
+    probs = np.r_[dist.cdf(-kmax - 1), dist.pmf(support), dist.sf(kmax)]
+    expected = probs / probs.sum() * draws.size
+    chi2 = ((observed - expected) ** 2 / expected).sum()
+    assert stats.chi2.sf(chi2, df=observed.size - 1) > 1e-3
     var = discrete_laplace_variance(eps)
     assert abs(draws.mean() - 1000) < 4 * math.sqrt(var / draws.size)
     assert draws.var() == pytest.approx(var, rel=0.05)
