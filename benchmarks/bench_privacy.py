@@ -165,18 +165,33 @@ def have_diffprivlib() -> bool:
     return True
 
 
-def methods(X: np.ndarray, epsilon: float, radius: float) -> dict:
-    out = {"k-means++ (non-private)": kmeanspp_method(X)}
-    if have_diffprivlib():
-        out["diffprivlib KMeans"] = diffprivlib_method(X, epsilon)
-    else:
-        print("diffprivlib is not installed: its column is skipped (pip install diffprivlib)")
-    out["assay DPKMeans"] = dpkmeans_method(X, epsilon=epsilon, delta=DELTA, radius=radius)
+SPLIT_NAME = "assay DPKMeans, 0.8/0.2 split"
+
+
+def methods(X: np.ndarray, epsilon: float, radius: float,
+            only: list[str] | None = None) -> dict:
+    """The compared methods; ``only``: a subset of ``kmeans``, ``diffprivlib``, ``dpkmeans``,
+    ``split`` (DPKMeans with the reference's older fixed budget split 0.8 / 0.2)."""
+    only = ["kmeans", "diffprivlib", "dpkmeans"] if only is None else only
+    out: dict[str, Any] = {}
+    if "kmeans" in only:
+        out["k-means++ (non-private)"] = kmeanspp_method(X)
+    if "diffprivlib" in only:
+        if have_diffprivlib():
+            out["diffprivlib KMeans"] = diffprivlib_method(X, epsilon)
+        else:
+            print("diffprivlib is not installed: its column is skipped (pip install diffprivlib)")
+    if "dpkmeans" in only:
+        out["assay DPKMeans"] = dpkmeans_method(X, epsilon=epsilon, delta=DELTA, radius=radius)
+    if "split" in only:
+        out[SPLIT_NAME] = dpkmeans_method(X, epsilon=epsilon, delta=DELTA, radius=radius,
+                                          budget_split=0.8)
     return out
 
 
 def vary_k(out: Path, runs: int, synthetic_runs: int, datasets: list[str],
-           mnist_steps: int = 2000, mnist_seed: int = 0, ks: list[int] | None = None) -> None:
+           mnist_steps: int = 2000, mnist_seed: int = 0, ks: list[int] | None = None,
+           only: list[str] | None = None) -> None:
     ks = KS if ks is None else ks
     extra: dict[str, Any] = {}
 
@@ -194,7 +209,7 @@ def vary_k(out: Path, runs: int, synthetic_runs: int, datasets: list[str],
         X, y = loaders[ds]()
         radius = float(np.linalg.norm(X, axis=1).max())
         t0 = time.process_time()
-        res = compare_clustering(X, y, ks, methods(X, EPSILON, radius),
+        res = compare_clustering(X, y, ks, methods(X, EPSILON, radius, only),
                                  runs=synthetic_runs if ds == "synthetic" else runs,
                                  dataset=names[ds], progress=True)
         cpu[ds] = time.process_time() - t0
@@ -279,10 +294,11 @@ PUBLISHED: dict[str, dict[str, list[float]]] = {
 }
 DATASET_NAMES = {"synthetic": "Synthetic (64 Gaussians, generated)", "letter": "UCI Letter",
                  "gas": "UCI Gas Turbine", "mnist": "MNIST LeNet-40 embeddings"}
-_STYLE = {  # ours: solid with the 25-75 band; published: dashed, hollow markers
+_STYLE: dict[str, tuple[str, str | None]] = {  # ours: solid with the 25-75 band; published: dashed, hollow markers
     "k-means++ (non-private)": ("tab:gray", "k-means++"),
     "diffprivlib KMeans": ("tab:orange", "diffprivlib"),
     "assay DPKMeans": ("tab:blue", "LSH coreset"),
+    SPLIT_NAME: ("tab:purple", None),
 }
 
 
@@ -332,7 +348,8 @@ def plot_vary_k(records: list[Path], out: Path) -> list[Path]:
                     m = m.assign(ratio=m["loss"] / m["k"].map(base))
                 col = panel if panel != "loss" else "loss"
                 _band(ax, m, col, color, f"{method}, ours")
-                if panel in ("loss", "ratio") and not (panel == "loss" and key == "mnist"):
+                if pub_name is not None and panel in ("loss", "ratio") and not (
+                        panel == "loss" and key == "mnist"):
                     pub = np.array(PUBLISHED[key][pub_name], dtype=float)
                     if panel == "ratio":
                         pub = pub / np.array(PUBLISHED[key]["k-means++"])
@@ -426,11 +443,15 @@ def main() -> None:
                     help="plot: records.json files written by vary_k")
     ap.add_argument("--eps-json", type=Path, default=None,
                     help="plot: vary_eps.json written by vary_eps")
+    ap.add_argument("--methods", nargs="+", default=None,
+                    choices=["kmeans", "diffprivlib", "dpkmeans", "split"],
+                    help="vary_k: run only these (default: kmeans diffprivlib dpkmeans)")
     ap.add_argument("--ks", type=int, nargs="+", default=KS,
                     help="values of k (vary_k); split a long run into pieces")
     a = ap.parse_args()
     if a.figure == "vary_k":
-        vary_k(a.out, a.runs, a.synthetic_runs, a.datasets, a.mnist_steps, a.mnist_seed, a.ks)
+        vary_k(a.out, a.runs, a.synthetic_runs, a.datasets, a.mnist_steps, a.mnist_seed, a.ks,
+               a.methods)
     elif a.figure == "vary_eps":
         vary_eps(a.out, a.runs)
     elif a.figure == "plot":
