@@ -157,3 +157,49 @@ def test_leave_one_out_refuses_an_estimator_that_cannot_be_cloned():
         leave_one_out(Broken(), xt, yt, xt, yt)
     with pytest.raises(TypeError, match=r"'estimator' .* scikit-learn estimator with fit"):
         leave_one_out(object(), xt, yt, xt, yt)
+
+
+@pytest.mark.parametrize("kind", ["normal", "integers", "tiny", "near_ties", "negative"])
+def test_packed_key_sort_equals_numpy_stable_argsort(kind):
+    """The order behind knn_shapley (packed integer keys, tie runs re-sorted) is exactly
+    NumPy's stable argsort of the same distances, ties and near-ties included."""
+    from assay.valuation.knn import _stable_order
+
+    rng = np.random.default_rng(["normal", "integers", "tiny", "near_ties", "negative"].index(kind))
+    for _ in range(20):
+        b, n = int(rng.integers(1, 6)), int(rng.integers(2, 3000))
+        if kind == "normal":
+            d = rng.normal(size=(b, n)) ** 2
+        elif kind == "integers":  # many exact ties
+            d = rng.integers(0, 6, size=(b, n)).astype(float)
+        elif kind == "tiny":  # subnormal and tiny numbers
+            d = rng.integers(0, 50, size=(b, n)) * 1e-310
+        elif kind == "near_ties":  # pairs a few ulps apart: equal in the truncated key
+            d = rng.uniform(1, 2, size=(b, n))
+            d[:, 1::2] = d[:, ::2][:, : n // 2] * (1 + rng.integers(-3, 4, (b, n // 2)) * 2.0**-51)
+        else:  # rounding can make a computed squared distance slightly negative
+            d = rng.normal(size=(b, n)) * 1e-12
+            d[:, ::7] = 0.0
+        np.testing.assert_array_equal(_stable_order(d), np.argsort(d, axis=1, kind="stable"))
+
+
+def test_equals_plain_recursion_on_ties_and_large_k():
+    """knn_shapley against the recursion of Jia et al. written as a loop over ranks, with a
+    stable argsort of exact squared distances (integer grid: exact ties everywhere)."""
+    rng = np.random.default_rng(21)
+    xt = rng.integers(0, 4, size=(400, 2)).astype(float)
+    xv = rng.integers(0, 4, size=(30, 2)).astype(float)
+    yt, yv = rng.integers(0, 3, 400), rng.integers(0, 3, 30)
+    yt[:3] = [0, 1, 2]
+    for k in (1, 4, 37):
+        ref = np.zeros(400)
+        for x, y in zip(xv, yv, strict=True):
+            order = np.argsort(((xt - x) ** 2).sum(1), kind="stable")
+            m = (yt[order] == y).astype(float)
+            s = np.zeros(400)
+            s[-1] = m[-1] / 400
+            for i in range(398, -1, -1):  # 0-based rank i is rank i + 1
+                s[i] = s[i + 1] + (m[i] - m[i + 1]) / k * min(k, i + 1) / (i + 1)
+            ref[order] += s
+        got = knn_shapley(xt, yt, xv, yv, k=k, duplicates="allow", block_rows=7)
+        np.testing.assert_allclose(got, ref / 30, rtol=0, atol=1e-13)
