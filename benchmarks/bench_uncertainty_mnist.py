@@ -11,13 +11,30 @@ is fitted on (never the test set); the model trains on the first 55,000. Adam 1e
 runs it, much slower on a shared CPU). Prints a Markdown table; ``--out`` writes JSON with
 the settings, per-method metrics and CPU / wall times. OOD: each method's uncertainty score
 (larger = more uncertain) on the MNIST test set (label 0) against notMNIST's test set
-(label 1), AUROC with a jackknife interval through ``assay.evaluate(task="ood")``.
+and Omniglot's background set (label 1), AUROC with a jackknife interval through
+``assay.evaluate(task="ood")``.
+
+``--cache DIR`` saves every trained model's state dict there (keyed by architecture,
+steps, batch, dropout and seed) and loads it on a later run instead of training again, so
+a long schedule can be split over runs (e.g. ``--members 1 --sngp`` first, then
+``--members 3 --sngp`` trains only the two new members). The JSON records which models came
+from the cache; their training times are those of the run that trained them.
+
+LeNet-5 table (docs/uncertainty.md), two runs filling and reusing the cache:
+
+    ASSAY_DATA_HOME=/work/shared/data .venv/bin/python benchmarks/bench_uncertainty_mnist.py \
+        --arch lenet5 --steps 5000 --members 1 --sngp --shift 2000 --seed 0 \
+        --cache /tmp/unc/cache --out /tmp/unc/lenet5_m1.json
+    ASSAY_DATA_HOME=/work/shared/data .venv/bin/python benchmarks/bench_uncertainty_mnist.py \
+        --arch lenet5 --steps 5000 --members 3 --sngp --shift 2000 --seed 0 \
+        --cache /tmp/unc/cache --out /tmp/unc/lenet5_m3.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from typing import Any
 
@@ -42,7 +59,35 @@ def build(arch: str, dropout: float) -> Any:
     )  # fmt: skip
 
 
-def train(model: Any, seed: int, x: Any, y: Any, steps: int, batch: int) -> None:
+#: rows per prediction batch (bounded memory for the convolutional model)
+B = 2000
+
+#: (name, cpu seconds, wall seconds, cached) for every model trained or loaded
+TRAINED: list[dict[str, Any]] = []
+
+
+def train(model: Any, seed: int, x: Any, y: Any, steps: int, batch: int, cache: str | None = None,
+          name: str = "") -> None:  # fmt: skip
+    import torch
+
+    path = os.path.join(cache, f"{name}.pt") if cache else None
+    c0, w0 = time.process_time(), time.perf_counter()
+    if path and os.path.exists(path):
+        model.load_state_dict(torch.load(path))
+        TRAINED.append({"name": name, "cached": True, "cpu_s": time.process_time() - c0,
+                        "wall_s": time.perf_counter() - w0})  # fmt: skip
+        return
+    _fit(model, seed, x, y, steps, batch)
+    if getattr(model, "fit_precision", None) is not None:
+        model.fit_precision([x[i : i + 2000] for i in range(0, x.shape[0], 2000)])
+    TRAINED.append({"name": name, "cached": False, "cpu_s": time.process_time() - c0,
+                    "wall_s": time.perf_counter() - w0})  # fmt: skip
+    if path:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        torch.save(model.state_dict(), path)
+
+
+def _fit(model: Any, seed: int, x: Any, y: Any, steps: int, batch: int) -> None:
     import torch
 
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -77,13 +122,15 @@ def main() -> None:
     ap.add_argument("--no-ood", action="store_true", help="skip the notMNIST OOD scores")
     ap.add_argument("--shift", type=int, default=0,
                     help="evaluate under every corruption at severities 1, 3, 5 on the first N test images")
+    ap.add_argument("--lengthscale", type=float, default=2.0, help="SNGP random-feature lengthscale")
+    ap.add_argument("--cache", default=None, help="folder for trained models' state dicts (reused when present)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
 
     import torch
 
     from assay import uncertainty as U
-    from assay.datasets import load_mnist, load_notmnist
+    from assay.datasets import load_mnist, load_notmnist, load_omniglot
 
     torch.set_num_threads(args.threads)
     xtr, ytr = load_mnist(split="train")
@@ -104,7 +151,9 @@ def main() -> None:
     def factory() -> Any:
         return build(args.arch, args.dropout)
 
-    ens = U.DeepEnsemble(factory, lambda m, s: train(m, s, x_fit, y_fit, args.steps, args.batch),
+    tag = f"{args.arch}_steps{args.steps}_batch{args.batch}_dropout{args.dropout}"
+    ens = U.DeepEnsemble(factory, lambda m, s: train(m, s, x_fit, y_fit, args.steps, args.batch, args.cache,
+                                                     f"{tag}_seed{s}"),
                          n_members=max(1, args.members), seed=args.seed, progress=True)  # fmt: skip
     timed("train_ensemble", ens.fit)
     det = ens.members_[0]  # member 0 (seed = --seed) is the deterministic model
@@ -114,12 +163,12 @@ def main() -> None:
         "deterministic": np.exp(z_test - z_test.max(1, keepdims=True)),
         "temperature scaling": ts.transform(z_test),
         f"MC dropout ({args.mc_samples})": timed(
-            "mc_dropout", lambda: U.MCDropout(det, args.mc_samples, seed=args.seed).predict_proba(x_test)
+            "mc_dropout", lambda: U.MCDropout(det, args.mc_samples, seed=args.seed).predict_proba(x_test, batch_size=B)
         ),
     }
     methods["deterministic"] /= methods["deterministic"].sum(1, keepdims=True)
     if args.members > 1:
-        methods[f"ensemble ({args.members})"] = timed("ensemble_predict", lambda: ens.predict_proba(x_test))
+        methods[f"ensemble ({args.members})"] = timed("ensemble_predict", lambda: ens.predict_proba(x_test, batch_size=B))
     sngp = None
     if args.sngp:
         def sngp_fit() -> Any:
@@ -129,13 +178,13 @@ def main() -> None:
                 last = full[-1]
                 body = torch.nn.Sequential(*list(full)[:-1])
                 model = U.SNGPClassifier(body, last.in_features, 10, num_features=1024,
-                                         lengthscale=2.0, seed=args.seed)  # fmt: skip
-                train(model, args.seed, x_fit, y_fit, args.steps, args.batch)
-                model.fit_precision([x_fit[i : i + 2000] for i in range(0, x_fit.shape[0], 2000)])
+                                         lengthscale=args.lengthscale, seed=args.seed)  # fmt: skip
+                train(model, args.seed, x_fit, y_fit, args.steps, args.batch, args.cache,
+                      f"sngp_{tag}_ls{args.lengthscale}_seed{args.seed}")  # fmt: skip
             return model
 
         sngp = timed("train_sngp", sngp_fit)
-        methods["SNGP"] = timed("sngp_predict", lambda: sngp.predict_proba(x_test))
+        methods["SNGP"] = timed("sngp_predict", lambda: sngp.predict_proba(x_test, batch_size=B))
     res = timed("evaluate", lambda: U.evaluate_uncertainty(methods, yte, n_bins=15))
     cols = ("top_label_accuracy", "nll", "top_label_ece", "brier_score", "brier_score_mean")
     print(f"| method | {' | '.join(cols)} |")
@@ -146,11 +195,12 @@ def main() -> None:
             v, lo, hi = res.values[m][c]
             cells.append(f"{v:.4f} [{lo:.4f}, {hi:.4f}]")
         print(f"| {m} | {' | '.join(cells)} |")
-    ood: dict[str, dict[str, float]] = {}
-    if not args.no_ood:
+    ood: dict[str, dict[str, dict[str, float]]] = {}
+    ood_sets = {} if args.no_ood else {"notMNIST test": load_notmnist(split="test").x,
+                                       "Omniglot background": load_omniglot(split="background").x}  # fmt: skip
+    for set_name, xo in ood_sets.items():
         import assay
 
-        xo, _ = load_notmnist(split="test")
         x_ood = torch.tensor(xo, dtype=torch.float32).reshape(-1, 784) / 255.0
         z_ood = logits_of(det, x_ood)
         e_ood = np.exp(z_ood - z_ood.max(1, keepdims=True))
@@ -161,37 +211,39 @@ def main() -> None:
                                              U.predictive_entropy(ts.transform(z_ood))),
         }  # fmt: skip
         mc = U.MCDropout(det, args.mc_samples, seed=args.seed)
-        mc_in, mc_out = mc.uncertainty(x_test), mc.uncertainty(x_ood)
+        mc_in, mc_out = mc.uncertainty(x_test, batch_size=B), mc.uncertainty(x_ood, batch_size=B)
         in_out["MC dropout: mutual information"] = (mc_in["mutual_information"], mc_out["mutual_information"])
         if args.members > 1:
-            e_in, e_out = ens.uncertainty(x_test), ens.uncertainty(x_ood)
+            e_in, e_out = ens.uncertainty(x_test, batch_size=B), ens.uncertainty(x_ood, batch_size=B)
             in_out["ensemble: entropy"] = (e_in["predictive_entropy"], e_out["predictive_entropy"])
             in_out["ensemble: mutual information"] = (e_in["mutual_information"], e_out["mutual_information"])
         if sngp is not None:
-            s_in, s_out = sngp.uncertainty(x_test), sngp.uncertainty(x_ood)
+            s_in, s_out = sngp.uncertainty(x_test, batch_size=B), sngp.uncertainty(x_ood, batch_size=B)
             in_out["SNGP: variance"] = (s_in["variance"], s_out["variance"])
             in_out["SNGP: entropy"] = (s_in["predictive_entropy"], s_out["predictive_entropy"])
-        print("| OOD score (MNIST test vs notMNIST test) | AUROC | FPR@95%TPR |")
+        print(f"| OOD score (MNIST test vs {set_name}, {len(xo)} images) | AUROC | FPR@95%TPR |")
         print("|---|---|---|")
         for name, (a, b) in in_out.items():
             lab = np.r_[np.zeros(a.size), np.ones(b.size)].astype(int)
             r = assay.evaluate({"y": lab, "s": np.r_[a, b]}, label="y", scores="s", task="ood")
             au, fpr = r.value("auroc"), r.value("fpr_at_95_tpr")
-            ood[name] = {"auroc": au.value, "auroc_lower": au.lower, "auroc_upper": au.upper,
-                         "fpr_at_95_tpr": fpr.value}  # fmt: skip
+            ood.setdefault(set_name, {})[name] = {"auroc": au.value, "auroc_lower": au.lower,
+                                                  "auroc_upper": au.upper, "fpr_at_95_tpr": fpr.value}  # fmt: skip
             print(f"| {name} | {au.value:.4f} [{au.lower:.4f}, {au.upper:.4f}] | {fpr.value:.4f} |")
-    shift_rows: dict[str, dict[str, list[float]]] = {}
+    shift_rows: dict[str, dict[str, list[list[float]]]] = {}
     if args.shift:
         xs, ys, kind, sev = U.corrupted_sets(xte[: args.shift], yte[: args.shift], severities=(1, 3, 5),
                                              seed=args.seed)  # fmt: skip
         xsh = torch.tensor(xs, dtype=torch.float32).reshape(-1, 784) / 255.0
         zsh = logits_of(det, xsh)
         esh = np.exp(zsh - zsh.max(1, keepdims=True))
-        shifted = {"deterministic": esh / esh.sum(1, keepdims=True), "temperature scaling": ts.transform(zsh)}
+        shifted = {"deterministic": esh / esh.sum(1, keepdims=True), "temperature scaling": ts.transform(zsh),
+                   f"MC dropout ({args.mc_samples})": timed("mc_dropout_shift", lambda: U.MCDropout(
+                       det, args.mc_samples, seed=args.seed).predict_proba(xsh, batch_size=B))}  # fmt: skip
         if args.members > 1:
-            shifted[f"ensemble ({args.members})"] = ens.predict_proba(xsh)
+            shifted[f"ensemble ({args.members})"] = ens.predict_proba(xsh, batch_size=B)
         if sngp is not None:
-            shifted["SNGP"] = sngp.predict_proba(xsh)
+            shifted["SNGP"] = sngp.predict_proba(xsh, batch_size=B)
         key = np.array([f"{k}@{v}" for k, v in zip(kind.tolist(), sev.tolist(), strict=True)])
         rs = timed("evaluate_shift", lambda: U.evaluate_uncertainty(shifted, ys, n_bins=15, slices={"shift": key}))
         assert rs.evaluation is not None
@@ -200,17 +252,21 @@ def main() -> None:
         for k in dict.fromkeys(key.tolist()):
             cells = []
             for m in rs.models:
-                v = [rs.evaluation.value(me, slice=f"shift={k}", model=m, cls=0).value
-                     for me in ("top_label_accuracy", "nll", "top_label_ece")]  # fmt: skip
-                shift_rows.setdefault(k, {})[m] = v
+                iv = [rs.evaluation.value(me, slice=f"shift={k}", model=m, cls=0)
+                      for me in ("top_label_accuracy", "nll", "top_label_ece")]  # fmt: skip
+                v = [x.value for x in iv]
+                shift_rows.setdefault(k, {})[m] = [[x.value, x.lower, x.upper] for x in iv]
                 cells.append(f"{v[0]:.3f} / {v[1]:.3f} / {v[2]:.3f}")
             print(f"| {k} | " + " | ".join(cells) + " |")
     print(f"temperature = {ts.temperature_:.4f}; validation NLL {ts.nll_before_:.4f} -> {ts.nll_after_:.4f}")
     print("times:", json.dumps({k: {a: round(b, 1) for a, b in v.items()} for k, v in times.items()}))
+    print("models:", json.dumps([{k: round(v, 1) if isinstance(v, float) else v for k, v in t.items()}
+                                 for t in TRAINED]))  # fmt: skip
     if args.out:
         out = {"settings": vars(args), "temperature": ts.temperature_,
                "val_nll_before": ts.nll_before_, "val_nll_after": ts.nll_after_,
                "metrics": res.to_dict()["values"], "ood": ood, "shift": shift_rows, "times": times,
+               "models": TRAINED,
                "torch": torch.__version__}  # fmt: skip
         with open(args.out, "w") as f:
             json.dump(out, f, indent=1)

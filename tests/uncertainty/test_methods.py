@@ -209,3 +209,25 @@ def test_uncertainty_scores_feed_assay_ood_detectors() -> None:
     r = ood.evaluate_detectors(s_in, s_out, ci=None)
     assert r.value("auroc", "mutual_information") > 0.95
     assert r.value("auroc", "disagreement") > 0.9
+
+
+def test_sngp_batched_prediction_and_state_dict_round_trip() -> None:
+    x, y = _blobs(200)
+    torch.manual_seed(0)
+    model = U.SNGPClassifier(nn.Sequential(nn.Linear(2, 16), nn.ReLU()), 16, 3, num_features=64, seed=0)
+    _train(model, 0, x, y, steps=30)
+    model.fit_precision([x])
+    logits, var = model.predict_logits(x)
+    lb, vb = model.predict_logits(x, batch_size=37)
+    assert torch.allclose(logits, lb, atol=1e-6) and torch.allclose(var, vb, rtol=1e-5)
+    with pytest.raises(ValueError, match="'batch_size' parameter must be >= 1"):
+        model.predict_logits(x, batch_size=0)
+    # a fresh model loading the state dict (saved before any prediction, so with the prior
+    # covariance buffer) predicts from the loaded precision
+    fresh = U.SNGPClassifier(nn.Sequential(nn.Linear(2, 16), nn.ReLU()), 16, 3, num_features=64, seed=0)
+    trained = U.SNGPClassifier(nn.Sequential(nn.Linear(2, 16), nn.ReLU()), 16, 3, num_features=64, seed=0)
+    torch.manual_seed(0)
+    _train(trained, 0, x, y, steps=30)
+    trained.fit_precision([x])
+    fresh.load_state_dict(trained.state_dict())
+    assert torch.allclose(fresh.predict_logits(x)[1], trained.predict_logits(x)[1], rtol=1e-6)

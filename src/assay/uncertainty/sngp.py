@@ -290,6 +290,10 @@ class RandomFeatureGP(nn.Module):
         self.precision += wphi.T @ phi
         self._cov_stale = True
 
+    def _load_from_state_dict(self, *args: Any, **kwargs: Any) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self._cov_stale = True  # the loaded covariance may predate the loaded precision
+
     def _covariance(self) -> Any:
         if self._cov_stale:
             self.covariance.copy_(torch.linalg.inv(self.precision))
@@ -361,23 +365,28 @@ class SNGPClassifier(nn.Module):
         return self
 
     @torch.no_grad()
-    def predict_logits(self, x: Any) -> tuple[Any, Any]:
-        """Mean-field adjusted logits and the GP's predictive variance (eval mode)."""
+    def predict_logits(self, x: Any, *, batch_size: int | None = None) -> tuple[Any, Any]:
+        """Mean-field adjusted logits and the GP's predictive variance (eval mode), in
+        batches of ``batch_size`` rows (all at once by default)."""
         was = self.training
         self.eval()
-        logits, var = self.gp.predict(self.features(x))
+        step = x.shape[0] if batch_size is None else int(batch_size)
+        if step < 1:
+            raise ValueError(f"The 'batch_size' parameter must be >= 1 or None. Got {batch_size!r} instead.")
+        parts = [self.gp.predict(self.features(x[i : i + step])) for i in range(0, x.shape[0], step)]
         self.train(was)
+        logits, var = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
         return mean_field_logits(logits, var, self.mean_field_factor), var
 
-    def predict_proba(self, x: Any) -> F64:
-        logits, _ = self.predict_logits(x)
+    def predict_proba(self, x: Any, *, batch_size: int | None = None) -> F64:
+        logits, _ = self.predict_logits(x, batch_size=batch_size)
         out: F64 = torch.softmax(logits, dim=-1).double().cpu().numpy()
         return out
 
-    def uncertainty(self, x: Any) -> dict[str, F64]:
+    def uncertainty(self, x: Any, *, batch_size: int | None = None) -> dict[str, F64]:
         """Larger = more uncertain: the GP variance, ``1 - max_k p_k`` and the predictive
         entropy of the mean-field probabilities."""
-        logits, var = self.predict_logits(x)
+        logits, var = self.predict_logits(x, batch_size=batch_size)
         p = torch.softmax(logits.double(), dim=-1)
         ent = -(p * torch.log(p.clamp_min(1e-300))).sum(dim=-1)
         return {
