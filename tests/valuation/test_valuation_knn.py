@@ -203,3 +203,59 @@ def test_equals_plain_recursion_on_ties_and_large_k():
             ref[order] += s
         got = knn_shapley(xt, yt, xv, yv, k=k, duplicates="allow", block_rows=7)
         np.testing.assert_allclose(got, ref / 30, rtol=0, atol=1e-13)
+
+
+def _regression_utility(xt, yt, xv, yv, k, subset):
+    """Jia et al.'s KNN regression utility, point by point: -(sum of the k nearest labels / k
+    - y)^2 (fewer than k members: their sum / k; the empty set: -y^2)."""
+    total = 0.0
+    for x, y in zip(xv, yv, strict=True):
+        dist = sorted((math.dist(x, xt[i]), i) for i in subset)
+        total -= (sum(yt[i] for _, i in dist[:k]) / k - y) ** 2
+    return total / len(xv)
+
+
+@pytest.mark.parametrize(("n", "k", "seed"), [(5, 1, 0), (6, 2, 1), (6, 3, 2), (7, 4, 3), (6, 6, 4)])
+def test_regression_equals_shapley_by_enumerating_permutations(n, k, seed):
+    from assay.valuation import knn_shapley_regression
+
+    rng = np.random.default_rng(seed)
+    xt, xv = rng.normal(size=(n, 2)), rng.normal(size=(3, 2))
+    yt, yv = 2 * rng.normal(size=n) + 1, rng.normal(size=3)
+    phi = np.zeros(n)
+    cache: dict[frozenset[int], float] = {}
+
+    def u(s):
+        key = frozenset(s)
+        if key not in cache:
+            cache[key] = _regression_utility(xt, yt, xv, yv, k, sorted(key))
+        return cache[key]
+
+    perms = list(itertools.permutations(range(n)))
+    for p in perms:
+        for j, i in enumerate(p):
+            phi[i] += u(p[: j + 1]) - u(p[:j])
+    phi /= len(perms)
+    got = knn_shapley_regression(xt, yt, xv, yv, k=k)
+    np.testing.assert_allclose(got, phi, rtol=1e-12, atol=1e-12)
+
+
+def test_regression_efficiency_blocks_and_errors():
+    from sklearn.neighbors import KNeighborsRegressor
+
+    from assay.valuation import KNNRegressionShapley, knn_shapley_regression
+
+    rng = np.random.default_rng(9)
+    xt, xv = rng.normal(size=(400, 3)), rng.normal(size=(50, 3))
+    yt, yv = xt[:, 0] + rng.normal(size=400), xv[:, 0]
+    v = knn_shapley_regression(xt, yt, xv, yv, k=6)
+    # efficiency: U(full) - U(empty) with U(full) from scikit-learn's KNN regressor
+    pred = KNeighborsRegressor(n_neighbors=6).fit(xt, yt).predict(xv)
+    assert v.sum() == pytest.approx(np.mean(-((pred - yv) ** 2) + yv**2), abs=1e-10)
+    w = knn_shapley_regression(xt, yt, xv, yv, k=6, block_rows=3, n_jobs=2)
+    np.testing.assert_allclose(w, v, rtol=0, atol=1e-13)
+    np.testing.assert_array_equal(KNNRegressionShapley(k=6).fit(xt, yt, xv, yv).values_, v)
+    with pytest.raises(TypeError, match="'y_train' parameter of knn_shapley_regression must be numeric"):
+        knn_shapley_regression(xt, np.array(["a"] * 400), xv, yv)
+    with pytest.raises(ValueError, match="'k' parameter of knn_shapley_regression must be at most"):
+        knn_shapley_regression(xt[:5], yt[:5], xv, yv, k=6)

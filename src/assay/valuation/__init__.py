@@ -2,7 +2,7 @@
 
 Every method follows one API: ``fit(x_train, y_train, x_val, y_val)`` returns the method, and
 ``values_`` holds one value per training row (larger = more valuable). Exact KNN-Shapley
-(:func:`knn_shapley`), leave-one-out, Truncated Monte Carlo Shapley, Beta Shapley, Data
+(:func:`knn_shapley`; :func:`knn_shapley_regression` for numeric labels), leave-one-out, Truncated Monte Carlo Shapley, Beta Shapley, Data
 Banzhaf and DVRL (``assay[torch]``, imported on first use); their uses as pure functions
 (:func:`discovery_curve`, :func:`detection_scores`, :func:`point_removal`,
 :func:`robust_fit`, :func:`domain_adaptation`) and :class:`ValuationResult` (frame, JSON,
@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._common import ModelUtility, NotFittedError, knn_utility
-from .knn import KNNShapley, knn_shapley
+from .knn import KNNRegressionShapley, KNNShapley, knn_shapley, knn_shapley_regression
 from .loo import LeaveOneOut, leave_one_out
 from .result import ValuationResult, valuation_result, value_bins
 from .sampling import BetaShapley, DataBanzhaf, TMCShapley, beta_shapley_weights, gelman_rubin
@@ -49,6 +49,7 @@ __all__ = [
     "DataBanzhaf",
     "DiscoveryCurve",
     "DomainAdaptation",
+    "KNNRegressionShapley",
     "KNNShapley",
     "LeaveOneOut",
     "ModelUtility",
@@ -64,6 +65,7 @@ __all__ = [
     "domain_adaptation",
     "gelman_rubin",
     "knn_shapley",
+    "knn_shapley_regression",
     "knn_utility",
     "leave_one_out",
     "point_removal",

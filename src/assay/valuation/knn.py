@@ -21,6 +21,7 @@ argsort of the computed distances.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -38,7 +39,7 @@ from ._common import (
     encode_labels,
 )
 
-__all__ = ["KNNShapley", "knn_shapley"]
+__all__ = ["KNNRegressionShapley", "KNNShapley", "knn_shapley", "knn_shapley_regression"]
 
 _FUNC = "knn_shapley"
 
@@ -102,17 +103,35 @@ def _rank_weights(n: int, k: int) -> tuple[F64, F64]:
     return inv, c
 
 
-def _block_values(
-    xt_aug: F64, ct: NDArray[Any], xv: F64, cv: NDArray[Any], k: int,
-    weights: tuple[F64, F64],
-) -> F64:  # fmt: skip
-    """Sum over the validation rows ``xv`` of their KNN-Shapley values (one per training row).
+def _augment(xt: F64) -> F64:
+    """The training rows as ``[x_t, |x_t|^2 / 2, 1]`` (see :func:`_block_order`)."""
+    xt_aug = np.empty((xt.shape[0], xt.shape[1] + 2))
+    xt_aug[:, :-2] = xt
+    xt_aug[:, -2] = 0.5 * np.einsum("ij,ij->i", xt, xt)
+    xt_aug[:, -1] = 1.0
+    return xt_aug
+
+
+def _block_order(xt_aug: F64, xv: F64) -> I64:
+    """Per validation row of ``xv``, the training rows from the nearest (ties by row order).
 
     The training rows are ranked by half the squared distance, ``|x|^2 / 2 + |x_t|^2 / 2 -
     x . x_t``, one matrix product of ``[-x, 1, |x|^2 / 2]`` with the augmented training rows
     ``[x_t, |x_t|^2 / 2, 1]`` (``-0.0`` could only come from a sum of ``-0.0`` terms, and
     ``|x|^2 / 2 >= +0``; rounding can make a distance slightly negative, which the key of
-    :func:`_stable_order` handles).
+    :func:`_stable_order` handles)."""
+    xv_aug = np.empty((xv.shape[0], xv.shape[1] + 2))
+    np.negative(xv, out=xv_aug[:, :-2])
+    xv_aug[:, -2] = 1.0
+    xv_aug[:, -1] = 0.5 * np.einsum("ij,ij->i", xv, xv)
+    return _stable_order(xv_aug @ xt_aug.T)
+
+
+def _block_values(
+    xt_aug: F64, ct: NDArray[Any], xv: F64, cv: NDArray[Any], k: int,
+    weights: tuple[F64, F64],
+) -> F64:  # fmt: skip
+    """Sum over the validation rows ``xv`` of their KNN-Shapley values (one per training row).
 
     The recursion unrolled: with ``m_j`` the label match of the row at rank ``j``, for
     ``i >= K``, ``s_i = m_i / i + C_i - C_N`` with ``C_i = sum_{j <= i} m_j / (j (j - 1))``
@@ -122,13 +141,7 @@ def _block_values(
     end."""
     n = xt_aug.shape[0]
     inv, c = weights
-    xv_aug = np.empty((xv.shape[0], xv.shape[1] + 2))
-    np.negative(xv, out=xv_aug[:, :-2])
-    xv_aug[:, -2] = 1.0
-    xv_aug[:, -1] = 0.5 * np.einsum("ij,ij->i", xv, xv)
-    d = xv_aug @ xt_aug.T
-    order = _stable_order(d)
-    del d
+    order = _block_order(xt_aug, xv)
     match = (ct[order] == cv[:, None]).view(np.uint8).astype(np.float64)
     s = match * c[None, :]
     np.cumsum(s, axis=1, out=s)
@@ -143,6 +156,40 @@ def _block_values(
     out: F64 = np.bincount(order.ravel(), weights=s.ravel(), minlength=n).astype(np.float64)
     out -= c_n
     return out
+
+
+def _over_blocks(
+    work: Callable[[int, int], F64], m: int, block_rows: int, n: int, n_jobs: int,
+    progress: bool, desc: str,
+) -> F64:  # fmt: skip
+    """The sum of ``work(a, b)`` over the blocks ``[a, b)`` of the ``m`` validation rows, on
+    ``n_jobs`` threads."""
+    starts = list(range(0, m, block_rows))
+    total = np.zeros(n, dtype=np.float64)
+    with Progress(m, desc=desc, unit="val rows", enabled=progress) as bar:
+
+        def one(a: int) -> F64:
+            return work(a, min(a + block_rows, m))
+
+        if n_jobs == 1:
+            for a in starts:
+                total += one(a)
+                bar.update(min(block_rows, m - a))
+        else:
+            with ThreadPoolExecutor(n_jobs) as pool:
+                for a, part in zip(starts, pool.map(one, starts), strict=True):
+                    total += part
+                    bar.update(min(block_rows, m - a))
+    return total
+
+
+def _default_block_rows(block_rows: int | None, m: int, n: int, max_memory: int, func: str) -> int:
+    if block_rows is None:
+        # about 40 bytes per training row and validation row in a block; blocks of about
+        # 800,000 cells stay in cache (at 100,000 training rows 8 validation rows per block
+        # ran 2.5x faster than 80)
+        block_rows = max(1, min(m, 800_000 // n, int(max_memory) // (40 * n)))
+    return check_int("block_rows", block_rows, minimum=1, func=func)
 
 
 def knn_shapley(
@@ -198,35 +245,14 @@ def knn_shapley(
     check_duplicates(xt, duplicates, func=_FUNC)
     n_jobs = check_int("n_jobs", n_jobs, minimum=1, func=_FUNC)
     ct, cv, classes = encode_labels(yt, yv, func=_FUNC)
-    if block_rows is None:
-        # about 40 bytes per training row and validation row in a block; blocks of about
-        # 800,000 cells stay in cache (at 100,000 training rows 8 validation rows per block
-        # ran 2.5x faster than 80)
-        block_rows = max(1, min(m, 800_000 // n, int(max_memory) // (40 * n)))
-    block_rows = check_int("block_rows", block_rows, minimum=1, func=_FUNC)
+    block_rows = _default_block_rows(block_rows, m, n, max_memory, _FUNC)
     weights = _rank_weights(n, k)
     cts = ct.astype(np.int8 if classes.size < 128 else np.int32)  # a small array to gather from
-    xt_aug = np.empty((n, xt.shape[1] + 2))
-    xt_aug[:, :-2] = xt
-    xt_aug[:, -2] = 0.5 * np.einsum("ij,ij->i", xt, xt)
-    xt_aug[:, -1] = 1.0
-    starts = list(range(0, m, block_rows))
-    total = np.zeros(n, dtype=np.float64)
-    with Progress(m, desc="KNN-Shapley", unit="val rows", enabled=progress) as bar:
-
-        def work(a: int) -> F64:
-            b = min(a + block_rows, m)
-            return _block_values(xt_aug, cts, xv[a:b], cv[a:b], k, weights)
-
-        if n_jobs == 1:
-            for a in starts:
-                total += work(a)
-                bar.update(min(block_rows, m - a))
-        else:
-            with ThreadPoolExecutor(n_jobs) as pool:
-                for a, part in zip(starts, pool.map(work, starts), strict=True):
-                    total += part
-                    bar.update(min(block_rows, m - a))
+    xt_aug = _augment(xt)
+    total = _over_blocks(
+        lambda a, b: _block_values(xt_aug, cts, xv[a:b], cv[a:b], k, weights),
+        m, block_rows, n, n_jobs, progress, "KNN-Shapley",
+    )  # fmt: skip
     out: F64 = total / m
     return out
 
@@ -270,3 +296,145 @@ class KNNShapley:
     def values(self) -> F64:
         check_fitted(self)
         return self.values_
+
+
+# ----------------------------------------------------------------------------------------
+# regression utility
+# ----------------------------------------------------------------------------------------
+
+_RFUNC = "knn_shapley_regression"
+
+
+def _rank_shapley(m: F64, k: int, inv: F64, c: F64) -> F64:
+    """Per validation row (a row of ``m``, the values ``m_j`` at the ranks ``j = 1..N``),
+    the Shapley values at every rank of the game ``(1/K) sum of m_j over the K nearest
+    members of the subset``: the classification recursion with real ``m_j`` (it is linear in
+    them)."""
+    s = m * c[None, :]
+    np.cumsum(s, axis=1, out=s)
+    s -= s[:, -1:]
+    s += m * inv[None, :]
+    if k > 1:
+        s[:, : k - 1] = s[:, k - 1 : k] + (m[:, : k - 1] - m[:, k - 1 : k]) / k
+    return s
+
+
+def _pair_weights(n: int, k: int) -> tuple[F64, F64]:
+    """For the pair game ``G_ij(S) = 1[i, j in S and both among the K nearest of S]``
+    (ranks ``i < j``): each of ``i`` and ``j`` gets ``c_j = T (T + 1) / (2 j (j - 1))`` with
+    ``T = min(K - 1, j - 1)``, each of the ``j - 2`` other rows nearer than ``j`` gets
+    ``d_j = -K (K - 1) / (j (j - 1) (j - 2))`` when ``j > K`` (0 otherwise); farther rows 0.
+    (``i``'s marginal is 1 when it arrives after ``j`` with at most ``K - 2`` of the other
+    nearer rows present; the others share the rest by symmetry and efficiency.)"""
+    j = np.arange(1, n + 1, dtype=np.float64)
+    t = np.minimum(k - 1, j - 1)
+    cj = np.zeros(n)
+    cj[1:] = t[1:] * (t[1:] + 1) / (2 * j[1:] * (j[1:] - 1))
+    dj = np.zeros(n)
+    far = j > k
+    if k > 1:
+        dj[far] = -k * (k - 1) / (j[far] * (j[far] - 1) * (j[far] - 2))
+    return cj, dj
+
+
+def _block_values_regression(
+    xt_aug: F64, yt: F64, xv: F64, yv: F64, k: int, weights: tuple[F64, F64, F64, F64]
+) -> F64:
+    """Sum over the validation rows of the exact Shapley values of the KNN regression utility
+    ``U(S) = -((1/K) sum_{K nearest in S} y_t - y)^2``.
+
+    ``U = -y^2 + (2 y / K) L - L^2 / K^2`` with ``L(S)`` the sum of the labels of the ``K``
+    nearest members: ``L`` and the squares part of ``L^2`` are games of the classification
+    form (:func:`_rank_shapley` with ``m_j = y_j`` and ``y_j^2``); the cross terms ``2 y_i
+    y_j`` of ``L^2`` are pair games (:func:`_pair_weights`), summed in ``O(N)`` per
+    validation row with prefix and suffix sums."""
+    inv, c, cj, dj = weights
+    n = xt_aug.shape[0]
+    order = _block_order(xt_aug, xv)
+    ys = yt[order]  # labels by rank
+    lin = _rank_shapley(ys, k, inv, c)
+    lin *= 2.0 * yv[:, None]
+    lin -= _rank_shapley(ys * ys, k, inv, c) / k
+    before = np.cumsum(ys, axis=1)
+    before -= ys  # S_{p-1}: the labels of the nearer rows
+    # pair part: 2 y_p sum_{j>p} y_j (c_j - d_j) + 2 c_p y_p S_{p-1} + 2 sum_{j>p} d_j y_j S_{j-1}
+    a = ys * (cj - dj)[None, :]
+    np.cumsum(a, axis=1, out=a)
+    a -= a[:, -1:]  # minus the suffix sums after p
+    b = ys * dj[None, :] * before
+    np.cumsum(b, axis=1, out=b)
+    b -= b[:, -1:]
+    pair = ys * (cj[None, :] * before - a)
+    pair -= b
+    lin -= (2.0 / (k * k)) * pair
+    out: F64 = np.bincount(order.ravel(), weights=lin.ravel(), minlength=n).astype(np.float64)
+    return out
+
+
+def knn_shapley_regression(
+    x_train: Any,
+    y_train: Any,
+    x_val: Any,
+    y_val: Any,
+    k: int = 5,
+    *,
+    duplicates: str = "raise",
+    block_rows: int | None = None,
+    max_memory: int = 256 * 2**20,
+    n_jobs: int = 1,
+    progress: bool = False,
+) -> F64:
+    """Exact KNN-Shapley values for regression (Jia et al. 2019's unweighted KNN regression
+    utility): per validation point ``U(S) = -(mean over K of the labels of the K nearest
+    members of S - y)^2`` (``min(K, |S|)`` labels summed, divided by ``K``; ``U(empty) =
+    -y^2``), averaged over validation points. Same arguments and cost as
+    :func:`knn_shapley`; the labels are numbers. The values sum to the mean of ``U(full) -
+    U(empty)``."""
+    xt, yt_raw, xv, yv_raw = check_train_val(x_train, y_train, x_val, y_val, func=_RFUNC)
+    yt = _numeric_labels(yt_raw, "y_train")
+    yv = _numeric_labels(yv_raw, "y_val")
+    n, m = xt.shape[0], xv.shape[0]
+    k = check_int("k", k, minimum=1, func=_RFUNC)
+    if k > n:
+        raise ValueError(
+            f"The 'k' parameter of {_RFUNC} must be at most the number of training rows ({n}). "
+            f"Got {k} instead."
+        )
+    check_duplicates(xt, duplicates, func=_RFUNC)
+    n_jobs = check_int("n_jobs", n_jobs, minimum=1, func=_RFUNC)
+    block_rows = _default_block_rows(block_rows, m, n, max_memory // 2, _RFUNC)
+    weights = (*_rank_weights(n, k), *_pair_weights(n, k))
+    xt_aug = _augment(xt)
+    total = _over_blocks(
+        lambda a, b: _block_values_regression(xt_aug, yt, xv[a:b], yv[a:b], k, weights),
+        m, block_rows, n, n_jobs, progress, "KNN-Shapley (regression)",
+    )  # fmt: skip
+    out: F64 = total / m
+    return out
+
+
+def _numeric_labels(y: NDArray[Any], name: str) -> F64:
+    if y.dtype.kind not in "biuf":
+        raise TypeError(
+            f"The {name!r} parameter of {_RFUNC} must be numeric labels (regression targets). "
+            f"Got dtype {y.dtype} instead."
+        )
+    a = y.astype(np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"The {name!r} parameter of {_RFUNC} must be finite. Got NaN or inf.")
+    return a
+
+
+class KNNRegressionShapley(KNNShapley):
+    """:func:`knn_shapley_regression` as an estimator (``values_``, ``fit_time_``)."""
+
+    name = "KNN-Shapley (regression)"
+
+    def fit(self, x_train: Any, y_train: Any, x_val: Any, y_val: Any) -> KNNRegressionShapley:
+        t0 = time.perf_counter()
+        self.values_ = knn_shapley_regression(
+            x_train, y_train, x_val, y_val, self.k, duplicates=self.duplicates,
+            n_jobs=self.n_jobs, max_memory=self.max_memory, progress=self.progress,
+        )  # fmt: skip
+        self.fit_time_ = time.perf_counter() - t0
+        return self
