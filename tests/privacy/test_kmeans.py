@@ -121,6 +121,11 @@ def test_radius_from_data_warns_loudly(blobs: tuple[np.ndarray, np.ndarray, floa
     with pytest.warns(UserWarning, match="NOT differentially private"):
         km = DPKMeans(5, epsilon=1.0, delta=1e-6, radius="data", random_state=0).fit(X)
     assert km.radius_ == pytest.approx(r)
+    # No finite epsilon is claimed, and the budget table says why.
+    assert km.radius_from_data_ and math.isinf(km.epsilon_spent_)
+    assert "NOT private" in km.accounting_table()[-1]["mechanism"]
+    given = DPKMeans(5, epsilon=1.0, delta=1e-6, radius=r, random_state=0).fit(X)
+    assert not given.radius_from_data_ and given.epsilon_spent_ <= 1.0
 
 
 def test_points_outside_the_radius_are_projected(blobs: tuple[np.ndarray, np.ndarray, float]

@@ -46,6 +46,20 @@ def _seed_sequence(random_state: Any) -> np.random.SeedSequence:
     return np.random.SeedSequence(int(random_state))
 
 
+def _caller_stacklevel() -> int:
+    """``stacklevel`` pointing at the first frame outside ``assay.privacy``, so a warning is
+    attributed to the user's line (and shown for each line that triggers it)."""
+    import sys
+
+    here = __name__.rsplit(".", 1)[0]
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(here):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
 def _check_opt_int(param: str, value: Any, minimum: int) -> int | None:
     if value is None:
         return None
@@ -108,7 +122,10 @@ class DPKMeans:
         The private coreset.
     epsilon_spent_, delta_spent_ : float
         The budget spent: the ``dp-accounting`` PLD accountant's epsilon at ``delta`` for the
-        run's ``DpEvent`` (``noise_.accountant`` names the accountant).
+        run's ``DpEvent`` (``noise_.accountant`` names the accountant). ``inf`` when
+        ``radius="data"`` (the radius itself is not private) or ``epsilon=inf``.
+    radius_from_data_ : bool
+        Whether the radius was read from the data (``radius="data"``: not private).
     noise_ : NoiseParams
         Noise scales and accounting details.
     tree_params_ : TreeParams
@@ -286,7 +303,7 @@ class DPKMeans:
                 "DPKMeans: radius='data' sets the radius to the largest norm of the rows. That "
                 "reads the data outside the privacy budget, so the result is NOT "
                 "differentially private. Pass a radius known independently of the data.",
-                UserWarning, stacklevel=3,
+                UserWarning, stacklevel=_caller_stacklevel(),
             )
             if max_norm is None:
                 raise param_error("max_norm", "a callable when radius='data'", None, func=_FUNC)
@@ -303,6 +320,11 @@ class DPKMeans:
         self._finish(tree, sums, params, noise, v, radius, dim, np.random.default_rng(seed_sum),
                      seed_km)
         self.hash_projections_ = hasher.projections
+        self.radius_from_data_ = v["radius"] is None
+        if self.radius_from_data_:
+            # The noise is the calibrated one, but the radius read the data outside the
+            # budget: no finite epsilon can be claimed.
+            self.epsilon_spent_ = math.inf
         return self
 
     def _tree(self, counts: CountState, v: dict[str, Any], radius: float, dim: int,
@@ -334,7 +356,7 @@ class DPKMeans:
             warnings.warn(
                 f"DPKMeans: the private coreset has {points.shape[0]} point(s), fewer than "
                 f"n_clusters={v['k']}; fitting {k} center(s). Lower min_points_in_node or "
-                "raise epsilon.", UserWarning, stacklevel=3,
+                "raise epsilon.", UserWarning, stacklevel=_caller_stacklevel(),
             )
         km_seed = int(np.random.default_rng(seed_km).integers(2**31 - 1))
         km = cluster.KMeans(n_clusters=k, init="k-means++", n_init=v["n_init"],
@@ -389,7 +411,10 @@ class DPKMeans:
             {"mechanism": f"total ({nz.accountant})", "releases": "",
              "noise": f"epsilon={nz.epsilon:.6g}, delta={nz.delta:.3g}",
              "sensitivity": "", "compositions": nz.levels + 1},
-        ]
+        ] + ([{"mechanism": "radius from the data (NOT private)",
+               "releases": "the largest row norm, without noise",
+               "noise": "none: epsilon_spent_ = inf", "sensitivity": "unbounded",
+               "compositions": 1}] if getattr(self, "radius_from_data_", False) else [])
 
 
 def _nearest(X: np.ndarray, centers: np.ndarray, block: int = 65536
