@@ -5,7 +5,9 @@ the same predictions (synthetic Dirichlet probabilities: a timing fixture, not a
 
 Times (best of ``--repeat``, one thread) for the top-label ECE (15 equal-width bins), the
 NLL and the Brier score: assay's functions, netcal's ``ECE`` (if installed), torchmetrics'
-``multiclass_calibration_error`` and scikit-learn's ``log_loss``; also the platform
+``multiclass_calibration_error``, torch-uncertainty's ``CalibrationError``,
+``CategoricalNLL`` and ``BrierScore`` (if installed; imported with a stub ``torchvision``,
+see tests/uncertainty/test_torch_uncertainty_peer.py) and scikit-learn's ``log_loss``; also the platform
 (``assay.evaluate(task="uncertainty")``, streamed in chunks, all metrics of the family,
 ``ci=None``). Prints each value so that agreement can be read off.
 """
@@ -13,7 +15,11 @@ NLL and the Brier score: assay's functions, netcal's ``ECE`` (if installed), tor
 from __future__ import annotations
 
 import argparse
+import importlib.machinery
+import importlib.util
+import sys
 import time
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +33,31 @@ def best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
         out = fn()
         t_best = min(t_best, time.perf_counter() - t0)
     return t_best, out
+
+
+def import_torch_uncertainty_metrics() -> Any:
+    """torch_uncertainty.metrics, with a stub torchvision for the import only (its package
+    __init__ imports plotting helpers that import torchvision; no metric uses it)."""
+    # imported before the stub, so that torchmetrics sees no torchvision
+    import torchmetrics.classification
+    import torchmetrics.functional  # noqa: F401
+
+    added = []
+    if importlib.util.find_spec("torchvision") is None:
+        for name in ("torchvision", "torchvision.transforms", "torchvision.transforms.functional"):
+            mod = types.ModuleType(name)
+            mod.__spec__ = importlib.machinery.ModuleSpec(name, None)
+            mod.__path__ = []
+            sys.modules[name] = mod
+            added.append(name)
+        sys.modules["torchvision.transforms"].InterpolationMode = type(  # type: ignore[attr-defined]
+            "InterpolationMode", (), {"NEAREST": "nearest", "BILINEAR": "bilinear", "BICUBIC": "bicubic"})
+    try:
+        import torch_uncertainty.metrics as tm
+    finally:
+        for name in added:
+            sys.modules.pop(name, None)
+    return tm
 
 
 def main() -> None:
@@ -67,6 +98,26 @@ def main() -> None:
         add("netcal", "ECE", lambda: ECE(bins=15).measure(p, y))
     except ImportError:
         print("netcal not installed: skipped")
+    try:
+        import torch
+
+        tm = import_torch_uncertainty_metrics()
+        pt, yt = torch.tensor(p), torch.tensor(y)
+
+        def tu(make: Callable[[], Any]) -> Callable[[], Any]:
+            def run() -> Any:
+                m = make()
+                m.update(pt, yt)
+                return m.compute()
+
+            return run
+
+        add("torch-uncertainty", "ECE", tu(lambda: tm.CalibrationError("multiclass", num_bins=15,
+                                                                       num_classes=args.classes)))  # fmt: skip
+        add("torch-uncertainty", "NLL", tu(lambda: tm.CategoricalNLL()))
+        add("torch-uncertainty", "Brier", tu(lambda: tm.BrierScore(num_classes=args.classes)))
+    except ImportError as e:
+        print(f"torch-uncertainty not importable ({e}): skipped")
     from sklearn.metrics import log_loss
 
     add("scikit-learn", "NLL", lambda: log_loss(y, p, labels=list(range(args.classes))))
