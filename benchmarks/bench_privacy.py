@@ -191,7 +191,7 @@ def methods(X: np.ndarray, epsilon: float, radius: float,
 
 def vary_k(out: Path, runs: int, synthetic_runs: int, datasets: list[str],
            mnist_steps: int = 2000, mnist_seed: int = 0, ks: list[int] | None = None,
-           only: list[str] | None = None) -> None:
+           only: list[str] | None = None, first_run: int = 0) -> None:
     ks = KS if ks is None else ks
     extra: dict[str, Any] = {}
 
@@ -211,7 +211,9 @@ def vary_k(out: Path, runs: int, synthetic_runs: int, datasets: list[str],
         t0 = time.process_time()
         res = compare_clustering(X, y, ks, methods(X, EPSILON, radius, only),
                                  runs=synthetic_runs if ds == "synthetic" else runs,
-                                 dataset=names[ds], progress=True)
+                                 seed=first_run, dataset=names[ds], progress=True)
+        for rec in res.records:  # run r used seed first_run + r: number it by its seed
+            rec["run"] += first_run
         cpu[ds] = time.process_time() - t0
         records += res.records
         print(f"\n{ds}: n={len(X)}, d={X.shape[1]}, radius={radius:.4g}, cpu {cpu[ds]:.0f} s")
@@ -446,12 +448,15 @@ def main() -> None:
     ap.add_argument("--methods", nargs="+", default=None,
                     choices=["kmeans", "diffprivlib", "dpkmeans", "split"],
                     help="vary_k: run only these (default: kmeans diffprivlib dpkmeans)")
+    ap.add_argument("--first-run", type=int, default=0,
+                    help="vary_k: runs use seeds first_run, first_run + 1, ...; split a long "
+                    "run into pieces and pass all records.json files to plot")
     ap.add_argument("--ks", type=int, nargs="+", default=KS,
                     help="values of k (vary_k); split a long run into pieces")
     a = ap.parse_args()
     if a.figure == "vary_k":
         vary_k(a.out, a.runs, a.synthetic_runs, a.datasets, a.mnist_steps, a.mnist_seed, a.ks,
-               a.methods)
+               a.methods, a.first_run)
     elif a.figure == "vary_eps":
         vary_eps(a.out, a.runs)
     elif a.figure == "plot":
