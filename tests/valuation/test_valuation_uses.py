@@ -171,3 +171,23 @@ def test_bad_input_messages():
                    np.ones(20))  # fmt: skip
     with pytest.raises(TypeError, match="'valuer' parameter of domain_adaptation"):
         domain_adaptation(None, LogisticRegression(), x, y, xv, yv, xv, yv)
+
+
+def test_model_utility_and_point_removal_with_a_regressor():
+    """A regressor's utility is its R^2 (model.score); the empty set scores the constant
+    prediction of the mean training target, computed here with sklearn's r2_score."""
+    from sklearn.linear_model import Ridge
+    from sklearn.metrics import r2_score
+
+    from assay.valuation import ModelUtility
+
+    rng = np.random.default_rng(3)
+    x, xv = rng.normal(size=(40, 3)), rng.normal(size=(15, 3))
+    y, yv = x @ [1.0, -2.0, 0.5] + 0.1 * rng.normal(size=40), xv @ [1.0, -2.0, 0.5]
+    util = ModelUtility(Ridge(), x, y, xv, yv)
+    assert util([]) == pytest.approx(r2_score(yv, np.full(15, y.mean())))
+    idx = np.arange(0, 40, 2)
+    assert util(idx) == pytest.approx(r2_score(yv, Ridge().fit(x[idx], y[idx]).predict(xv)))
+    rc = point_removal(Ridge(), x, y, xv, yv, np.arange(40.0), fractions=[0.0, 0.5])
+    want = r2_score(yv, Ridge().fit(x[20:], y[20:]).predict(xv))
+    assert rc.scores["lowest"][1] == pytest.approx(want)

@@ -186,7 +186,9 @@ class ModelUtility:
     ``utility(idx)`` clones ``estimator``, fits it on ``x_train[idx], y_train[idx]`` and returns
     ``scoring(model, x_val, y_val)`` (default: accuracy, ``model.score``). A subset with one
     class is scored as the constant prediction of that class; the empty subset scores
-    ``empty_score`` (default: the score of predicting the most frequent training class).
+    ``empty_score`` (default: the score of predicting the most frequent training class; for a
+    regressor, the constant prediction of the mean training target, and a subset whose
+    targets are all equal is scored as the constant prediction of that value).
     Results are cached by subset.
     """
 
@@ -213,14 +215,22 @@ class ModelUtility:
         self._classifier = bool(base.is_classifier(self.estimator))
         self._checked = False  # the first fit runs scikit-learn's parameter validation
         if empty_score is None:
-            vals, counts = np.unique(y_train, return_counts=True)
-            empty_score = self._constant_score(vals[np.argmax(counts)])
+            if self._classifier:
+                vals, counts = np.unique(y_train, return_counts=True)
+                empty_score = self._constant_score(vals[np.argmax(counts)])
+            else:  # a regressor: the constant prediction of the mean training target
+                empty_score = self._constant_score(float(np.mean(y_train)))
         self.empty_score = float(empty_score)
 
     def _constant_score(self, label: Any) -> float:
+        """The score of predicting ``label`` for every row (a class, or a regressor's value)."""
         dummy = require("sklearn.dummy", "valuation", purpose=self.func)
-        model = dummy.DummyClassifier(strategy="constant", constant=label)
-        model.fit(self.x_train[:1], np.asarray([label], dtype=self.y_train.dtype))
+        if self._classifier:
+            model = dummy.DummyClassifier(strategy="constant", constant=label)
+            model.fit(self.x_train[:1], np.asarray([label], dtype=self.y_train.dtype))
+        else:
+            model = dummy.DummyRegressor(strategy="constant", constant=float(label))
+            model.fit(self.x_train[:1], np.asarray([float(label)]))
         return self._score(model)
 
     def _score(self, model: Any) -> float:
