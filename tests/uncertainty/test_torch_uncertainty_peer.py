@@ -90,10 +90,20 @@ def test_same_metrics_on_the_same_predictions() -> None:
         (TM.ClasswiseCalibrationError(num_classes=k, num_bins=15), U.classwise_calibration_error(p, y)),
         (TM.BrierScore(num_classes=k), U.brier_score(p, y)),  # the sum over classes
         (TM.CategoricalNLL(), U.negative_log_likelihood(p, y)),
-        (TM.AURC(), U.area_under_risk_coverage(p, y)),
     ]  # fmt: skip
     for metric, ours in cases:
         assert _tu(metric, P, Y) == pytest.approx(ours, rel=1e-4, abs=1e-6), type(metric).__name__
+    # AURC: ours is (1/n) sum_k risk(k most confident); torch-uncertainty integrates the same
+    # risks by the trapezoid rule over coverage 1/n..1 and divides by (1 - 1/n): O(1/n) apart
+    n = len(y)
+    order = np.argsort(-p.max(1), kind="stable")
+    risk = np.cumsum(p.argmax(1)[order] != y[order]) / np.arange(1, n + 1)
+    cov = np.arange(1, n + 1) / n
+    trapezoid = float(np.sum((risk[1:] + risk[:-1]) / 2 * np.diff(cov)) / (1 - 1 / n))
+    tu_aurc = _tu(TM.AURC(), P, Y)
+    assert tu_aurc == pytest.approx(trapezoid, rel=1e-6)  # its coverage grid is float32
+    assert U.area_under_risk_coverage(p, y) == pytest.approx(risk.mean(), rel=1e-12)
+    assert abs(tu_aurc - risk.mean()) < 2 / n
     assert _tu(TM.Entropy(), P) == pytest.approx(U.predictive_entropy(p).mean(), rel=1e-6)
     # equal-mass bins: with n a multiple of the bin count both split the sorted confidences
     # into the same equal groups
