@@ -107,7 +107,7 @@ def test_loads_offline_without_errors(watched: Watched, result: Any, tmp_path: P
     assert page.locator(".calibration-card svg circle").count() > 0
     assert page.locator(".slices-card tbody tr").count() == len(result.slices)
     # Whiskers are drawn for non-withheld slices.
-    assert page.locator('.chart-card[data-metric="fpr"] line.whisker').count() >= 3
+    assert page.locator('.chart-card[data-metric="fpr"] path.whisker').count() >= 3
     shot = tmp_path / "report.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000

@@ -425,7 +425,15 @@
   D.sliceOrder.forEach(function (n, i) { POS[n] = i; });
   /* The slices shown for ``metric``, baseline first: filtered (features, withheld, name,
    * minimum rows, significant only), sorted, cut to the top N. */
+  var ROWS = {};  /* rowsFor per metric, emptied at every render (state is fixed during one) */
   function rowsFor(metric) {
+    var memo = ROWS[metric + "\u0000" + state.run + "\u0000" + state.baseline];
+    if (memo) { return memo; }
+    memo = rowsForUncached(metric);
+    ROWS[metric + "\u0000" + state.run + "\u0000" + state.baseline] = memo;
+    return memo;
+  }
+  function rowsForUncached(metric) {
     var q = state.filter.trim().toLowerCase();
     var minC = state.minCount > 0 ? state.minCount : 0;
     var cells = {};
@@ -641,9 +649,9 @@
           add(g, bar);
           if (isNum(c.lo) && isNum(c.hi)) {
             var wl = x(c.lo), wh = x(c.hi), cap = barH / 2 + 1;
-            add(g, s("line", { class: "whisker", x1: wl, x2: wh, y1: cy, y2: cy }));
-            add(g, s("line", { class: "whisker", x1: wl, x2: wl, y1: cy - cap, y2: cy + cap }));
-            add(g, s("line", { class: "whisker", x1: wh, x2: wh, y1: cy - cap, y2: cy + cap }));
+            /* the interval and its two caps as one path (one element, not three) */
+            add(g, s("path", { class: "whisker", fill: "none", "data-lo": c.lo, "data-hi": c.hi,
+              d: "M" + wl + " " + cy + "H" + wh + "M" + wl + " " + (cy - cap) + "V" + (cy + cap) + "M" + wh + " " + (cy - cap) + "V" + (cy + cap) }));
           }
           add(tx, s("tspan", { class: "num", "data-run": ri, text: fmt(c.v) }));
           var dt = diffText(c);
@@ -1247,8 +1255,8 @@
     var ctl = h("div", { class: "tradeoff-controls" }, [
       h("label", null, ["y: ", select("ctl-to-perf", opt(tm), state.toPerf, function (v) { state.toPerf = v; renderMain(); }), " of " + perfSlice]),
       h("label", null, ["x: gap in ", select("ctl-to-gap", opt(tm), state.toGap, function (v) { state.toGap = v; renderMain(); })]),
-      h("label", null, [" of ", select("ctl-to-slice", sl.map(function (n) { return [n, n]; }), state.toSlice, function (v) { state.toSlice = v; renderMain(); })]),
-      h("label", null, [" − ", select("ctl-to-base", sl.map(function (n) { return [n, n]; }), ref, function (v) { state.toBase = v; state.baselineSet = true; renderMain(); })])
+      h("label", null, [" of ", slicePicker("ctl-to-slice", sl, state.toSlice, function (v) { state.toSlice = v; renderMain(); })]),
+      h("label", null, [" − ", slicePicker("ctl-to-base", sl, ref, function (v) { state.toBase = v; state.baselineSet = true; renderMain(); })])
     ]);
     var card = h("section", { class: "card tradeoff-card" }, [
       h("header", { class: "card-head" }, [h("h3", { text: "Performance against gap" }), h("span", { class: "chip", text: D.runs.length + " models · " + chipText([state.toGap, state.toPerf]) })]),
@@ -1387,6 +1395,25 @@
     el.value = String(value);
     return el;
   }
+  /* A choice among slices. A <select> for a few; for many, a text field with suggestions
+   * from one shared <datalist> built once outside the re-rendered content: a select of a
+   * thousand options in a card rebuilt at every interaction costs more than the card. */
+  var SLICE_LIST = null;
+  function slicePicker(cls, names, value, onchange) {
+    if (names.length <= 60) { return select(cls, names.map(function (n) { return [n, n]; }), value, onchange); }
+    if (!SLICE_LIST) {
+      SLICE_LIST = h("datalist", { id: "assay-slices-" + Math.random().toString(36).slice(2) }, names.map(function (n) { return h("option", { value: n }); }));
+      add(root.querySelector(".assay-app"), SLICE_LIST);
+    }
+    var inp = h("input", { type: "text", class: cls + " slice-pick", list: SLICE_LIST.id, spellcheck: "false", "aria-label": "slice (type to search)" });
+    inp.value = value || "";
+    inp.addEventListener("change", function () {
+      var v = inp.value.trim();
+      if (SLICE[v] && names.indexOf(v) >= 0) { inp.removeAttribute("aria-invalid"); onchange(v); }
+      else { inp.setAttribute("aria-invalid", "true"); inp.title = "no slice named " + JSON.stringify(v) + " (not withheld)"; }
+    });
+    return inp;
+  }
   function group(title, kids) { return h("div", { class: "ctl-group" }, [h("div", { class: "ctl-title", text: title })].concat(kids)); }
   function checkbox(cls, value, label, checked, onchange, help) {
     var inp = h("input", { type: "checkbox", class: cls, value: value });
@@ -1487,7 +1514,17 @@
   }
 
   var main;
+  /* A card is rebuilt only when what it shows changed: ``key`` names all of it. */
+  var CARD_MEMO = {};
+  function memoCard(name, key, build) {
+    var m = CARD_MEMO[name];
+    if (m && m.key === key) { return m.node; }
+    var node = build();
+    CARD_MEMO[name] = { key: key, node: node };
+    return node;
+  }
   function renderMain() {
+    ROWS = {};
     /* Re-rendering replaces the content: keep the reader where they are (no jump). */
     var sx = window.scrollX || 0, sy = window.scrollY || 0;
     var keepH = main.offsetHeight;
@@ -1497,8 +1534,14 @@
     add(main, headlineCard());
     add(main, legend(runs));
     if (state.detail !== null) { add(main, detailCard(runs)); }
-    add(main, tradeoffCard());
-    add(main, curvesCard(runs));
+    if (D.runs.length >= 2) {
+      tradeoffDefaults();
+      add(main, memoCard("tradeoff", JSON.stringify([state.toPerf, state.toGap, state.toSlice, state.toBase, state.baseline,
+        state.cls, state.thr]), tradeoffCard));
+    }
+    var cms = state.metrics.filter(function (m) { return !isPlot(m) && allMetrics.indexOf(m) >= 0 && !isFree(m); });
+    add(main, memoCard("curves", JSON.stringify([cms, cms.map(curveSlices), runs, state.thr, state.cls, state.curveN]),
+      function () { return curvesCard(runs); }));
     if (!state.metrics.length) {
       add(main, h("p", { class: "card muted", text: "Choose one or more metrics on the left." }));
     }
