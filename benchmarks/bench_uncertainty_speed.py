@@ -9,7 +9,8 @@ NLL and the Brier score: assay's functions, netcal's ``ECE`` (if installed), tor
 ``CategoricalNLL`` and ``BrierScore`` (if installed; imported with a stub ``torchvision``,
 see tests/uncertainty/test_torch_uncertainty_peer.py) and scikit-learn's ``log_loss``; also the platform
 (``assay.evaluate(task="uncertainty")``, streamed in chunks, all metrics of the family,
-``ci=None``). Prints each value so that agreement can be read off.
+``ci=None``) and ``StreamingCalibration`` fed in chunks of 100,000 rows (all its
+metrics). Prints each value so that agreement can be read off.
 """
 
 from __future__ import annotations
@@ -131,6 +132,15 @@ def main() -> None:
         return float(r.value("top_label_ece", cls=0).value)
 
     add("assay.evaluate (all family metrics)", "ECE", platform)
+
+    def streaming() -> float:
+        acc = U.StreamingCalibration(15)
+        for i in range(0, args.n, 100_000):
+            acc.update(p[i : i + 100_000], y[i : i + 100_000])
+        acc.compute()  # every metric, from the same state
+        return acc.expected_calibration_error()
+
+    add("assay StreamingCalibration (chunks of 1e5, all its metrics)", "ECE", streaming)
     print(f"n = {args.n:,} predictions x {args.classes} classes, best of {args.repeat}")
     print("| library | metric | seconds | value |")
     print("|---|---|---|---|")

@@ -7,6 +7,8 @@ Metrics (:mod:`.metrics`, no PyTorch): :func:`expected_calibration_error`,
 :func:`misclassification_auroc`, :func:`reliability_diagram` and the uncertainty scores
 :func:`predictive_entropy`, :func:`mutual_information`, :func:`disagreement`.
 
+Streaming (:mod:`.streaming`, bounded memory, mergeable): :class:`StreamingCalibration`.
+
 Post-hoc calibration (:mod:`.scaling`; PyTorch is imported when fitting):
 :class:`TemperatureScaling`, :class:`VectorScaling`.
 
@@ -52,6 +54,7 @@ from .metrics import (
     to_probabilities,
 )
 from .scaling import TemperatureScaling, VectorScaling
+from .streaming import StreamingCalibration
 
 #: Names served lazily from the PyTorch modules (imported on first use).
 _LAZY = {
@@ -77,6 +80,7 @@ __all__ = [
     "NLL_EPS",
     "PROB_ATOL",
     "ReliabilityDiagram",
+    "StreamingCalibration",
     "TemperatureScaling",
     "VectorScaling",
     "accuracy",
