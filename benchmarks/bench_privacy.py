@@ -157,6 +157,22 @@ def diffprivlib_method(X: np.ndarray, epsilon: float) -> Any:
     return run
 
 
+def diffprivlib_inf_method(X: np.ndarray, epsilon: float) -> Any:
+    """diffprivlib with the reference benchmark's bounds: the largest absolute coordinate
+    (infinity norm) as the same symmetric bound on every feature."""
+    KMeans = _diffprivlib_kmeans()
+    m = float(np.abs(X).max())
+    bounds = (np.full(X.shape[1], -m), np.full(X.shape[1], m))
+
+    def run(k: int, seed: int) -> np.ndarray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return np.asarray(KMeans(k, epsilon=epsilon, bounds=bounds, random_state=seed)
+                              .fit(X).cluster_centers_)
+
+    return run
+
+
 def have_diffprivlib() -> bool:
     try:
         _diffprivlib_kmeans()
@@ -166,12 +182,14 @@ def have_diffprivlib() -> bool:
 
 
 SPLIT_NAME = "assay DPKMeans, 0.8/0.2 split"
+DPL_INF_NAME = "diffprivlib KMeans, infinity-norm bounds"
 
 
 def methods(X: np.ndarray, epsilon: float, radius: float,
             only: list[str] | None = None) -> dict:
     """The compared methods; ``only``: a subset of ``kmeans``, ``diffprivlib``, ``dpkmeans``,
-    ``split`` (DPKMeans with the reference's older fixed budget split 0.8 / 0.2)."""
+    ``split`` (DPKMeans with the reference's older fixed budget split 0.8 / 0.2), ``dplinf``
+    (diffprivlib with the reference's symmetric infinity-norm bounds)."""
     only = ["kmeans", "diffprivlib", "dpkmeans"] if only is None else only
     out: dict[str, Any] = {}
     if "kmeans" in only:
@@ -181,6 +199,8 @@ def methods(X: np.ndarray, epsilon: float, radius: float,
             out["diffprivlib KMeans"] = diffprivlib_method(X, epsilon)
         else:
             print("diffprivlib is not installed: its column is skipped (pip install diffprivlib)")
+    if "dplinf" in only and have_diffprivlib():
+        out[DPL_INF_NAME] = diffprivlib_inf_method(X, epsilon)
     if "dpkmeans" in only:
         out["assay DPKMeans"] = dpkmeans_method(X, epsilon=epsilon, delta=DELTA, radius=radius)
     if "split" in only:
@@ -301,6 +321,7 @@ _STYLE: dict[str, tuple[str, str | None]] = {  # ours: solid with the 25-75 band
     "diffprivlib KMeans": ("tab:orange", "diffprivlib"),
     "assay DPKMeans": ("tab:blue", "LSH coreset"),
     SPLIT_NAME: ("tab:purple", None),
+    DPL_INF_NAME: ("tab:brown", None),
 }
 
 
@@ -446,7 +467,7 @@ def main() -> None:
     ap.add_argument("--eps-json", type=Path, default=None,
                     help="plot: vary_eps.json written by vary_eps")
     ap.add_argument("--methods", nargs="+", default=None,
-                    choices=["kmeans", "diffprivlib", "dpkmeans", "split"],
+                    choices=["kmeans", "diffprivlib", "dpkmeans", "split", "dplinf"],
                     help="vary_k: run only these (default: kmeans diffprivlib dpkmeans)")
     ap.add_argument("--first-run", type=int, default=0,
                     help="vary_k: runs use seeds first_run, first_run + 1, ...; split a long "
