@@ -203,6 +203,11 @@ def main() -> None:
             sections.append(res.to_section())
         print(json.dumps({k: (round(x, 4) if isinstance(x, float) else x) for k, x in row.items()}),
               flush=True)  # fmt: skip
+        if args.json:  # after every method, so a run stopped early keeps what it finished
+            Path(args.json).write_text(json.dumps({
+                "args": vars(args), "eval_model": model_name, "base_acc": base_acc,
+                "oracle_acc": oracle_acc, "rows": rows, "results": results,
+            }))  # fmt: skip
 
     print()
     print(f"Adult, {args.n_train} training rows ({args.noise:.0%} labels flipped), {args.n_val} "
