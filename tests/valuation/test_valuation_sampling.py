@@ -183,3 +183,23 @@ def test_bad_arguments_are_named():
         TMCShapley(n_samples=2.5).fit_utility(utility, N)
     with pytest.raises(TypeError, match=r"'utility' parameter of TMCShapley\.fit_utility"):
         TMCShapley().fit_utility(None, N)
+
+
+def test_time_budget_drops_the_permutation_in_progress():
+    """Out of time inside a permutation (after the first), the permutation is dropped: the
+    run stops within 64 evaluations instead of finishing a permutation of all n rows."""
+    import time as _time
+
+    calls = []
+
+    def slow(idx):
+        calls.append(len(idx))
+        _time.sleep(0.0005)
+        return float(len(idx)) / 500
+
+    est = TMCShapley(truncation=0.0, n_samples=50, time_budget=0.05, random_state=0)
+    est.fit_utility(slow, 500)
+    assert est.n_samples_ == 1
+    assert len(calls) <= 1 + 500 + 64
+    # the one permutation's marginal contributions of U(S) = |S| / 500 are exactly 1 / 500
+    np.testing.assert_allclose(est.values_, np.full(500, 1 / 500), rtol=0, atol=1e-15)

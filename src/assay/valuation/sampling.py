@@ -24,7 +24,9 @@ Estimators:
   of those without it, every utility evaluation used for every row.
 
 Each has ``random_state``, ``n_samples`` (permutations or subsets) and ``time_budget``
-(seconds; stops after the sample in progress), ``progress``, and reports ``std_error_``
+(seconds; stops after the sample in progress, except that a permutation still in progress
+when the budget runs out is dropped, checked every 64 utility evaluations, unless it is the
+first), ``progress``, and reports ``std_error_``
 (per row, from the samples' own variance), and ``convergence_``: the Gelman-Rubin
 ``R-hat`` over ``n_chains`` interleaved chains (max and mean over rows) and the relative
 change of the values over the last tenth of the samples.
@@ -216,13 +218,19 @@ class _PermutationSemivalue(_Semivalue):
                 perm = rng.permutation(n)
                 marg = np.zeros(n)
                 prev = empty
+                discarded = False
                 for j in range(n):
                     if trunc > 0 and abs(full - prev) <= trunc * abs(full):
+                        break
+                    if t > 0 and j % 64 == 63 and self._out_of_time(t0):
+                        discarded = True  # out of time inside a permutation: drop it
                         break
                     cur = float(utility(perm[: j + 1]))
                     evals += 1
                     marg[perm[j]] = (cur - prev) * w[j]
                     prev = cur
+                if discarded:
+                    break
                 c = t % chains
                 sums[c] += marg
                 sumsq[c] += marg * marg
