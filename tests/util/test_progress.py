@@ -31,7 +31,7 @@ def test_off_a_terminal_one_line_per_update_and_a_summary(monkeypatch):
     lines = buf.getvalue().splitlines()
     assert "\r" not in buf.getvalue()
     assert len(lines) == 9 + 1  # a line at t = 10, 20, ..., 90, then the summary
-    assert lines[0] == "fit: 11/100 rows in 10.0 s (1 rows/s) ..."
+    assert lines[0] == "fit: 11/100 rows in 10.0 s (1.1 rows/s) ..."  # 11 rows / 10 s
     assert lines[-1].startswith("fit: 100/100 rows in 99.0 s") and not lines[-1].endswith("...")
 
 

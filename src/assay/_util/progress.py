@@ -70,14 +70,15 @@ class Progress:
     def _draw(self, now: float, final: bool = False) -> None:
         elapsed = max(now - self._start, 1e-9)
         rate = self.n / elapsed
+        r = f"{rate:,.0f}" if rate >= 10 else f"{rate:.2g}"  # 0.05 seeds/s, not 0
         if self.total:
             frac = min(max(self.n / self.total, 0.0), 1.0)
             width = 30
             filled = int(frac * width)
             bar = "#" * filled + "-" * (width - filled)
-            text = f"{self.desc} [{bar}] {frac * 100:5.1f}% {rate:,.0f} {self.unit}/s"
+            text = f"{self.desc} [{bar}] {frac * 100:5.1f}% {r} {self.unit}/s"
         else:
-            text = f"{self.desc} {self.n:,.0f} {self.unit} {rate:,.0f} {self.unit}/s"
+            text = f"{self.desc} {self.n:,.0f} {self.unit} {r} {self.unit}/s"
         if self.live:
             self.stream.write("\r" + text)
         else:
@@ -85,6 +86,6 @@ class Progress:
             end = "" if final else " ..."
             self.stream.write(
                 f"{self.desc}: {self.n:,.0f}{of} {self.unit} in {elapsed:.1f} s "
-                f"({rate:,.0f} {self.unit}/s){end}\n"
+                f"({r} {self.unit}/s){end}\n"
             )
         self.stream.flush()
