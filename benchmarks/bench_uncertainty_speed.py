@@ -55,6 +55,7 @@ def import_torch_uncertainty_metrics() -> Any:
             "InterpolationMode", (), {"NEAREST": "nearest", "BILINEAR": "bilinear", "BICUBIC": "bicubic"})
     try:
         import torch_uncertainty.metrics as tm
+        import torch_uncertainty.post_processing  # noqa: F401  (TemperatureScaler, for bench_uncertainty_mnist)
     finally:
         for name in added:
             sys.modules.pop(name, None)
