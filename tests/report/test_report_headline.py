@@ -9,14 +9,19 @@ from typing import Any
 
 import pytest
 
+import assay
 from assay.report import build_payload, render_html
+
+THRESHOLDS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]  # as the conftest's `result`
 
 
 def nums(text: str) -> list[float]:
     return [float(x) for x in re.findall(r"-?\d+\.\d+", text.replace("−", "-"))]
 
 
-def test_headline_against_result(browser: Any, result: Any, result_b: Any, tmp_path: Path) -> None:
+def test_headline_against_result(
+    browser: Any, data: Any, result: Any, result_b: Any, tmp_path: Path
+) -> None:
     path = tmp_path / "h.html"
     render_html(result, path, other=result_b, names=("base", "fixed"),
                 headline=("fpr", "group=south", "overall"))  # fmt: skip
@@ -45,13 +50,27 @@ def test_headline_against_result(browser: Any, result: Any, result_b: Any, tmp_p
             assert "not after the" in text
         else:
             assert "not significant" in text
-    # A reference that is not the evaluation's baseline: no interval, and the page says why.
-    render_html(result, path, headline=("fpr", "group=south", "sex=M"))
+    # A reference that is not the evaluation's baseline: without replicates in the page no
+    # interval, and the page says why...
+    render_html(result, path, headline=("fpr", "group=south", "sex=M"), replicate_values=0)
     page.goto(path.as_uri())
     page.reload()
     page.wait_for_selector(".assay-report[data-ready]", state="attached")
     text = page.locator(".headline-card").text_content()
     assert "interval is not known" in text and 'baseline="sex=M"' in text
+    # ... with them (the default budget), the interval evaluate(baseline="sex=M") gives.
+    render_html(result, path, headline=("fpr", "group=south", "sex=M"))
+    page.goto(path.as_uri())
+    page.reload()
+    page.wait_for_selector(".assay-report[data-ready]", state="attached")
+    li = page.locator('.headline-card li.hl-run[data-run="0"]')
+    want = assay.evaluate(
+        data, label="label", scores="score", slices=["group", "sex", ("group", "sex")],
+        thresholds=THRESHOLDS, min_slice_size=30, baseline={"sex": "M"},
+    ).value("fpr", slice="group=south", threshold=0.5)  # fmt: skip
+    lo, hi = nums(li.text_content().split("the gap is", 1)[1])[1:3]
+    assert lo == pytest.approx(want.diff_lower, abs=6e-4)
+    assert hi == pytest.approx(want.diff_upper, abs=6e-4)
     ctx.close()
 
 
