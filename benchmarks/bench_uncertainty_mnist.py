@@ -74,17 +74,22 @@ def train(model: Any, seed: int, x: Any, y: Any, steps: int, batch: int, cache: 
     c0, w0 = time.process_time(), time.perf_counter()
     if path and os.path.exists(path):
         model.load_state_dict(torch.load(path))
-        TRAINED.append({"name": name, "cached": True, "cpu_s": time.process_time() - c0,
-                        "wall_s": time.perf_counter() - w0})  # fmt: skip
+        rec = {"name": name, "cached": True, "load_cpu_s": time.process_time() - c0}
+        if os.path.exists(path + ".json"):  # the training times of the run that trained it
+            with open(path + ".json") as f:
+                rec["trained"] = json.load(f)
+        TRAINED.append(rec)
         return
     _fit(model, seed, x, y, steps, batch)
     if getattr(model, "fit_precision", None) is not None:
         model.fit_precision([x[i : i + 2000] for i in range(0, x.shape[0], 2000)])
-    TRAINED.append({"name": name, "cached": False, "cpu_s": time.process_time() - c0,
-                    "wall_s": time.perf_counter() - w0})  # fmt: skip
+    rec = {"name": name, "cached": False, "cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - w0}
+    TRAINED.append(rec)
     if path:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         torch.save(model.state_dict(), path)
+        with open(path + ".json", "w") as f:
+            json.dump({k: v for k, v in rec.items() if k != "cached"}, f)
 
 
 def _fit(model: Any, seed: int, x: Any, y: Any, steps: int, batch: int) -> None:
@@ -156,6 +161,8 @@ def main() -> None:
     ap.add_argument("--shift", type=int, default=0,
                     help="evaluate under every corruption at severities 1, 3, 5 on the first N test images")
     ap.add_argument("--lengthscale", type=float, default=2.0, help="SNGP random-feature lengthscale")
+    ap.add_argument("--norm-bound", type=float, default=0.95, help="SNGP spectral-norm bound")
+    ap.add_argument("--train-only", action="store_true", help="train (or load) the models, evaluate nothing")
     ap.add_argument("--cache", default=None, help="folder for trained models' state dicts (reused when present)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
@@ -188,7 +195,25 @@ def main() -> None:
     ens = U.DeepEnsemble(factory, lambda m, s: train(m, s, x_fit, y_fit, args.steps, args.batch, args.cache,
                                                      f"{tag}_seed{s}"),
                          n_members=max(1, args.members), seed=args.seed, progress=True)  # fmt: skip
+
+    def sngp_fit() -> Any:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(args.seed)
+            full = build(args.arch, args.dropout)
+            last = full[-1]
+            body = torch.nn.Sequential(*list(full)[:-1])
+            model = U.SNGPClassifier(body, last.in_features, 10, num_features=1024, lengthscale=args.lengthscale,
+                                     norm_bound=args.norm_bound, seed=args.seed)  # fmt: skip
+            nb = "" if args.norm_bound == 0.95 else f"_nb{args.norm_bound}"
+            train(model, args.seed, x_fit, y_fit, args.steps, args.batch, args.cache,
+                  f"sngp_{tag}_ls{args.lengthscale}{nb}_seed{args.seed}")  # fmt: skip
+        return model
+
     timed("train_ensemble", ens.fit)
+    sngp = timed("train_sngp", sngp_fit) if args.sngp else None
+    if args.train_only:
+        print("models:", json.dumps(TRAINED))
+        return
     det = ens.members_[0]  # member 0 (seed = --seed) is the deterministic model
     z_val, z_test = logits_of(det, x_val), logits_of(det, x_test)
     ts = timed("temperature_scaling", lambda: U.TemperatureScaling().fit(z_val, y_val.numpy()))
@@ -203,21 +228,7 @@ def main() -> None:
     methods["deterministic"] /= methods["deterministic"].sum(1, keepdims=True)
     if args.members > 1:
         methods[f"ensemble ({args.members})"] = timed("ensemble_predict", lambda: ens.predict_proba(x_test, batch_size=B))
-    sngp = None
-    if args.sngp:
-        def sngp_fit() -> Any:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(args.seed)
-                full = build(args.arch, args.dropout)
-                last = full[-1]
-                body = torch.nn.Sequential(*list(full)[:-1])
-                model = U.SNGPClassifier(body, last.in_features, 10, num_features=1024,
-                                         lengthscale=args.lengthscale, seed=args.seed)  # fmt: skip
-                train(model, args.seed, x_fit, y_fit, args.steps, args.batch, args.cache,
-                      f"sngp_{tag}_ls{args.lengthscale}_seed{args.seed}")  # fmt: skip
-            return model
-
-        sngp = timed("train_sngp", sngp_fit)
+    if sngp is not None:
         methods["SNGP"] = timed("sngp_predict", lambda: sngp.predict_proba(x_test, batch_size=B))
     res = timed("evaluate", lambda: U.evaluate_uncertainty(methods, yte, n_bins=15))
     cols = ("top_label_accuracy", "nll", "top_label_ece", "brier_score", "brier_score_mean")
