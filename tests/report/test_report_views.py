@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -177,3 +178,71 @@ def test_drill_down_outcome_filter_matches_labels_and_scores(
     yy, ss = np.asarray(data["label"])[north], np.asarray(data["score"])[north]
     assert all(c > 0 for c in counts.values())
     assert ((yy == 1) & (ss > 0.5)).any() and ((yy == 0) & (ss <= 0.5)).any()
+
+
+def change_cells(pg: Any, metric: str) -> dict[str, tuple[str, str, str]]:
+    return dict(
+        pg.evaluate(
+            """(metric) => {
+                const card = document.querySelector(`.chart-card[data-metric="${metric}"]`);
+                return [...card.querySelectorAll('tbody tr')].map(r => [r.dataset.slice, [
+                    r.querySelector('td.c-change').textContent,
+                    r.querySelector('td.c-change').dataset.paired,
+                    r.querySelector('td.c-change-sig').textContent]]);
+            }""",
+            metric,
+        )
+    )
+
+
+def check_changes_against(pg: Any, comparison: Any, metric: str, threshold: float) -> int:
+    """Every shown change equals the result's paired comparison (diff, interval, flags)."""
+    got = change_cells(pg, metric)
+    rows = comparison[(comparison.metric == metric) & (comparison.threshold.round(9) == threshold)]
+    checked = 0
+    for r in rows.itertuples():
+        if r.slice not in got or not np.isfinite(r.diff):
+            continue
+        text, paired, sig = got[r.slice]
+        assert paired == "1", (r.slice, text)
+        nums = re.findall(r"-?\d+(?:\.\d+)?", text.replace("−", "-").replace("±0", "0"))
+        d, lo, hi = (float(x) for x in nums)
+        assert d == pytest.approx(r.diff, abs=2e-3)
+        assert lo == pytest.approx(r.diff_lower, abs=2e-3) and hi == pytest.approx(r.diff_upper, abs=2e-3)
+        want = "✱✱" if r.significant_adjusted else "✱" if r.significant else ""
+        assert sig == want, (r.slice, sig, want)
+        checked += 1
+    return checked
+
+
+def test_change_between_models_has_the_paired_interval(page: Any, data: Any, tmp_path: Path) -> None:
+    r = assay.evaluate(
+        data, label="label", scores=["score", "score_b"], slices=["group", "sex"],
+        thresholds=[0.3, 0.5], min_slice_size=30,
+    )  # fmt: skip
+    path = tmp_path / "p.html"
+    render_html(r, path)
+    open_report(page, path)
+    assert page.locator(".change-note").get_attribute("data-paired") == "1"
+    cmp = r.model_comparison()
+    assert check_changes_against(page, cmp, "fpr", 0.5) >= 6
+    assert cmp[(cmp.metric == "fpr") & cmp.significant].shape[0] >= 1  # the fixture has a real change
+
+
+def test_change_between_two_results_paired_or_says_why(page: Any, data: Any, tmp_path: Path) -> None:
+    kw: dict[str, Any] = dict(label="label", slices=["group"], thresholds=[0.5], min_slice_size=30)
+    a = assay.evaluate(data, scores="score", **kw)
+    b = assay.evaluate(data, scores="score_b", **kw)
+    path = tmp_path / "two.html"
+    render_html(a, path, other=b, names=("base", "fixed"))
+    open_report(page, path)
+    assert page.locator(".change-note").get_attribute("data-paired") == "1"
+    assert check_changes_against(page, a.compare(b).model_comparison(), "fpr", 0.5) >= 4
+    # Evaluated with other replicate seeds: cannot be paired, and the page says why.
+    c = assay.evaluate(data, scores="score_b", seed=7, **kw)
+    render_html(a, path, other=c, names=("base", "fixed"))
+    open_report(page, path)
+    note = page.locator(".change-note")
+    assert note.get_attribute("data-paired") == "0"
+    assert "cannot be paired" in note.text_content() and "seed differs" in note.text_content()
+    assert all(p == "0" for _, p, _ in change_cells(page, "fpr").values())

@@ -14,6 +14,7 @@ from ..core import catalogue
 from ..core.result import EvalResult
 from ._catalog import groups, has_gap, info, result_metrics, task
 from ._payload import (
+    changes_payload,
     group_catalog,
     metric_catalog,
     num,
@@ -150,6 +151,19 @@ def build_payload(
         )
         for i, r in enumerate(results)
     ]
+    for r, pl in zip(results, payloads, strict=True):
+        if len(r.models) > 1:
+            pl["changes"] = changes_payload(r.comparison_arrow(), r)
+    pair: dict[str, Any] | None = None
+    if other is not None:
+        try:
+            combined = results[0].compare(results[1])
+        except ValueError as exc:
+            pair = {"why": " ".join(str(exc).split()), "runs": [0, len(results[0].models)]}
+        else:
+            ch = changes_payload(combined.comparison_arrow(), results[0])
+            pair = {"why": None, "runs": [0, len(results[0].models)],
+                    "model": combined.models[1], "values": ch["values"]}  # fmt: skip
     if metrics is None:
         shown = [0] if compare < 0 else [0, compare]
         chosen = _initial_metrics(
@@ -180,6 +194,7 @@ def build_payload(
             "compare": compare,
         },
         "headline": _headline(headline, all_metrics, order),
+        "pair": pair,
         "sample": (
             None
             if sample is None

@@ -568,3 +568,50 @@ def script_json(obj: Any) -> str:
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
+
+
+def changes_payload(table: pa.Table, result: EvalResult) -> dict[str, Any]:
+    """The paired model comparison (``EvalResult.comparison_arrow()``) for the page,
+    aligned with ``result.slices`` and ``result.thresholds`` like ``values``:
+    ``{"reference": model, "values": {model: {class: {metric: [entry per threshold]}}}}``,
+    an entry holding ``v`` (change ``value - reference_value``), ``lo``, ``hi`` (its
+    interval from the paired replicates) at the scale ``10**q``, and ``sig`` / ``sa``
+    (unadjusted and adjusted significance of the change, 0/1)."""
+    out: dict[str, Any] = {"reference": None, "values": {}}
+    if table.num_rows == 0:
+        return out
+    cols = table.to_pydict()
+    sidx = {s.slice: i for i, s in enumerate(result.slices)}
+    thresholds = [round(float(t), 9) for t in result.thresholds]
+    tidx = {t: i for i, t in enumerate(thresholds)}
+    n = len(result.slices)
+    grids: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for i in range(table.num_rows):
+        th = cols["threshold"][i]
+        free = th is None or (isinstance(th, float) and math.isnan(th))
+        t = 0 if free else tidx.get(round(float(th), 9))
+        j = sidx.get(cols["slice"][i])
+        if t is None or j is None:
+            continue
+        cls = "" if cols["class"][i] is None else str(cols["class"][i])
+        key = (str(cols["model"][i]), cls, str(cols["metric"][i]))
+        k = 1 if free else len(thresholds)
+        g = grids.get(key)
+        if g is None:
+            g = grids[key] = {
+                f: np.full((k, n), np.nan) for f in ("v", "lo", "hi")
+            } | {"sig": np.zeros((k, n), np.int64), "sa": np.zeros((k, n), np.int64)}
+        for f, c in (("v", "diff"), ("lo", "diff_lower"), ("hi", "diff_upper")):
+            x = cols[c][i]
+            g[f][t, j] = np.nan if x is None else float(x)
+        g["sig"][t, j] = int(bool(cols["significant"][i]))
+        g["sa"][t, j] = int(bool(cols["significant_adjusted"][i]))
+        out["reference"] = str(cols["reference"][i])
+    for (model, cls, metric), g in grids.items():
+        entries = []
+        for t in range(g["v"].shape[0]):
+            e = compact({f: g[f][t] for f in ("v", "lo", "hi")})
+            e["sig"], e["sa"] = g["sig"][t].tolist(), g["sa"][t].tolist()
+            entries.append(e)
+        out["values"].setdefault(model, {}).setdefault(cls, {})[metric] = entries
+    return out

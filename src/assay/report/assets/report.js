@@ -117,6 +117,25 @@
       });
     });
   });
+  /* The paired changes between models (R.changes within a result, D.pair across two). */
+  function decodeNested(V) {
+    Object.keys(V || {}).forEach(function (m) {
+      Object.keys(V[m]).forEach(function (c) {
+        Object.keys(V[m][c]).forEach(function (k) {
+          V[m][c][k].forEach(function (e) {
+            var sc = Math.pow(10, e.q || 0);
+            ["v", "lo", "hi"].forEach(function (f) {
+              var a = e[f];
+              if (!a || sc === 1) { return; }
+              for (var i = 0; i < a.length; i++) { if (a[i] !== null) { a[i] = a[i] / sc; } }
+            });
+          });
+        });
+      });
+    });
+  }
+  D.results.forEach(function (R) { if (R.changes) { decodeNested(R.changes.values); } });
+  if (D.pair && D.pair.values) { decodeNested(D.pair.values); }
   var SLICE = {};
   D.sliceOrder.forEach(function (n) {
     for (var i = 0; i < D.results.length; i++) {
@@ -275,6 +294,45 @@
       c.note = c.note || (name !== state.baseline && isNum(c.v) && !isNum(T.p[j]) ? "not tested (zero-width or no interval)" : null);
     }
     return c;
+  }
+
+  /* The change from run ri0 to run ri1 in one slice with its paired interval, or why
+   * there is none: {v, lo, hi, sig, sa, paired: true} or {paired: false, why}. */
+  function changeEntry(V, model, metric, R) {
+    var byCls = V && V[model];
+    var entries = byCls && byCls[state.cls] ? byCls[state.cls][metric] : null;
+    if (!entries) { return null; }
+    if (R.thresholdFree.indexOf(metric) >= 0) { return entries[0]; }
+    var t = D.thresholds[state.thr];
+    for (var k = 0; k < R.thresholds.length; k++) {
+      if (Math.abs(R.thresholds[k] - t) < 1e-9) { return entries[k]; }
+    }
+    return null;
+  }
+  function changeCell(ri0, ri1, metric, name) {
+    var a = D.runs[ri0], b = D.runs[ri1], e = null, sign = 1, R;
+    if (a.result === b.result) {
+      R = D.results[a.result];
+      var CH = R.changes;
+      if (!CH || !CH.reference) { return { paired: false, why: "the result holds no paired comparison" }; }
+      if (CH.reference === a.model) { e = changeEntry(CH.values, b.model, metric, R); }
+      else if (CH.reference === b.model) { e = changeEntry(CH.values, a.model, metric, R); sign = -1; }
+      else { return { paired: false, why: "paired intervals are for changes from the first model (" + CH.reference + ")" }; }
+    } else {
+      var P = D.pair;
+      if (!P) { return { paired: false, why: "no pairing" }; }
+      if (P.why) { return { paired: false, why: "the two results cannot be paired: " + P.why }; }
+      R = D.results[0];
+      var ok = (ri0 === P.runs[0] && ri1 === P.runs[1]) || (ri0 === P.runs[1] && ri1 === P.runs[0]);
+      if (!ok) { return { paired: false, why: "paired intervals are for the first model of each result" }; }
+      e = changeEntry(P.values, P.model, metric, R);
+      sign = ri0 === P.runs[0] ? 1 : -1;
+    }
+    var j = R.index[name];
+    if (!e || j === undefined || !isNum(e.v[j])) { return { paired: false, why: "no paired change for this slice and metric" }; }
+    var lo = e.lo[j], hi = e.hi[j];
+    return { paired: true, v: sign * e.v[j], lo: isNum(lo) ? (sign > 0 ? lo : -hi) : null, hi: isNum(hi) ? (sign > 0 ? hi : -lo) : null,
+      sig: e.sig[j] === 1, sa: e.sa[j] === 1 };
   }
 
   /* ------------------------------------------------------------------ significance vs any baseline */
@@ -701,7 +759,9 @@
       headers.push({ label: p + "adj. sig.", help: "✱: still significant after the " + adjName(R0) + " adjustment across slices" });
     });
     if (multi) {
-      headers.push({ label: D.runs[runs[1]].label + " − " + D.runs[runs[0]].label, num: true });
+      headers.push({ label: D.runs[runs[1]].label + " − " + D.runs[runs[0]].label, num: true,
+        help: "the change with its " + confLabel() + " CI from the paired replicates (both models on the same rows), when available" });
+      headers.push({ label: "change sig.", help: "✱: the paired interval of the change excludes 0; ✱✱: still after the adjustment across slices" });
       headers.push({ label: "change %", num: true });
     }
     var body = rows.map(function (n) {
@@ -746,7 +806,11 @@
       if (multi) {
         var a = cs[0], b = cs[1];
         var ok = !a.missing && !b.missing && isNum(a.v) && isNum(b.v);
-        tds.push(h("td", { class: "num c-change", text: ok ? fmtSigned(b.v - a.v) : "–" }));
+        var pc = ok ? changeCell(runs[0], runs[1], metric, n) : null;
+        var chText = !ok ? "–" : pc && pc.paired ? fmtSigned(pc.v) + (isNum(pc.lo) && isNum(pc.hi) ? " " + fmtCI(pc.lo, pc.hi) : "") : fmtSigned(b.v - a.v);
+        tds.push(h("td", { class: "num c-change", "data-paired": pc && pc.paired ? "1" : "0",
+          title: pc ? (pc.paired ? "paired interval from the replicates both models share" : "no interval: " + pc.why) : null, text: chText }));
+        tds.push(h("td", { class: "c-change-sig" + (pc && pc.sig ? " sig" : ""), text: pc && pc.paired ? (pc.sa ? "✱✱" : pc.sig ? "✱" : "") : ok ? "n/a" : "" }));
         tds.push(h("td", { class: "num c-change-pct", text: ok && a.v !== 0 ? fmtPct((b.v - a.v) / Math.abs(a.v) * 100) : "–" }));
       }
       return h("tr", { "data-slice": n, class: n === state.baseline ? "is-baseline" : null }, tds);
@@ -1379,9 +1443,13 @@
       }
     });
     if (runs.length > 1) {
-      notes.push(h("p", { class: "note", text: "(change): " + D.runs[runs[1]].label + " − " + D.runs[runs[0]].label +
-        ", the difference of the two values; the results carry no interval for it. The dashed line is the baseline value of " +
-        D.runs[runs[0]].label + "." }));
+      var probe = changeCell(runs[0], runs[1], "__probe__", "overall");
+      var pairedWhy = probe.paired || probe.why === "no paired change for this slice and metric" ? null : probe.why;
+      notes.push(h("p", { class: "note change-note", "data-paired": pairedWhy ? "0" : "1", text: "(change): " + D.runs[runs[1]].label + " − " + D.runs[runs[0]].label +
+        (pairedWhy ? ", the difference of the two values, without an interval: " + pairedWhy + "."
+          : ", with its " + confLabel() + " confidence interval from the paired replicates (both models scored the same rows), ✱ when it excludes 0, ✱✱ when it still does after the " +
+            adjName(PRIMARY) + " adjustment across slices.") +
+        " The dashed line is the baseline value of " + D.runs[runs[0]].label + "." }));
     }
     add(box, notes);
     return box;
