@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> None:
     n_ex = min([a.examples] + [len(ex[k]["images"]) for k, _ in sets if k in ex]) if ex else 0
     rows = 1 + n_ex
     fig, axes = plt.subplots(rows, 4, figsize=(8.4, 2.25 * rows), squeeze=False)
-    lim = max(float(np.abs(m).max()) for m in mean.values())
+    # robust colour scales (99th percentile of |LLR|): the first pixels, which have no
+    # context, would otherwise set the scale; values beyond it are drawn saturated
+    lim = max(float(np.percentile(np.abs(m), 99)) for m in mean.values())
     norm = TwoSlopeNorm(vmin=-lim, vcenter=0.0, vmax=lim)
     chosen = res.get("chosen", {})
     for j, (key, title) in enumerate(sets):
@@ -53,26 +55,30 @@ def main(argv: list[str] | None = None) -> None:
             f"central 14x14: {centre:+.1f}\nrest: {mean[key].sum() - centre:+.1f} nats",
             fontsize=8, va="center",
         )  # fmt: skip
-        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, extend="both")
         for i in range(n_ex):
             img = np.asarray(ex[key]["images"][i])
             llr = np.asarray(ex[key]["llr"][i])
             axes[1 + i, 2 * j].imshow(img, cmap="gray", vmin=0, vmax=255)
             axes[1 + i, 2 * j].set_title(f"{title.split()[0]} image", fontsize=8)
-            lim_i = float(np.abs(llr).max()) or 1.0
+            lim_i = float(np.percentile(np.abs(llr), 99)) or 1.0
             im_i = axes[1 + i, 2 * j + 1].imshow(
                 llr, cmap="RdBu_r", norm=TwoSlopeNorm(vmin=-lim_i, vcenter=0.0, vmax=lim_i)
             )
             axes[1 + i, 2 * j + 1].set_title(f"LLR, sum {llr.sum():+.0f} nats", fontsize=8)
-            fig.colorbar(im_i, ax=axes[1 + i, 2 * j + 1], fraction=0.046, pad=0.04)
+            fig.colorbar(im_i, ax=axes[1 + i, 2 * j + 1], fraction=0.046, pad=0.04, extend="both")
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
     args = res.get("args", {})
+    steps_m = (res.get("train_model", {}).get("steps") or [0])[-1]
+    steps_b = (res.get("train_background", {}).get("steps") or [0])[-1]
+    auroc = res.get("metrics", {}).get("llr", {}).get("auroc", [float("nan")])[0]
     fig.suptitle(
-        f"Per-pixel log p_model - log p_background (PixelCNN {args.get('channels')} ch, "
-        f"{args.get('layers')} blocks; background mu={chosen.get('mu')}, "
-        f"l2={chosen.get('l2')}; seed {args.get('seed')})",
+        f"Per-pixel log p_model - log p_background, nats\n(PixelCNN {args.get('channels')} ch, "
+        f"{args.get('layers')} blocks, {steps_m} steps; background mu={chosen.get('mu')}, "
+        f"l2={chosen.get('l2')}, {steps_b} steps; seed {args.get('seed')}; "
+        f"LLR AUROC {auroc:.3f})",
         fontsize=8,
     )
     fig.tight_layout()
