@@ -20,14 +20,16 @@ a long schedule can be split over runs (e.g. ``--members 1 --sngp`` first, then
 ``--members 3 --sngp`` trains only the two new members). The JSON records which models came
 from the cache; their training times are those of the run that trained them.
 
-LeNet-5 table (docs/uncertainty.md), two runs filling and reusing the cache:
+LeNet-5 tables (docs/uncertainty.md): training runs filling the cache (each within 25
+minutes wall on a loaded 2-core machine), then one evaluation run reading it:
 
-    ASSAY_DATA_HOME=/work/shared/data .venv/bin/python benchmarks/bench_uncertainty_mnist.py \
-        --arch lenet5 --steps 5000 --members 1 --sngp --shift 2000 --seed 0 \
-        --cache /tmp/unc/cache --out /tmp/unc/lenet5_m1.json
-    ASSAY_DATA_HOME=/work/shared/data .venv/bin/python benchmarks/bench_uncertainty_mnist.py \
-        --arch lenet5 --steps 5000 --members 3 --sngp --shift 2000 --seed 0 \
-        --cache /tmp/unc/cache --out /tmp/unc/lenet5_m3.json
+    B="ASSAY_DATA_HOME=/work/shared/data .venv/bin/python benchmarks/bench_uncertainty_mnist.py \
+       --arch lenet5 --steps 5000 --seed 0 --cache /tmp/unc/cache"
+    $B --members 1 --sngp --train-only          # seed 0 and SNGP (c = 0.95)
+    $B --members 2 --train-only                 # seed 1
+    $B --members 3 --train-only                 # seed 2
+    $B --members 1 --sngp --norm-bound 6 --train-only
+    $B --members 3 --sngp --norm-bound 0.95 6 --shift 2000 --out /tmp/unc/lenet5.json
 """
 
 from __future__ import annotations
@@ -161,7 +163,8 @@ def main() -> None:
     ap.add_argument("--shift", type=int, default=0,
                     help="evaluate under every corruption at severities 1, 3, 5 on the first N test images")
     ap.add_argument("--lengthscale", type=float, default=2.0, help="SNGP random-feature lengthscale")
-    ap.add_argument("--norm-bound", type=float, default=0.95, help="SNGP spectral-norm bound")
+    ap.add_argument("--norm-bound", type=float, nargs="+", default=[0.95],
+                    help="SNGP spectral-norm bound(s); one SNGP model per value")
     ap.add_argument("--train-only", action="store_true", help="train (or load) the models, evaluate nothing")
     ap.add_argument("--cache", default=None, help="folder for trained models' state dicts (reused when present)")
     ap.add_argument("--out", default=None)
@@ -196,21 +199,24 @@ def main() -> None:
                                                      f"{tag}_seed{s}"),
                          n_members=max(1, args.members), seed=args.seed, progress=True)  # fmt: skip
 
-    def sngp_fit() -> Any:
+    def sngp_fit(bound: float) -> Any:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(args.seed)
             full = build(args.arch, args.dropout)
             last = full[-1]
             body = torch.nn.Sequential(*list(full)[:-1])
             model = U.SNGPClassifier(body, last.in_features, 10, num_features=1024, lengthscale=args.lengthscale,
-                                     norm_bound=args.norm_bound, seed=args.seed)  # fmt: skip
-            nb = "" if args.norm_bound == 0.95 else f"_nb{args.norm_bound}"
+                                     norm_bound=bound, seed=args.seed)  # fmt: skip
+            nb = "" if bound == 0.95 else f"_nb{bound}"
             train(model, args.seed, x_fit, y_fit, args.steps, args.batch, args.cache,
                   f"sngp_{tag}_ls{args.lengthscale}{nb}_seed{args.seed}")  # fmt: skip
         return model
 
     timed("train_ensemble", ens.fit)
-    sngp = timed("train_sngp", sngp_fit) if args.sngp else None
+    sngps: dict[str, Any] = {}
+    for bound in args.norm_bound if args.sngp else []:
+        label = "SNGP" if len(args.norm_bound) == 1 else f"SNGP (c={bound:g})"
+        sngps[label] = timed(f"train_{label}", lambda bound=bound: sngp_fit(bound))
     if args.train_only:
         print("models:", json.dumps(TRAINED))
         return
@@ -228,8 +234,8 @@ def main() -> None:
     methods["deterministic"] /= methods["deterministic"].sum(1, keepdims=True)
     if args.members > 1:
         methods[f"ensemble ({args.members})"] = timed("ensemble_predict", lambda: ens.predict_proba(x_test, batch_size=B))
-    if sngp is not None:
-        methods["SNGP"] = timed("sngp_predict", lambda: sngp.predict_proba(x_test, batch_size=B))
+    for label, sngp in sngps.items():
+        methods[label] = timed(f"predict_{label}", lambda sngp=sngp: sngp.predict_proba(x_test, batch_size=B))
     res = timed("evaluate", lambda: U.evaluate_uncertainty(methods, yte, n_bins=15))
     cols = ("top_label_accuracy", "nll", "top_label_ece", "brier_score", "brier_score_mean")
     print(f"| method | {' | '.join(cols)} |")
@@ -243,6 +249,7 @@ def main() -> None:
     ood: dict[str, dict[str, dict[str, float]]] = {}
     ood_sets = {} if args.no_ood else {"notMNIST test": load_notmnist(split="test").x,
                                        "Omniglot background": load_omniglot(split="background").x}  # fmt: skip
+    in_scores: dict[str, Any] = {}
     for set_name, xo in ood_sets.items():
         import assay
 
@@ -256,16 +263,21 @@ def main() -> None:
                                              U.predictive_entropy(ts.transform(z_ood))),
         }  # fmt: skip
         mc = U.MCDropout(det, args.mc_samples, seed=args.seed)
-        mc_in, mc_out = mc.uncertainty(x_test, batch_size=B), mc.uncertainty(x_ood, batch_size=B)
+        if "mc" not in in_scores:  # the in-distribution scores, computed once for every OOD set
+            in_scores["mc"] = mc.uncertainty(x_test, batch_size=B)
+            in_scores["ens"] = ens.uncertainty(x_test, batch_size=B) if args.members > 1 else {}
+            for label, sngp in sngps.items():
+                in_scores[label] = sngp.uncertainty(x_test, batch_size=B)
+        mc_in, mc_out = in_scores["mc"], mc.uncertainty(x_ood, batch_size=B)
         in_out["MC dropout: mutual information"] = (mc_in["mutual_information"], mc_out["mutual_information"])
         if args.members > 1:
-            e_in, e_out = ens.uncertainty(x_test, batch_size=B), ens.uncertainty(x_ood, batch_size=B)
+            e_in, e_out = in_scores["ens"], ens.uncertainty(x_ood, batch_size=B)
             in_out["ensemble: entropy"] = (e_in["predictive_entropy"], e_out["predictive_entropy"])
             in_out["ensemble: mutual information"] = (e_in["mutual_information"], e_out["mutual_information"])
-        if sngp is not None:
-            s_in, s_out = sngp.uncertainty(x_test, batch_size=B), sngp.uncertainty(x_ood, batch_size=B)
-            in_out["SNGP: variance"] = (s_in["variance"], s_out["variance"])
-            in_out["SNGP: entropy"] = (s_in["predictive_entropy"], s_out["predictive_entropy"])
+        for label, sngp in sngps.items():
+            s_in, s_out = in_scores[label], sngp.uncertainty(x_ood, batch_size=B)
+            in_out[f"{label}: variance"] = (s_in["variance"], s_out["variance"])
+            in_out[f"{label}: entropy"] = (s_in["predictive_entropy"], s_out["predictive_entropy"])
         print(f"| OOD score (MNIST test vs {set_name}, {len(xo)} images) | AUROC | FPR@95%TPR |")
         print("|---|---|---|")
         for name, (a, b) in in_out.items():
@@ -287,8 +299,8 @@ def main() -> None:
                        det, args.mc_samples, seed=args.seed).predict_proba(xsh, batch_size=B))}  # fmt: skip
         if args.members > 1:
             shifted[f"ensemble ({args.members})"] = ens.predict_proba(xsh, batch_size=B)
-        if sngp is not None:
-            shifted["SNGP"] = sngp.predict_proba(xsh, batch_size=B)
+        for label, sngp in sngps.items():
+            shifted[label] = sngp.predict_proba(xsh, batch_size=B)
         key = np.array([f"{k}@{v}" for k, v in zip(kind.tolist(), sev.tolist(), strict=True)])
         rs = timed("evaluate_shift", lambda: U.evaluate_uncertainty(shifted, ys, n_bins=15, slices={"shift": key}))
         assert rs.evaluation is not None
