@@ -490,3 +490,25 @@ def test_dataframe_that_is_a_bare_parquet_scan_is_read_by_arrow_tasks(
     r = assay.evaluate(merged, engine=SparkEngine(spark=spark), **kw)
     assert r.source.startswith("Spark DataFrame (Parquet scan of 2 files)")
     assert_same(assay.evaluate(str(d), **kw), r)
+
+
+@pytest.mark.parametrize("ci", ["jackknife", "bootstrap"])
+def test_in_memory_data_on_spark_equals_the_local_engine(spark: Any, table: pa.Table, ci: str) -> None:
+    # No row_key: on Spark each row keeps its position as its key, as the local engine.
+    kw: dict[str, Any] = dict(label="y", scores={"a": "s1", "b": "s2"}, slices=SLICES,
+                              weight="w", ci=ci)  # fmt: skip
+    for data in (table, table.to_pandas(), {c: table.column(c).to_numpy(zero_copy_only=False)
+                                            for c in ("y", "s1", "s2", "w", "race", "region")}):  # fmt: skip
+        k = dict(kw, slices=["race", "region"]) if isinstance(data, dict) else kw
+        local = assay.evaluate(data, **k)
+        dist = assay.evaluate(data, engine=spark, **k)
+        assert_same(local, dist)
+        assert dist.config["row_key"] is None and "partition" in dist.source
+
+
+def test_in_memory_data_with_the_position_column_name_is_refused(spark: Any) -> None:
+    from assay.engines.spark import MEMORY_ROW_KEY
+
+    data = {"y": np.array([0, 1, 1]), "s": np.array([0.2, 0.7, 0.4]), MEMORY_ROW_KEY: np.arange(3)}
+    with pytest.raises(ValueError, match=f"has a column named '{MEMORY_ROW_KEY}'"):
+        assay.evaluate(data, label="y", scores="s", engine=spark)

@@ -41,6 +41,11 @@ DEFAULT_THRESHOLDS: tuple[float, ...] = tuple(round(0.1 * i, 10) for i in range(
 #: rows then share a replicate assignment.
 ROW_CONTENT = "<row content>"
 
+#: Name of a column an engine adds to hold each row's position in the data, used as the
+#: row key where the position would otherwise be lost (in-memory data sent to Spark): the
+#: same keys as the local engine's default, so the result reports ``row_key=None``.
+ROW_POSITION = "__assay_row_position"
+
 #: Default smallest denominator of a rate (``min_denominator``): a false negative rate
 #: from fewer positives is withheld.
 DEFAULT_MIN_DENOMINATOR = 10
@@ -321,7 +326,7 @@ class Plan:
             "auc_bins": self.auc_bins,
             "calibration_bins": self.calibration_bins,
             "seed": self.seed,
-            "row_key": self.row_key,
+            "row_key": None if self.row_key == ROW_POSITION else self.row_key,
             "families": [f.name for f in self.families],
             "na_values": None if self.na_values is None else list(self.na_values),
         }

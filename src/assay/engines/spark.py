@@ -41,17 +41,18 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 
 from .._util.optional import require
 from .._util.validation import param_type_error
 from ..core.engine import EngineRun
-from ..core.plan import ROW_CONTENT, Plan
+from ..core.plan import ROW_CONTENT, ROW_POSITION, Plan
 from ..core.reader import ChunkReader
 from ..core.result import EvalResult
 from ..core.state import EvalState
 from ..evaluation.evaluate import evaluate
-from ..io.tables import TableSource, parquet_row_groups, read_row_groups
+from ..io.tables import TableSource, open_source, parquet_row_groups, read_row_groups
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -129,6 +130,8 @@ class SparkEngine:
 
     def run(self, plan: Plan, data: Any, *, progress: bool = False) -> EngineRun:
         del progress
+        if not (_is_spark_dataframe(data) or isinstance(data, str | os.PathLike)):
+            data, plan = self._from_memory(plan, data)
         if plan.row_key is None:
             plan = plan.with_row_key(ROW_CONTENT)
         direct = self._direct_tasks(plan, data)
@@ -165,6 +168,32 @@ class SparkEngine:
         merged = total.state if total.state is not None else EvalState(plan)
         return EngineRun(merged, total.seen, description)
 
+
+    def _from_memory(self, plan: Plan, data: Any) -> tuple[DataFrame, Plan]:
+        """In-memory data (pandas, polars, Arrow, a dict of arrays) as a Spark DataFrame of
+        the needed columns. Without a ``row_key`` each row keeps its position as its key
+        (a column :data:`MEMORY_ROW_KEY`), so the replicates, and so the intervals, are
+        those of the local engine on the same data."""
+        source = open_source(data, func=plan.func)
+        if MEMORY_ROW_KEY in source.columns:
+            raise ValueError(
+                f"The data has a column named {MEMORY_ROW_KEY!r}, which the Spark engine "
+                "uses for the row positions of in-memory data; rename it."
+            )
+        plan.check_columns(source)
+        cols = plan.needed_columns()
+        batches = list(source.batches(cols, max(plan.chunk_size, 1)))
+        table = (
+            pa.Table.from_batches(batches)
+            if batches
+            else pa.Table.from_batches([], schema=pa.schema([(c, pa.float64()) for c in cols]))
+        )
+        if plan.row_key is None:
+            table = table.append_column(MEMORY_ROW_KEY, pa.array(np.arange(table.num_rows, dtype=np.int64)))
+            plan = plan.with_row_key(MEMORY_ROW_KEY)
+        session = self.spark if self.spark is not None else spark_session(self.master)
+        # Spark splits the table into default-parallelism partitions itself.
+        return session.createDataFrame(table), plan
 
     def _direct_tasks(self, plan: Plan, data: Any) -> tuple[DataFrame, int, bytes, str] | None:
         """For a Parquet path read with pyarrow: a DataFrame with one row per task (its
@@ -394,6 +423,10 @@ def _parquet_scan_files(df: DataFrame) -> list[str] | None:
             return None
         files.append(f)
     return sorted(files) or None
+
+
+#: Column holding each row's position when in-memory data is sent to Spark (its row key).
+MEMORY_ROW_KEY = ROW_POSITION
 
 
 def _as_dataframe(
