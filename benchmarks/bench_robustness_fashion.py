@@ -3,7 +3,8 @@ stress-tested on corruptions, as the ImageNet-C study of D'Amour et al. (2022) a
 
 The pipeline: a fixed subset of the training images (``--train`` images, the same for every
 seed), a two-convolution CNN trained with Adam for ``--epochs`` epochs; the seed sets the
-initial weights and the mini-batch order. Stress sets: the first ``--test`` test images
+initial weights and the mini-batch order (``--vary init`` / ``--vary order``: only one of
+them, the other fixed at seed 0, via :func:`assay.robustness.seed_streams`). Stress sets: the first ``--test`` test images
 under every corruption of :func:`assay.uncertainty.corrupt` at the severities given
 (corruption seeds fixed, so every model sees the same corrupted images). Printed: iid and
 per-corruption accuracy across seeds, the spread ratio, the verdicts and the Spearman
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from assay.datasets import load_fashion_mnist
-from assay.robustness import StressSet, stress_test
+from assay.robustness import StressSet, seed_streams, stress_test
 from assay.uncertainty import corrupt
 
 
@@ -47,6 +48,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--severities", default="2,4")
     ap.add_argument("--kinds", default="rotation,translation,shot_noise,gaussian_blur,contrast,pixelate,jpeg")
+    ap.add_argument("--vary", default="all", choices=["all", "init", "order"],
+                    help="what the seed changes: both (default), the initial weights only, or the batch order only")
     ap.add_argument("--checkpoint-dir", default=None)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
@@ -61,10 +64,11 @@ def main() -> None:
     Xte, Yte = xte[: args.test], yte[: args.test]
 
     def train(seed: int) -> Any:
-        torch.manual_seed(seed)
+        s = seed_streams(seed, vary=args.vary)  # "all": both streams get the seed
+        torch.manual_seed(s["init"])
         net = make_cnn(torch)
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-        gen = torch.Generator().manual_seed(seed)
+        gen = torch.Generator().manual_seed(s["order"])
         for _ in range(args.epochs):
             order = torch.randperm(len(Ytr), generator=gen)
             for i in range(0, len(order), 128):

@@ -94,3 +94,21 @@ def test_bad_arguments() -> None:
         run_sweep(Const, 3, INPUTS, n_jobs=0)
     bad = run_sweep(lambda s: Const(s), 1, INPUTS, predict=lambda m, X: np.zeros(2))
     assert "one prediction per row of 'iid' (7 rows). Got shape (2,)" in bad.failures[0]
+
+
+def test_seed_streams_vary_only_the_named_choices() -> None:
+    from assay.robustness import seed_streams
+
+    assert seed_streams(7) == {"init": 7, "order": 7}
+    assert seed_streams(7, vary="init") == {"init": 7, "order": 0}
+    assert seed_streams(7, vary=["order"], fixed=3) == {"init": 3, "order": 7}
+    assert seed_streams(2, vary=("a", "c"), streams=("a", "b", "c")) == {"a": 2, "b": 0, "c": 2}
+    # Runs of one sweep differ only in the varied stream.
+    runs = [seed_streams(s, vary="order") for s in range(5)]
+    assert len({r["init"] for r in runs}) == 1 and len({r["order"] for r in runs}) == 5
+    with pytest.raises(ValueError, match=r"The 'vary' parameter of seed_streams must be 'all' or names among \['init', 'order'\]\. Got 'weights' instead\."):
+        seed_streams(1, vary="weights")
+    with pytest.raises(ValueError, match="The 'streams' parameter of seed_streams must be distinct"):
+        seed_streams(1, streams=("a", "a"))
+    with pytest.raises(ValueError, match="The 'seed' parameter of seed_streams"):
+        seed_streams(-1)

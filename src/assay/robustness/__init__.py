@@ -31,7 +31,7 @@ from .stats import (
     spread,
 )
 from .stress import KINDS, CounterfactualPairs, StressSet, feature_schema, layout
-from .sweep import SweepRun, default_predict, predict_inputs, run_sweep
+from .sweep import SweepRun, default_predict, predict_inputs, run_sweep, seed_streams
 
 __all__ = [
     "KINDS",
@@ -56,6 +56,7 @@ __all__ = [
     "rankdata",
     "run_sweep",
     "seed_effect_test",
+    "seed_streams",
     "spearman",
     "spearman_matrix",
     "spread",

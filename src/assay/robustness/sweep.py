@@ -28,7 +28,7 @@ from .._util.progress import Progress
 from .._util.validation import check_int
 from .stress import feature_schema, n_rows
 
-__all__ = ["SweepRun", "default_predict", "predict_inputs", "run_sweep"]
+__all__ = ["SweepRun", "default_predict", "predict_inputs", "run_sweep", "seed_streams"]
 
 _FUNC = "run_sweep"
 Predict = Callable[[Any, Any], Any]
@@ -44,6 +44,46 @@ class SweepRun:
     failures: dict[int, str] = field(default_factory=dict)
     seconds: dict[int, float] = field(default_factory=dict)
     resumed: list[int] = field(default_factory=list)
+
+
+def seed_streams(
+    seed: int,
+    vary: str | Iterable[str] = "all",
+    *,
+    streams: Iterable[str] = ("init", "order"),
+    fixed: int = 0,
+) -> dict[str, int]:
+    """The seed of each source of randomness of one run, when the sweep's ``seed`` should
+    drive only some of them (D'Amour et al.'s "no-effect" choices studied one at a time).
+
+    ``streams`` names the pipeline's sources (default ``("init", "order")``: initial
+    weights, mini-batch order); ``vary`` the ones the sweep changes (``"all"``, one name or
+    several). A varied stream gets ``seed``, the others ``fixed``, so the runs differ only
+    in the varied choices, and ``vary="all"`` is the plain ``train(seed)``. Use it inside
+    ``train``::
+
+        def train(seed):
+            s = seed_streams(seed, vary="init")    # data order fixed, initialisation varies
+            torch.manual_seed(s["init"]); net = make_net()
+            batches = torch.Generator().manual_seed(s["order"])
+            ...
+    """
+    names = list(streams) if not isinstance(streams, str) else [streams]
+    if not names or any(not isinstance(n, str) or not n for n in names) or len(set(names)) != len(names):
+        raise ValueError(
+            "The 'streams' parameter of seed_streams must be distinct non-empty names. "
+            f"Got {streams!r} instead."
+        )
+    chosen = names if vary == "all" else [vary] if isinstance(vary, str) else list(vary)
+    unknown = [v for v in chosen if v not in names]
+    if unknown or not chosen:
+        raise ValueError(
+            f"The 'vary' parameter of seed_streams must be 'all' or names among {names}. "
+            f"Got {vary!r} instead."
+        )
+    seed = check_int("seed", seed, minimum=0, func="seed_streams")
+    fixed = check_int("fixed", fixed, minimum=0, func="seed_streams")
+    return {n: seed if n in chosen else fixed for n in names}
 
 
 def default_predict(model: Any, X: Any) -> NDArray[np.float64]:
