@@ -103,6 +103,9 @@ class AbsoluteCorrelationLoss(nn.Module):
         """Compute the loss; see :func:`absolute_correlation_loss`."""
         return self._weighted(predictions, membership, weights, 1.0)
 
+    #: The functional loss this module computes (``_adjusted_mmd`` in the subclass).
+    _impl = staticmethod(_mmd)
+
     def _weighted(
         self, predictions: Tensor, membership: Any, weights: Any, scale: float
     ) -> Tensor:
@@ -187,11 +190,14 @@ class MMDLoss(nn.Module):
             self._resolved_cache = cached
         return cached[1]
 
+    #: The functional loss this module computes (``_adjusted_mmd`` in the subclass).
+    _impl = staticmethod(_mmd)
+
     def _weighted(
         self, predictions: Tensor, membership: Any, weights: Any, scale: float
     ) -> Tensor:
         """``scale * forward(...)``, with the scale fused into the kernel where it can be."""
-        return _mmd(
+        return self._impl(
             predictions,
             membership,
             weights,
@@ -224,23 +230,7 @@ class AdjustedMMDLoss(MMDLoss):
         """Compute the loss; see :func:`adjusted_mmd_loss`."""
         return self._weighted(predictions, membership, weights, 1.0)
 
-    def _weighted(
-        self, predictions: Tensor, membership: Any, weights: Any, scale: float
-    ) -> Tensor:
-        return _adjusted_mmd(
-            predictions,
-            membership,
-            weights,
-            kernel=self.kernel,
-            kernel_length=self.kernel_length,
-            predictions_transform=self.predictions_transform,
-            chunk_size=self.chunk_size,
-            empty_group=self.empty_group,
-            check_inputs=self.check_inputs,
-            _memo=self._memo,
-            _resolved=self._resolved(),
-            _scale=scale,
-        )
+    _impl = staticmethod(_adjusted_mmd)
 
 
 MINDIFF_LOSSES: dict[str, Callable[..., nn.Module]] = {
