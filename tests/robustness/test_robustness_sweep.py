@@ -112,3 +112,61 @@ def test_seed_streams_vary_only_the_named_choices() -> None:
         seed_streams(1, streams=("a", "a"))
     with pytest.raises(ValueError, match="The 'seed' parameter of seed_streams"):
         seed_streams(-1)
+
+
+_KILLED_SWEEP = r"""
+import sys, time
+import numpy as np
+from assay.robustness import run_sweep
+
+class Const:
+    def __init__(self, seed):
+        self.seed = seed
+    def predict(self, X):
+        return np.random.default_rng(self.seed).random(len(X))
+
+def train(seed):
+    time.sleep(0.05)
+    return Const(seed)
+
+inputs = {"iid": np.zeros((7, 2)), "shift": np.ones((3, 2))}
+run_sweep(train, range(50), inputs, checkpoint_dir=sys.argv[1])
+"""
+
+
+def test_a_killed_sweep_of_50_models_resumes_without_redoing_finished_seeds(tmp_path: Any) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    ckpt = tmp_path / "ckpt"
+    script = tmp_path / "sweep.py"
+    script.write_text(_KILLED_SWEEP)
+    proc = subprocess.Popen([sys.executable, str(script), str(ckpt)])
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(ckpt.glob("seed_*.npz"))) < 10:
+            assert proc.poll() is None, "the sweep ended before it could be interrupted"
+            assert time.monotonic() < deadline, "the sweep made no progress"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)  # no clean-up: as a crash or a lost machine
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    done = sorted(int(p.stem.split("_")[1]) for p in ckpt.glob("seed_*.npz"))
+    assert 10 <= len(done) < 50
+    calls: list[int] = []
+
+    def train(seed: int) -> Const:
+        calls.append(seed)
+        return Const(seed)
+
+    resumed = run_sweep(train, range(50), INPUTS, checkpoint_dir=ckpt)
+    assert sorted(calls) == [s for s in range(50) if s not in done]  # finished seeds not redone
+    assert resumed.resumed == done and sorted(resumed.predictions) == list(range(50))
+    whole = run_sweep(Const, range(50), INPUTS)  # the uninterrupted sweep
+    for s in range(50):
+        for k in INPUTS:
+            assert np.array_equal(resumed.predictions[s][k], whole.predictions[s][k])
