@@ -48,6 +48,8 @@ class Progress:
             self.n += n
         if not self.enabled:
             return
+        if not self.live and self.total and self.n >= self.total:
+            return  # finished: the summary line at close says so (no twin line before it)
         now = time.perf_counter()
         if now - self._last >= self.min_interval:
             self._last = now
