@@ -322,15 +322,23 @@ _STYLE: dict[str, tuple[str, str | None]] = {  # ours: solid with the 25-75 band
     "assay DPKMeans": ("tab:blue", "LSH coreset"),
     SPLIT_NAME: ("tab:purple", None),
     DPL_INF_NAME: ("tab:brown", None),
+    "reference code": ("black", None),  # Google's code run here (bench_privacy_reference.py)
 }
+_LABEL = {"reference code": "Google's reference code, run here"}
 
 
 def _load_records(paths: list[Path]) -> Any:
+    import json
+
     import pandas as pd
 
     recs: list[dict[str, Any]] = []
     for p in paths:
-        recs += ClusteringComparison.from_json(p.read_text()).records
+        text = p.read_text()
+        if text.lstrip().startswith("["):  # reference.json of bench_privacy_reference.py
+            recs += [dict(r, accuracy=float("nan")) for r in json.loads(text)]
+        else:
+            recs += ClusteringComparison.from_json(text).records
     df = pd.DataFrame(recs)
     return df.drop_duplicates(["dataset", "method", "k", "run"], keep="last")
 
@@ -360,8 +368,11 @@ def plot_vary_k(records: list[Path], out: Path) -> list[Path]:
         has_acc = bool(d["accuracy"].notna().any())
         panels = ["loss"] + (["ratio"] if key == "mnist" else []) + (["accuracy"] if has_acc
                                                                      else [])
-        fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.0), squeeze=False)
+        fig, axes = plt.subplots(1, len(panels), figsize=(6.0 * len(panels), 5.6), squeeze=False)
         base = d[d["method"] == "k-means++ (non-private)"].groupby("k")["loss"].mean()
+        main = d[d["method"].isin(["k-means++ (non-private)", "diffprivlib KMeans",
+                                   "assay DPKMeans"])]
+        runs = int((main if not main.empty else d).groupby(["method", "k"])["run"].count().min())
         for ax, panel in zip(axes[0], panels, strict=True):
             for method, (color, pub_name) in _STYLE.items():
                 m = d[d["method"] == method]
@@ -370,7 +381,11 @@ def plot_vary_k(records: list[Path], out: Path) -> list[Path]:
                 if panel == "ratio":
                     m = m.assign(ratio=m["loss"] / m["k"].map(base))
                 col = panel if panel != "loss" else "loss"
-                _band(ax, m, col, color, f"{method}, ours")
+                if m[col].isna().all():
+                    continue
+                label = _LABEL.get(method, f"{method}, ours")
+                n_m = int(m.groupby("k")["run"].count().min())
+                _band(ax, m, col, color, label + (f" ({n_m} runs)" if n_m != runs else ""))
                 if pub_name is not None and panel in ("loss", "ratio") and not (
                         panel == "loss" and key == "mnist"):
                     pub = np.array(PUBLISHED[key][pub_name], dtype=float)
@@ -391,8 +406,7 @@ def plot_vary_k(records: list[Path], out: Path) -> list[Path]:
                            "ratio": "loss / k-means++ loss (same source)",
                            "accuracy": "cluster label accuracy"}[panel])
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=7)
-        runs = int(d.groupby(["method", "k"])["run"].count().min())
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
         fig.suptitle(f"{name}: epsilon = 1, delta = 1e-6, {runs} runs per point\n"
                      "ours: line = mean, band = 25th-75th percentile; published: dashed",
                      fontsize=9)
