@@ -6,10 +6,17 @@ test images (in-distribution) and of 500 MNIST test images (OOD), on one colour 
 rows: single images and their per-pixel LLR. Red = the model explains the pixel better than
 the background (evidence for in-distribution), blue = the background explains it better.
 
+With ``--curve``, the positional ``result`` may be repeated (one ``result.json`` per run of
+a resumed grid, copied aside after each run) and the figure is instead the LLR AUROC of every
+``(mu, lambda)`` candidate against training time: on notMNIST (validation, used to choose)
+and on MNIST (test, reported only), the chosen candidate of each run marked.
+
 Usage::
 
     python benchmarks/bench_ood_llr_figure.py /tmp/assay_bench_ood_llr/result.json \\
         docs/img/ood_pixel_llr.png
+    python benchmarks/bench_ood_llr_figure.py --curve run1.json run2.json run3.json \\
+        docs/img/ood_llr_curve.png
 """
 
 from __future__ import annotations
@@ -28,11 +35,15 @@ from matplotlib.colors import TwoSlopeNorm
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("result", type=Path)
+    p.add_argument("result", type=Path, nargs="+")
     p.add_argument("png", type=Path)
     p.add_argument("--examples", type=int, default=3)
+    p.add_argument("--curve", action="store_true")
     a = p.parse_args(argv)
-    res = json.loads(a.result.read_text())
+    if a.curve:
+        curve([json.loads(r.read_text()) for r in a.result], a.png)
+        return
+    res = json.loads(a.result[0].read_text())
     mean = {k: np.asarray(v) for k, v in res["pixel_llr_mean"].items()}
     ex = res.get("pixel_llr_examples", {})
     sets = (("fashion_mnist", "Fashion-MNIST (in)"), ("mnist", "MNIST (OOD)"))
@@ -85,6 +96,45 @@ def main(argv: list[str] | None = None) -> None:
     a.png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(a.png, dpi=110)
     print(f"wrote {a.png}")
+
+
+def curve(runs: list[dict], png: Path) -> None:
+    """LLR AUROC of every candidate against the pair's training time (model + background)."""
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.4), sharey=True)
+    series: dict[tuple[float, float], list[tuple[float, float, float, int]]] = {}
+    chosen_pts = []
+    for r in runs:
+        t_model = (r["train_model"].get("seconds") or [0.0])[-1]
+        steps_model = (r["train_model"].get("steps") or [0])[-1]
+        for c in r["candidates"]:
+            t = t_model + c.get("train_seconds", 0.0)
+            series.setdefault((c["mu"], c["l2"]), []).append(
+                (t, c["val_auroc"], c.get("test_auroc", float("nan")), steps_model)
+            )
+            if c["mu"] == r["chosen"]["mu"] and c["l2"] == r["chosen"]["l2"]:
+                chosen_pts.append((t, c["val_auroc"], c.get("test_auroc", float("nan"))))
+    for (mu, l2), pts in sorted(series.items()):
+        pts.sort()
+        t = [q[0] for q in pts]
+        axes[0].plot(t, [q[1] for q in pts], "o-", label=f"mu={mu:g}, l2={l2:g}")
+        axes[1].plot(t, [q[2] for q in pts], "o-", label=f"mu={mu:g}, l2={l2:g}")
+    axes[0].plot([q[0] for q in chosen_pts], [q[1] for q in chosen_pts], "k*", ms=12,
+                 label="chosen on notMNIST")  # fmt: skip
+    axes[1].plot([q[0] for q in chosen_pts], [q[2] for q in chosen_pts], "k*", ms=12,
+                 label="chosen on notMNIST")  # fmt: skip
+    axes[0].set_title("validation: Fashion-MNIST vs notMNIST (chooses)", fontsize=9)
+    axes[1].set_title("test: Fashion-MNIST vs MNIST (reported only)", fontsize=9)
+    for ax in axes:
+        ax.axhline(0.5, color="grey", lw=0.5, ls=":")
+        ax.axhline(0.98, color="grey", lw=0.5, ls="--")
+        ax.set_xlabel("model + background training, s (wall, 1 thread)")
+        ax.set_ylim(0.0, 1.0)
+    axes[0].set_ylabel("LLR AUROC")
+    axes[1].legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(png, dpi=110)
+    print(f"wrote {png}")
 
 
 if __name__ == "__main__":
