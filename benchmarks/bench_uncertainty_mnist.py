@@ -30,6 +30,9 @@ minutes wall on a loaded 2-core machine), then one evaluation run reading it:
     $B --members 3 --train-only                 # seed 2
     $B --members 1 --sngp --norm-bound 6 --train-only
     $B --members 3 --sngp --norm-bound 0.95 6 --shift 2000 --out /tmp/unc/lenet5.json
+
+``--dataset fashion_mnist`` runs the same on Fashion-MNIST (MNIST's test set as the OOD set;
+models cached under their own names).
 """
 
 from __future__ import annotations
@@ -159,7 +162,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--sngp", action="store_true", help="also train an SNGP model (same body)")
-    ap.add_argument("--no-ood", action="store_true", help="skip the notMNIST OOD scores")
+    ap.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default="mnist",
+                    help="fashion_mnist: Fashion-MNIST, with MNIST's test set as the OOD set")
+    ap.add_argument("--no-ood", action="store_true", help="skip the OOD scores")
     ap.add_argument("--shift", type=int, default=0,
                     help="evaluate under every corruption at severities 1, 3, 5 on the first N test images")
     ap.add_argument("--lengthscale", type=float, default=2.0, help="SNGP random-feature lengthscale")
@@ -173,11 +178,12 @@ def main() -> None:
     import torch
 
     from assay import uncertainty as U
-    from assay.datasets import load_mnist, load_notmnist, load_omniglot
+    from assay.datasets import load_fashion_mnist, load_mnist, load_notmnist, load_omniglot
 
     torch.set_num_threads(args.threads)
-    xtr, ytr = load_mnist(split="train")
-    xte, yte = load_mnist(split="test")
+    load = load_mnist if args.dataset == "mnist" else load_fashion_mnist
+    xtr, ytr = load(split="train")
+    xte, yte = load(split="test")
     x = torch.tensor(xtr, dtype=torch.float32).reshape(-1, 784) / 255.0
     y = torch.tensor(ytr)
     x_fit, y_fit, x_val, y_val = x[:55000], y[:55000], x[55000:], y[55000:]
@@ -195,6 +201,8 @@ def main() -> None:
         return build(args.arch, args.dropout)
 
     tag = f"{args.arch}_steps{args.steps}_batch{args.batch}_dropout{args.dropout}"
+    if args.dataset != "mnist":
+        tag = f"{args.dataset}_{tag}"
     ens = U.DeepEnsemble(factory, lambda m, s: train(m, s, x_fit, y_fit, args.steps, args.batch, args.cache,
                                                      f"{tag}_seed{s}"),
                          n_members=max(1, args.members), seed=args.seed, progress=True)  # fmt: skip
@@ -247,8 +255,13 @@ def main() -> None:
             cells.append(f"{v:.4f} [{lo:.4f}, {hi:.4f}]")
         print(f"| {m} | {' | '.join(cells)} |")
     ood: dict[str, dict[str, dict[str, float]]] = {}
-    ood_sets = {} if args.no_ood else {"notMNIST test": load_notmnist(split="test").x,
-                                       "Omniglot background": load_omniglot(split="background").x}  # fmt: skip
+    if args.no_ood:
+        ood_sets = {}
+    elif args.dataset == "mnist":
+        ood_sets = {"notMNIST test": load_notmnist(split="test").x,
+                    "Omniglot background": load_omniglot(split="background").x}  # fmt: skip
+    else:
+        ood_sets = {"MNIST test": load_mnist(split="test").x}
     in_scores: dict[str, Any] = {}
     for set_name, xo in ood_sets.items():
         import assay
@@ -278,7 +291,7 @@ def main() -> None:
             s_in, s_out = in_scores[label], sngp.uncertainty(x_ood, batch_size=B)
             in_out[f"{label}: variance"] = (s_in["variance"], s_out["variance"])
             in_out[f"{label}: entropy"] = (s_in["predictive_entropy"], s_out["predictive_entropy"])
-        print(f"| OOD score (MNIST test vs {set_name}, {len(xo)} images) | AUROC | FPR@95%TPR |")
+        print(f"| OOD score ({args.dataset} test vs {set_name}, {len(xo)} images) | AUROC | FPR@95%TPR |")
         print("|---|---|---|")
         for name, (a, b) in in_out.items():
             lab = np.r_[np.zeros(a.size), np.ones(b.size)].astype(int)
