@@ -352,9 +352,8 @@ def _block_values_regression(
     n = xt_aug.shape[0]
     order = _block_order(xt_aug, xv)
     ys = yt[order]  # labels by rank
-    lin = _rank_shapley(ys, k, inv, c)
-    lin *= 2.0 * yv[:, None]
-    lin -= _rank_shapley(ys * ys, k, inv, c) / k
+    # the recursion is linear in m: one pass for 2 y L / k - (squares of L) / k^2
+    lin = _rank_shapley(ys * (2.0 * yv[:, None] - ys / k), k, inv, c)
     before = np.cumsum(ys, axis=1)
     before -= ys  # S_{p-1}: the labels of the nearer rows
     # pair part: 2 y_p sum_{j>p} y_j (c_j - d_j) + 2 c_p y_p S_{p-1} + 2 sum_{j>p} d_j y_j S_{j-1}
