@@ -93,7 +93,8 @@ def test_circular_convolution_matches_the_fourier_formula() -> None:
 def test_the_reshaped_kernel_norm_is_not_the_operator_norm() -> None:
     # an all-ones 3 x 3 kernel, one channel, circular: the operator norm is the kernel sum, 9
     # (the constant image is an eigenvector); the reshaped kernel (a 1 x 9 row of ones) has
-    # norm 3. For stride 1, |A| <= k * |reshaped W| (Tsuzuku et al. 2018) holds: 9 <= 3 * 3.
+    # norm 3. For stride 1, |A| <= k * |reshaped W| holds (A = sum_ab W_ab S_ab over the k^2
+    # kernel offsets, each shift S_ab of norm <= 1): 9 <= 3 * 3.
     conv = nn.Conv2d(1, 1, 3, padding=1, padding_mode="circular", bias=False).double()
     with torch.no_grad():
         conv.weight.fill_(1.0)
