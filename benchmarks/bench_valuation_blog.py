@@ -10,7 +10,8 @@ splits.
   training targets are replaced by values drawn uniformly over the range of the training
   targets (the regression analogue of flipped labels). Methods: exact KNN-Shapley for
   regression (:func:`assay.valuation.knn_shapley_regression`) and, with ``--methods``, Data
-  Banzhaf / TMC-Shapley over ``Ridge`` (R^2 utility) within ``--budget`` seconds.
+  Banzhaf / TMC-Shapley over ``Ridge`` (R^2 utility) within ``--budget`` seconds and DVRL with
+  ``Ridge`` as predictor (reward: negated validation MSE).
   Evaluation model: ``HistGradientBoostingRegressor``; score: R^2 on the test set.
 - ``--task binary``: label ``comments > 0``, ``noise`` of the training labels flipped;
   KNN-Shapley and DVRL (logistic regression predictor, as for Adult); evaluation model
@@ -130,10 +131,11 @@ def main() -> None:
             est = Ridge(alpha=1.0) if reg else LogisticRegression(solver="liblinear")
             methods["TMC-Shapley"] = TMCShapley(est, n_samples=10_000, time_budget=args.budget,
                                                 random_state=args.seed)  # fmt: skip
-        elif name == "dvrl" and not reg:
+        elif name == "dvrl":
             from assay.valuation.dvrl import DVRL
 
-            methods["DVRL"] = DVRL(LogisticRegression(max_iter=1000), n_iterations=args.dvrl_iterations,
+            pred = Ridge(alpha=1.0) if reg else LogisticRegression(max_iter=1000)
+            methods["DVRL"] = DVRL(pred, n_iterations=args.dvrl_iterations,
                                    batch_size=2000, random_state=args.seed)  # fmt: skip
         else:
             raise SystemExit(f"unknown method {name!r} for --task {args.task}")

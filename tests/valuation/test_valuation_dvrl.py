@@ -87,3 +87,30 @@ def test_bad_arguments_are_named():
         DVRL(threshold=0.2, n_iterations=1).fit(x, y, xv, yv)
     with pytest.raises(ValueError, match=r"'y_val' .* absent from 'y_train': 7"):
         DVRL(n_iterations=1).fit(x, y, xv, np.where(yv == 1, 7, 0))
+
+
+def test_regression_corrupted_targets_get_lower_values():
+    """DVRL with a regressor: rows whose targets were replaced by noise get lower values;
+    the reward is the negated validation MSE (checked against scikit-learn's)."""
+    from sklearn.linear_model import LinearRegression
+    from sklearn.metrics import mean_squared_error, roc_auc_score
+
+    from assay.valuation import DVRL
+
+    rng = np.random.default_rng(4)
+    w = np.array([1.5, -1.0, 0.5, 0.0])
+    x, xv = rng.normal(size=(300, 4)), rng.normal(size=(100, 4))
+    y, yv = x @ w + 0.1 * rng.normal(size=300), xv @ w
+    bad = rng.random(300) < 0.25
+    y = np.where(bad, rng.uniform(-6, 6, 300), y)
+    est = DVRL(LinearRegression(), n_iterations=150, batch_size=300, random_state=0).fit(x, y, xv, yv)
+    assert est.regression_ and est.values_.shape == (300,)
+    assert roc_auc_score(bad, -est.values_) > 0.8
+    full = LinearRegression().fit(x, y)
+    # the starting baseline is the full-data model's reward: -MSE on the validation set
+    first = DVRL(LinearRegression(), n_iterations=1, batch_size=300, baseline_window=1,
+                 random_state=0).fit(x, y, xv, yv)
+    assert first.rewards_[0] + -mean_squared_error(yv, full.predict(xv)) == pytest.approx(
+        first.baseline_, abs=1e-9)
+    with pytest.raises(TypeError, match="'y_train' parameter of DVRL must be numeric"):
+        DVRL(LinearRegression()).fit(x, np.array(["a"] * 300), xv, yv)

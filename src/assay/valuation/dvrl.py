@@ -236,6 +236,15 @@ class DVRL:
     def fit(self, x_train: Any, y_train: Any, x_val: Any, y_val: Any) -> DVRL:
         t0 = time.perf_counter()
         xt, yt, xv, yv = check_train_val(x_train, y_train, x_val, y_val, func=_FUNC)
+        base_mod = require("sklearn.base", "valuation", purpose=_FUNC)
+        self.regression_ = (
+            self.predictor is not None
+            and not isinstance(self.predictor, TorchClassifier)
+            and hasattr(self.predictor, "__sklearn_tags__")
+            and bool(base_mod.is_regressor(self.predictor))
+        )
+        if self.regression_:
+            return self._fit_regression(t0, xt, yt, xv, yv)
         ct, _, classes = encode_labels(yt, yv, func=_FUNC)
         if classes.size < 2:
             raise ValueError(f"The 'y_train' parameter of {_FUNC} must hold at least two classes. "
@@ -263,10 +272,71 @@ class DVRL:
         onehot = (ct[:, None] == np.arange(k)[None, :]).astype(np.float64)
         val_model = self._fit_on(xv, yv, slice(None))
         signal = np.abs(onehot - _proba(val_model, xt, classes))
+
+        def constant(keep: Any) -> float | None:  # the score of a one-class selection
+            if np.unique(ct[keep]).size < 2:
+                return float(np.mean(yv == yt[keep][0])) if keep.size else 0.0
+            return None
+
+        return self._train(t0, xt, yt, xv, yv, onehot, signal, metric, constant, iters, batch,
+                           window, rng, seed, gen)  # fmt: skip
+
+    def _fit_regression(self, t0: float, xt: F64, yt: Any, xv: F64, yv: Any) -> DVRL:
+        """DVRL with a regressor: the label enters the value estimator as one standardised
+        column, the marginal signal is ``|y - f_val(x)|`` of the regressor fitted on the
+        validation set, the reward the negated validation MSE (``metric="auto"``) or any
+        callable."""
+        for name, y in (("y_train", yt), ("y_val", yv)):
+            if np.asarray(y).dtype.kind not in "biuf":
+                raise TypeError(
+                    f"The {name!r} parameter of {_FUNC} must be numeric with a regressor as "
+                    f"predictor. Got dtype {np.asarray(y).dtype} instead."
+                )
+        yt = np.asarray(yt, dtype=np.float64)
+        yv = np.asarray(yv, dtype=np.float64)
+        n = xt.shape[0]
+        iters = check_int("n_iterations", self.n_iterations, minimum=1, func=_FUNC)
+        batch = min(check_int("batch_size", self.batch_size, minimum=1, func=_FUNC), n)
+        window = check_int("baseline_window", self.baseline_window, minimum=1, func=_FUNC)
+        if not 0.5 <= float(self.threshold) < 1.0:
+            raise ValueError(f"The 'threshold' parameter of {_FUNC} must be in [0.5, 1). "
+                             f"Got {self.threshold!r} instead.")
+        self._predictor = clone_estimator(self.predictor, func=_FUNC)
+        rng = check_seed(self.random_state, func=_FUNC)
+        seed = int(rng.integers(2**31 - 1))
+        gen = torch.Generator().manual_seed(seed)
+        metric: Callable[[Any, F64, Any], float]
+        if callable(self.metric):
+            metric = self.metric
+        else:
+            check_choice("metric", self.metric, ["auto", "neg_mse"], func=_FUNC)
+            metric = lambda m, x, y: -float(np.mean((np.asarray(m.predict(x)) - y) ** 2))  # noqa: E731
+        y_sd = float(yt.std()) or 1.0
+        label = ((yt - yt.mean()) / y_sd)[:, None]
+        val_model = self._fit_on(xv, yv, slice(None))
+        signal = (np.abs(yt - np.asarray(val_model.predict(xt))) / y_sd)[:, None]
+
+        def constant(keep: Any) -> float | None:  # a single selected row: predict its target
+            if keep.size < 2:
+                c = float(yt[keep][0]) if keep.size else float(yt.mean())
+                return -float(np.mean((c - yv) ** 2))
+            return None
+
+        return self._train(t0, xt, yt, xv, yv, label, signal, metric, constant, iters, batch,
+                           window, rng, seed, gen)  # fmt: skip
+
+    def _train(
+        self, t0: float, xt: F64, yt: Any, xv: F64, yv: Any, label: F64, signal: F64,
+        metric: Callable[[Any, F64, Any], float], constant: Callable[[Any], float | None],
+        iters: int, batch: int, window: int, rng: np.random.Generator, seed: int, gen: Any,
+    ) -> DVRL:  # fmt: skip
+        """The REINFORCE loop shared by classification and regression."""
+        n = xt.shape[0]
         mu, sd = xt.mean(axis=0), xt.std(axis=0)
         sd[sd == 0] = 1.0
-        xy = torch.as_tensor(np.hstack([(xt - mu) / sd, onehot]), dtype=torch.float32)
+        xy = torch.as_tensor(np.hstack([(xt - mu) / sd, label]), dtype=torch.float32)
         sig = torch.as_tensor(signal, dtype=torch.float32)
+        k = signal.shape[1]
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -283,10 +353,8 @@ class DVRL:
                 if float(s.sum()) == 0:
                     s = torch.bernoulli(torch.full_like(s, 0.5), generator=gen)
                 keep = idx[s.bool()].numpy()
-                if np.unique(ct[keep]).size < 2:
-                    perf = float(np.mean(yv == yt[keep][0])) if keep.size else 0.0
-                else:
-                    perf = metric(self._fit_on(xt, yt, keep), xv, yv)
+                fixed = constant(keep)
+                perf = metric(self._fit_on(xt, yt, keep), xv, yv) if fixed is None else fixed
                 reward = perf - baseline
                 logp = (s * torch.log(p + eps) + (1 - s) * torch.log(1 - p + eps)).sum()
                 mean_p = p.mean()
