@@ -2,7 +2,7 @@
 corrupted-sample discovery curves and the point-removal curves (the DVRL paper's plots).
 
     .venv/bin/python benchmarks/bench_valuation_plot.py --adult /tmp/valuation_10000.json \
-        --blog /tmp/blog_regression.json --out docs/img
+        --blog /tmp/blog_regression.json --blog /tmp/blog_regression_dvrl.json --out docs/img
 """
 
 from __future__ import annotations
@@ -46,10 +46,18 @@ def _adult(path: str, out: Path) -> None:
     plt.close(fig)
 
 
-def _blog(path: str, out: Path) -> None:
+def _blog(paths: list[str], out: Path) -> None:
+    """One figure per task; the rows of several runs of the same task drawn together."""
     import matplotlib.pyplot as plt
 
-    data: dict[str, Any] = json.loads(Path(path).read_text())
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    for task in sorted({r["args"]["task"] for r in runs}):
+        same = [r for r in runs if r["args"]["task"] == task]
+        data: dict[str, Any] = dict(same[0], rows=[row for r in same for row in r["rows"]])
+        _blog_one(data, out, plt)
+
+
+def _blog_one(data: dict[str, Any], out: Path, plt: Any) -> None:
     removed = data["removed"]
     fig, ax = plt.subplots(figsize=(6, 4))
     for r in data["rows"]:
@@ -79,8 +87,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     if args.adult:
         _adult(args.adult, out)
-    for b in args.blog:
-        _blog(b, out)
+    if args.blog:
+        _blog(args.blog, out)
 
 
 if __name__ == "__main__":
