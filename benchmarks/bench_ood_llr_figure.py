@@ -118,9 +118,9 @@ def curve(runs: list[dict], png: Path) -> None:
         t = [q[0] for q in pts]
         axes[0].plot(t, [q[1] for q in pts], "o-", label=f"mu={mu:g}, l2={l2:g}")
         axes[1].plot(t, [q[2] for q in pts], "o-", label=f"mu={mu:g}, l2={l2:g}")
-    axes[0].plot([q[0] for q in chosen_pts], [q[1] for q in chosen_pts], "k*", ms=12,
+    axes[0].plot([q[0] for q in chosen_pts], [q[1] for q in chosen_pts], "k*", ms=15, mfc="none",
                  label="chosen on notMNIST")  # fmt: skip
-    axes[1].plot([q[0] for q in chosen_pts], [q[2] for q in chosen_pts], "k*", ms=12,
+    axes[1].plot([q[0] for q in chosen_pts], [q[2] for q in chosen_pts], "k*", ms=15, mfc="none",
                  label="chosen on notMNIST")  # fmt: skip
     axes[0].set_title("validation: Fashion-MNIST vs notMNIST (chooses)", fontsize=9)
     axes[1].set_title("test: Fashion-MNIST vs MNIST (reported only)", fontsize=9)
