@@ -337,8 +337,11 @@ def test_errors_match_the_local_engine(spark: Any, df: Any, tmp_path: Path) -> N
         evaluate_spark(df, label="y", scores="s1", ci="nope")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="score column 's9' is not in the data"):
         evaluate_spark(df, label="y", scores="s9")
+    # in-memory data is sent to Spark, after the local engine's checks of its columns
+    with pytest.raises(ValueError, match="score column 's1' is not in the data"):
+        evaluate_spark({"y": [1]}, label="y", scores="s1")
     with pytest.raises(TypeError, match="'data' parameter of evaluate"):
-        evaluate_spark({"y": [1]}, label="y", scores="s1")  # type: ignore[arg-type]
+        evaluate_spark([1, 2], label="y", scores="s1")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         evaluate_spark(str(tmp_path / "missing.parquet"), spark=spark, label="y", scores="s1")
     with pytest.raises(ValueError, match="Parquet paths only"):

@@ -276,7 +276,7 @@ def _split_row_groups(
 
 
 def evaluate_spark(
-    data: DataFrame | str | os.PathLike[str],
+    data: Any,
     *,
     spark: SparkSession | None = None,
     master: str | None = None,
