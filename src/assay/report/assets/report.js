@@ -245,12 +245,11 @@
     if (state.compare >= 0 && state.compare !== state.run) { r.push(state.compare); }
     return r;
   }
-  function entry(ri, metric) {
-    var run = D.runs[ri];
-    var R = D.results[run.result];
-    var byCls = R.values[run.model];
-    if (!byCls || !byCls[state.cls]) { return null; }
-    var entries = byCls[state.cls][metric];
+  /* The entry of ``V[model][class][metric]`` (entries per threshold of result R) at the
+   * chosen class and threshold. */
+  function entryIn(V, model, metric, R) {
+    var byCls = V && V[model];
+    var entries = byCls && byCls[state.cls] ? byCls[state.cls][metric] : null;
     if (!entries) { return null; }
     if (R.thresholdFree.indexOf(metric) >= 0) { return entries[0]; }
     var t = D.thresholds[state.thr];
@@ -258,6 +257,10 @@
       if (Math.abs(R.thresholds[k] - t) < 1e-9) { return entries[k]; }
     }
     return null;
+  }
+  function entry(ri, metric) {
+    var run = D.runs[ri], R = D.results[run.result];
+    return entryIn(R.values, run.model, metric, R);
   }
   function pick(arr, j) { return arr ? arr[j] : null; }
   /* One run's numbers for one slice, with the difference from the chosen baseline. */
@@ -298,25 +301,14 @@
 
   /* The change from run ri0 to run ri1 in one slice with its paired interval, or why
    * there is none: {v, lo, hi, sig, sa, paired: true} or {paired: false, why}. */
-  function changeEntry(V, model, metric, R) {
-    var byCls = V && V[model];
-    var entries = byCls && byCls[state.cls] ? byCls[state.cls][metric] : null;
-    if (!entries) { return null; }
-    if (R.thresholdFree.indexOf(metric) >= 0) { return entries[0]; }
-    var t = D.thresholds[state.thr];
-    for (var k = 0; k < R.thresholds.length; k++) {
-      if (Math.abs(R.thresholds[k] - t) < 1e-9) { return entries[k]; }
-    }
-    return null;
-  }
   function changeCell(ri0, ri1, metric, name) {
     var a = D.runs[ri0], b = D.runs[ri1], e = null, sign = 1, R;
     if (a.result === b.result) {
       R = D.results[a.result];
       var CH = R.changes;
       if (!CH || !CH.reference) { return { paired: false, why: "the result holds no paired comparison" }; }
-      if (CH.reference === a.model) { e = changeEntry(CH.values, b.model, metric, R); }
-      else if (CH.reference === b.model) { e = changeEntry(CH.values, a.model, metric, R); sign = -1; }
+      if (CH.reference === a.model) { e = entryIn(CH.values, b.model, metric, R); }
+      else if (CH.reference === b.model) { e = entryIn(CH.values, a.model, metric, R); sign = -1; }
       else { return { paired: false, why: "paired intervals are for changes from the first model (" + CH.reference + ")" }; }
     } else {
       var P = D.pair;
@@ -325,7 +317,7 @@
       R = D.results[0];
       var ok = (ri0 === P.runs[0] && ri1 === P.runs[1]) || (ri0 === P.runs[1] && ri1 === P.runs[0]);
       if (!ok) { return { paired: false, why: "paired intervals are for the first model of each result" }; }
-      e = changeEntry(P.values, P.model, metric, R);
+      e = entryIn(P.values, P.model, metric, R);
       sign = ri0 === P.runs[0] ? 1 : -1;
     }
     var j = R.index[name];
