@@ -16,7 +16,7 @@ $(BIN)/python:
 # first so the `torch>=2.2` requirement of the extras is already satisfied.
 $(VENV)/.installed: pyproject.toml setup.py src/assay/_native/_pairwise.c | $(BIN)/python
 	$(BIN)/pip install -q "torch==2.13.0"
-	$(BIN)/pip install -q -e ".[dev,torch,lightning,spark,report,privacy,valuation,robustness,card]"
+	$(BIN)/pip install -q -e ".[dev,torch,lightning,spark,report,privacy,valuation,robustness,card,images]"
 	touch $@
 
 # Debian's Chromium for the report's browser tests (no browser download from the test tool).

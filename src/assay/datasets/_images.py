@@ -42,8 +42,8 @@ class ImageDataset:
 
     Attributes
     ----------
-    x : numpy.ndarray of uint8, shape (n, 28, 28)
-        Grey-scale images, 0 (background) to 255.
+    x : numpy.ndarray of uint8, shape (n, 28, 28), or (n, 32, 32, 3) RGB for CIFAR-10
+        Images, 0 to 255 (grey-scale sets: 0 is the background).
     y : numpy.ndarray of int64, shape (n,)
         Class index of each image, in ``range(len(classes))``.
     classes : tuple of str
