@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from assay._util.validation import check_choice
-
+from .._util.optional import require
+from .._util.validation import check_choice
 from ._base import REGISTRY, RemoteFile, fetch_file
 from ._images import ImageDataset
 
@@ -189,7 +189,7 @@ def load_cifar10(
     re-encoded as JPEG (quality about 75) for the mirror, so they are **slightly lossy**:
     pixel values differ a little from the original CIFAR-10 binaries and accuracies are not
     exactly comparable to published ones. Every call decodes the archive (about 8 s for both
-    splits on one core; nothing is cached on disk). Needs Pillow (``pip install pillow``).
+    splits on one core; nothing is cached on disk). Needs Pillow (``pip install 'assay[images]'``).
 
     Parameters
     ----------
@@ -211,12 +211,7 @@ def load_cifar10(
     """
     check_choice("split", split, tuple(_CIFAR10_SIZES), func="load_cifar10")
     path = fetch_file(_CIFAR10_FILE, data_home=data_home, download=download, func="load_cifar10")
-    try:
-        from PIL import Image
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "load_cifar10 decodes JPEG files and needs Pillow: pip install pillow"
-        ) from exc
+    Image = require("PIL.Image", "images", purpose="load_cifar10 (it decodes JPEG files)")
     found: list[tuple[int, str, npt.NDArray[np.uint8]]] = []
     with tarfile.open(path, "r:gz") as tf:
         for member in tf:
