@@ -515,3 +515,14 @@ def test_in_memory_data_with_the_position_column_name_is_refused(spark: Any) -> 
     data = {"y": np.array([0, 1, 1]), "s": np.array([0.2, 0.7, 0.4]), MEMORY_ROW_KEY: np.arange(3)}
     with pytest.raises(ValueError, match=f"has a column named '{MEMORY_ROW_KEY}'"):
         assay.evaluate(data, label="y", scores="s", engine=spark)
+
+
+@pytest.mark.parametrize("n_groups", [2, 3, 4, 8])
+def test_each_arrow_task_gets_its_own_partition(spark: Any, n_groups: int) -> None:
+    # A round-robin repartition of a few task rows could put two in one partition and leave
+    # a core idle (seen: one task with all the row groups, the other with none).
+    groups = [("f", i, 100) for i in range(n_groups)]
+    for _ in range(5):
+        df, n, _, _ = SparkEngine(spark=spark, read="arrow")._tasks(spark, pa.schema([]), groups, "x")
+        assert n == min(n_groups, spark.sparkContext.defaultParallelism)
+        assert _sizes(df) == [1] * n

@@ -247,11 +247,15 @@ class SparkEngine:
         except Exception:
             slots = 2
         tasks = _split_row_groups(groups, max(1, slots))
-        rows = [(json.dumps(t),) for t in tasks]
-        df = session.createDataFrame(rows or [("[]",)], "task string").repartition(
-            max(1, len(rows))
-        )
-        return df, max(1, len(rows)), schema.serialize().to_pybytes(), description
+        rows = [(json.dumps(t),) for t in tasks] or [("[]",)]
+        try:
+            # exactly one task per partition: a round-robin repartition of a few rows can
+            # put two of them in one partition (and leave a core idle)
+            rdd = session.sparkContext.parallelize(rows, len(rows))
+            df = session.createDataFrame(rdd, "task string")
+        except Exception:  # Spark Connect has no SparkContext
+            df = session.createDataFrame(rows, "task string").repartition(len(rows))
+        return df, len(rows), schema.serialize().to_pybytes(), description
 
 
 def _split_row_groups(
