@@ -251,12 +251,7 @@ class DVRL:
                              f"Got {classes.size}.")
         self.classes_ = classes
         n, k = xt.shape[0], classes.size
-        iters = check_int("n_iterations", self.n_iterations, minimum=1, func=_FUNC)
-        batch = min(check_int("batch_size", self.batch_size, minimum=1, func=_FUNC), n)
-        window = check_int("baseline_window", self.baseline_window, minimum=1, func=_FUNC)
-        if not 0.5 <= float(self.threshold) < 1.0:
-            raise ValueError(f"The 'threshold' parameter of {_FUNC} must be in [0.5, 1). "
-                             f"Got {self.threshold!r} instead.")
+        iters, batch, window = self._schedule(n)
         if self.predictor is None:
             lm = require("sklearn.linear_model", "valuation", purpose=_FUNC)
             self._predictor = lm.LogisticRegression(max_iter=1000)
@@ -264,9 +259,7 @@ class DVRL:
             self._predictor = self.predictor
         else:
             self._predictor = clone_estimator(self.predictor, func=_FUNC).set_params()
-        rng = check_seed(self.random_state, func=_FUNC)
-        seed = int(rng.integers(2**31 - 1))
-        gen = torch.Generator().manual_seed(seed)
+        rng, seed, gen = self._random()
         metric = self._metric(k)
 
         onehot = (ct[:, None] == np.arange(k)[None, :]).astype(np.float64)
@@ -280,6 +273,24 @@ class DVRL:
 
         return self._train(t0, xt, yt, xv, yv, onehot, signal, metric, constant, iters, batch,
                            window, rng, seed, gen)  # fmt: skip
+
+    def _schedule(self, n: int) -> tuple[int, int, int]:
+        """The checked ``n_iterations``, ``batch_size`` (at most ``n``) and
+        ``baseline_window``; also checks ``threshold``."""
+        iters = check_int("n_iterations", self.n_iterations, minimum=1, func=_FUNC)
+        batch = min(check_int("batch_size", self.batch_size, minimum=1, func=_FUNC), n)
+        window = check_int("baseline_window", self.baseline_window, minimum=1, func=_FUNC)
+        if not 0.5 <= float(self.threshold) < 1.0:
+            raise ValueError(f"The 'threshold' parameter of {_FUNC} must be in [0.5, 1). "
+                             f"Got {self.threshold!r} instead.")
+        return iters, batch, window
+
+    def _random(self) -> tuple[np.random.Generator, int, Any]:
+        """The NumPy generator of ``random_state``, a seed drawn from it and a torch
+        generator seeded with it."""
+        rng = check_seed(self.random_state, func=_FUNC)
+        seed = int(rng.integers(2**31 - 1))
+        return rng, seed, torch.Generator().manual_seed(seed)
 
     def _fit_regression(self, t0: float, xt: F64, yt: Any, xv: F64, yv: Any) -> DVRL:
         """DVRL with a regressor: the label enters the value estimator as one standardised
@@ -295,16 +306,9 @@ class DVRL:
         yt = np.asarray(yt, dtype=np.float64)
         yv = np.asarray(yv, dtype=np.float64)
         n = xt.shape[0]
-        iters = check_int("n_iterations", self.n_iterations, minimum=1, func=_FUNC)
-        batch = min(check_int("batch_size", self.batch_size, minimum=1, func=_FUNC), n)
-        window = check_int("baseline_window", self.baseline_window, minimum=1, func=_FUNC)
-        if not 0.5 <= float(self.threshold) < 1.0:
-            raise ValueError(f"The 'threshold' parameter of {_FUNC} must be in [0.5, 1). "
-                             f"Got {self.threshold!r} instead.")
+        iters, batch, window = self._schedule(n)
         self._predictor = clone_estimator(self.predictor, func=_FUNC)
-        rng = check_seed(self.random_state, func=_FUNC)
-        seed = int(rng.integers(2**31 - 1))
-        gen = torch.Generator().manual_seed(seed)
+        rng, seed, gen = self._random()
         metric: Callable[[Any, F64, Any], float]
         if callable(self.metric):
             metric = self.metric
