@@ -85,9 +85,12 @@ def main(argv: list[str] | None = None) -> None:
     steps_m = (res.get("train_model", {}).get("steps") or [0])[-1]
     steps_b = (res.get("train_background", {}).get("steps") or [0])[-1]
     auroc = res.get("metrics", {}).get("llr", {}).get("auroc", [float("nan")])[0]
+    kind = "gated PixelCNN" if args.get("gated") else "PixelCNN"
+    if args.get("n_mix"):
+        kind += f", {args['n_mix']} logistic"
     fig.suptitle(
-        f"Per-pixel log p_model - log p_background, nats\n(PixelCNN {args.get('channels')} ch, "
-        f"{args.get('layers')} blocks, {steps_m} steps; background mu={chosen.get('mu')}, "
+        f"Per-pixel log p_model - log p_background, nats\n({kind} {args.get('channels')} ch, "
+        f"{args.get('layers')} layers, {steps_m} steps; background mu={chosen.get('mu')}, "
         f"l2={chosen.get('l2')}, {steps_b} steps; seed {args.get('seed')}; "
         f"LLR AUROC {auroc:.3f})",
         fontsize=8,

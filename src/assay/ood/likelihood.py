@@ -35,9 +35,17 @@ class LikelihoodRatio:
         Perturbation rate ``mu`` of the background's training images (the paper uses
         0.1-0.2 for Fashion-MNIST).
     l2 : float, default=1e-4
-        L2 coefficient ``lambda`` on the background's weights (the model has none).
-    n_levels, channels, n_layers, first_kernel
-        The PixelCNN architecture (:class:`~assay.ood.pixelcnn.PixelCNN`), the same for both.
+        L2 coefficient ``lambda`` on the background's weights (the model has none). The
+        training loss is the mean NLL *per pixel* (nats), so a weight ``w`` on the NLL of a
+        whole ``H x W`` image (the scale of Ren et al.'s ``reg_weight``, grid {0, 10, 100})
+        is ``l2 = w / (H W)`` here (10 -> 0.0128, 100 -> 0.128 for 28 x 28).
+    n_levels, channels, n_layers, first_kernel, gated, n_mix
+        The PixelCNN architecture (:class:`~assay.ood.pixelcnn.PixelCNN`), the same for both:
+        ``gated=True`` for the gated PixelCNN (vertical and horizontal stacks, no blind
+        spot), ``n_mix >= 1`` (gated only) for a mixture of ``n_mix`` discretised logistics
+        per pixel instead of the softmax over ``n_levels`` levels. Ren et al.'s released
+        code uses a gated network (the PixelCNN++ of TensorFlow Probability) with 32
+        filters, 5 layers and one logistic component.
     steps, batch_size, lr : training schedule of each model (Adam).
     max_seconds : float or None
         Wall-clock budget of each model's training (stop early).
@@ -64,6 +72,8 @@ class LikelihoodRatio:
         channels: int = 32,
         n_layers: int = 4,
         first_kernel: int = 7,
+        gated: bool = False,
+        n_mix: int = 0,
         steps: int = 1000,
         batch_size: int = 64,
         lr: float = 1e-3,
@@ -78,6 +88,8 @@ class LikelihoodRatio:
         self.channels = channels
         self.n_layers = n_layers
         self.first_kernel = first_kernel
+        self.gated = gated
+        self.n_mix = n_mix
         self.steps = steps
         self.batch_size = batch_size
         self.lr = lr
@@ -89,7 +101,10 @@ class LikelihoodRatio:
     def _new_model(self, seed: int) -> PixelCNN:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            return PixelCNN(self.n_levels, self.channels, self.n_layers, self.first_kernel)
+            return PixelCNN(
+                self.n_levels, self.channels, self.n_layers, self.first_kernel,
+                gated=self.gated, n_mix=self.n_mix,
+            )  # fmt: skip
 
     def fit(self, images: Any, labels: Any = None) -> LikelihoodRatio:
         """Train the model on ``images`` (integer levels, ``(n, H, W)``) and the background

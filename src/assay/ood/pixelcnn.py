@@ -1,16 +1,27 @@
-"""A small autoregressive PixelCNN over discrete pixel levels (``assay[torch]``).
+"""Small autoregressive PixelCNNs over discrete pixel levels (``assay[torch]``).
 
-The model (van den Oord et al. 2016, the PixelCNN of "Pixel Recurrent Neural Networks")
-factors ``p(x) = prod_i p(x_i | x_<i)`` over the pixels of a grey-scale image in raster
-order; each conditional is a softmax over ``n_levels`` levels (256 for 8-bit images).
-Layers: a masked ``first_kernel x first_kernel`` convolution of type A (a pixel does not see
-itself), ``n_layers`` residual blocks of masked 3x3 convolutions of type B, two 1x1
-convolutions to the ``n_levels`` logits.
+Both models factor ``p(x) = prod_i p(x_i | x_<i)`` over the pixels of a grey-scale image in
+raster order.
 
-This is the plain PixelCNN (with its blind spot above-right of each pixel), not the gated
-PixelCNN / PixelCNN++ of Ren et al. (2019): a smaller, CPU-friendly member of the same
-family. The blind spot narrows each pixel's context but the model stays a normalized
-autoregressive density (tests check causality by gradients and normalization by brute force).
+* The plain PixelCNN (van den Oord et al. 2016, "Pixel Recurrent Neural Networks",
+  ``PixelCNN(..., gated=False)``, the default): a masked ``first_kernel x first_kernel``
+  convolution of type A (a pixel does not see itself), ``n_layers`` residual blocks of masked
+  3x3 convolutions of type B, two 1x1 convolutions to the outputs. It has the blind spot
+  above-right of each pixel (a narrower context).
+* The gated PixelCNN (van den Oord et al. 2016, "Conditional Image Generation with PixelCNN
+  Decoders", ``gated=True``): a vertical stack (the rows above, through ``(k//2+1) x k``
+  convolutions whose output is shifted down one row before it reaches the horizontal stack)
+  and a horizontal stack (the pixels to the left in the same row, ``1 x (k//2+1)``
+  convolutions), gated units ``tanh(a) * sigmoid(b)``, residual connections on the horizontal
+  stack: **no blind spot**. This is the network family of the model Ren et al. (2019) used
+  (the PixelCNN++ of TensorFlow Probability, whose layers are the same two gated stacks).
+
+Each conditional is either a softmax over ``n_levels`` levels (``n_mix=0``) or, with
+``n_mix >= 1`` (gated model only), a mixture of ``n_mix`` discretised logistics (Salimans et
+al. 2017, PixelCNN++; Ren et al. used one component): the level ``x`` of ``0..L-1`` is mapped
+to ``2x/(L-1) - 1`` and gets the logistic mass of the bin of half-width ``1/(L-1)`` around
+it, the two end bins the tails. Tests check causality by gradients and normalization by
+brute force for every variant.
 
 Importing this module imports torch (it is imported lazily by :mod:`assay.ood`).
 """
@@ -35,6 +46,7 @@ nn: Any = torch.nn
 F: Any = torch.nn.functional
 
 __all__ = [
+    "GatedLayer",
     "MaskedConv2d",
     "PixelCNN",
     "TrainLog",
@@ -87,49 +99,145 @@ class _Residual(nn.Module):
         return x + self.out(F.relu(self.conv(F.relu(x))))
 
 
+class GatedLayer(nn.Module):
+    """One layer of the gated PixelCNN: a vertical and a horizontal stack (van den Oord et
+    al. 2016, Figure 2).
+
+    The vertical output at row ``r`` sees the input rows ``<= r`` (all columns within reach);
+    it reaches the horizontal stack shifted down one row, so there it carries rows ``< r``
+    only. The horizontal output at ``(r, c)`` sees columns ``<= c`` of its input row (``< c``
+    in the ``first`` layer, whose input is the image itself). Gated units
+    ``tanh(a) * sigmoid(b)``; a residual connection on the horizontal stack (not in the first
+    layer)."""
+
+    def __init__(self, in_channels: int, channels: int, kernel: int, first: bool) -> None:
+        super().__init__()
+        self.first = bool(first)
+        self.p = kernel // 2
+        c = channels
+        self.v = nn.Conv2d(in_channels, 2 * c, (self.p + 1, kernel))
+        self.h = nn.Conv2d(in_channels, 2 * c, (1, self.p + 1))
+        self.v2h = nn.Conv2d(2 * c, 2 * c, 1)
+        self.h_out = nn.Conv2d(c, c, 1)
+
+    @staticmethod
+    def _gate(x: Any) -> Any:
+        a, b = x.chunk(2, dim=1)
+        return torch.tanh(a) * torch.sigmoid(b)
+
+    def forward(self, v: Any, h: Any) -> tuple[Any, Any]:
+        p = self.p
+        vv = self.v(F.pad(v, (p, p, p, 0)))  # row r: input rows r-p..r
+        shifted = F.pad(vv, (0, 0, 1, 0))[:, :, :-1]  # row r: rows < r only
+        if self.first:  # strictly left of the pixel
+            hh = self.h(F.pad(h, (p + 1, 0, 0, 0))[..., :-1])
+        else:  # left of the pixel and the pixel (its features, not its value)
+            hh = self.h(F.pad(h, (p, 0, 0, 0)))
+        hh = hh + self.v2h(shifted)
+        h_new = self.h_out(self._gate(hh))
+        return self._gate(vv), (h_new if self.first else h + h_new)
+
+
 class PixelCNN(nn.Module):
     """Autoregressive density over ``(n, H, W)`` integer images with levels
     ``0..n_levels-1``.
 
-    ``forward(x)`` returns logits ``(n, n_levels, H, W)``; :meth:`log_prob_pixels` the log
-    probability of each pixel given the pixels before it (nats), :meth:`log_prob` their sum.
-    ``config`` holds the constructor arguments (for saving and loading).
+    ``gated=False``: the plain PixelCNN (blind spot); ``gated=True``: the gated PixelCNN with
+    vertical and horizontal stacks (no blind spot), ``n_layers`` gated layers after the first
+    (``first_kernel`` wide) one. ``n_mix=0``: a softmax over the levels; ``n_mix >= 1`` (gated
+    only): a mixture of ``n_mix`` discretised logistics per pixel.
+
+    ``forward(x)`` returns the output parameters ``(n, n_levels or 3 n_mix, H, W)`` (the
+    softmax logits, or mixture logits, locations and log scales); :meth:`log_prob_pixels`
+    the log probability of each pixel given the pixels before it (nats), :meth:`log_prob`
+    their sum. ``config`` holds the constructor arguments (for saving and loading).
     """
 
     def __init__(
-        self, n_levels: int = 256, channels: int = 32, n_layers: int = 4, first_kernel: int = 7
+        self,
+        n_levels: int = 256,
+        channels: int = 32,
+        n_layers: int = 4,
+        first_kernel: int = 7,
+        *,
+        gated: bool = False,
+        n_mix: int = 0,
     ) -> None:
         super().__init__()
         _check_int(n_levels, "n_levels", 2, "PixelCNN")
         _check_int(channels, "channels", 1, "PixelCNN")
         _check_int(n_layers, "n_layers", 0, "PixelCNN")
         _check_int(first_kernel, "first_kernel", 1, "PixelCNN")
+        _check_int(n_mix, "n_mix", 0, "PixelCNN")
         if first_kernel % 2 == 0:
             raise ValueError(
                 f"The 'first_kernel' parameter of PixelCNN must be odd. Got {first_kernel!r}."
+            )
+        if not isinstance(gated, bool):
+            raise TypeError(f"The 'gated' parameter of PixelCNN must be a bool. Got {gated!r}.")
+        if n_mix and not gated:
+            raise ValueError(
+                "The 'n_mix' parameter of PixelCNN (a discretised logistic mixture) needs "
+                f"gated=True. Got n_mix={n_mix!r} with gated=False."
             )
         self.config = {
             "n_levels": int(n_levels),
             "channels": int(channels),
             "n_layers": int(n_layers),
             "first_kernel": int(first_kernel),
+            "gated": bool(gated),
+            "n_mix": int(n_mix),
         }
         self.n_levels = int(n_levels)
-        self.first = MaskedConv2d("A", 1, channels, first_kernel)
-        self.blocks = nn.Sequential(*[_Residual(channels) for _ in range(n_layers)])
+        self.gated = bool(gated)
+        self.n_mix = int(n_mix)
+        n_out = 3 * self.n_mix if self.n_mix else self.n_levels
+        if self.gated:
+            self.layers = nn.ModuleList(
+                [GatedLayer(1, channels, first_kernel, True)]
+                + [GatedLayer(channels, channels, 3, False) for _ in range(n_layers)]
+            )
+        else:
+            self.first = MaskedConv2d("A", 1, channels, first_kernel)
+            self.blocks = nn.Sequential(*[_Residual(channels) for _ in range(n_layers)])
         self.head1 = nn.Conv2d(channels, channels, 1)
-        self.head2 = nn.Conv2d(channels, n_levels, 1)
+        self.head2 = nn.Conv2d(channels, n_out, 1)
+
+    def _scaled(self, x: Any) -> Any:
+        return x.unsqueeze(1).to(self.head2.weight.dtype) * (2.0 / (self.n_levels - 1)) - 1.0
 
     def forward(self, x: Any) -> Any:
-        dtype = self.head2.weight.dtype
-        h = self.first(x.unsqueeze(1).to(dtype) * (2.0 / (self.n_levels - 1)) - 1.0)
-        h = self.blocks(h)
+        xs = self._scaled(x)
+        if self.gated:
+            v, h = xs, xs
+            for layer in self.layers:
+                v, h = layer(v, h)
+        else:
+            h = self.blocks(self.first(xs))
         return self.head2(F.relu(self.head1(F.relu(h))))
 
     def log_prob_pixels(self, x: Any) -> Any:
         """``(n, H, W)`` log p(x_i | x_<i) in nats."""
-        logp = F.log_softmax(self(x), dim=1)
-        return logp.gather(1, x.long().unsqueeze(1)).squeeze(1)
+        out = self(x)
+        if not self.n_mix:
+            logp = F.log_softmax(out, dim=1)
+            return logp.gather(1, x.long().unsqueeze(1)).squeeze(1)
+        k = self.n_mix
+        logit_pi, loc, log_s = out[:, :k], out[:, k : 2 * k], out[:, 2 * k :]
+        inv_s = torch.exp(-log_s.clamp(-7.0, 7.0))
+        half = 1.0 / (self.n_levels - 1)
+        centred = self._scaled(x) - loc
+        upper = inv_s * (centred + half)  # logit of the CDF at the bin's upper edge
+        lower = inv_s * (centred - half)
+        log_cdf_upper = F.logsigmoid(upper)
+        log_sf_lower = F.logsigmoid(-lower)
+        # log(sigmoid(u) - sigmoid(l)) = logsig(u) + logsig(-l) + log(1 - exp(l - u)), l < u
+        log_mid = log_cdf_upper + log_sf_lower + torch.log(-torch.expm1(lower - upper))
+        xl = x.long().unsqueeze(1)
+        log_bin = torch.where(
+            xl == 0, log_cdf_upper, torch.where(xl == self.n_levels - 1, log_sf_lower, log_mid)
+        )
+        return torch.logsumexp(F.log_softmax(logit_pi, dim=1) + log_bin, dim=1)
 
     def log_prob(self, x: Any) -> Any:
         """``(n,)`` log p(x) in nats."""
