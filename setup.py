@@ -1,7 +1,7 @@
 """Build the optional compiled kernels; the package metadata lives in pyproject.toml.
 
-The extension is optional: if it cannot be built (no C compiler), the install goes on and
-assay uses its pure-PyTorch code paths (``assay._native.available()`` says which is used).
+The extensions are optional: if they cannot be built (no C compiler), the install goes on and
+assay uses its pure-PyTorch / NumPy code paths (``assay._native.available()`` says which is used).
 """
 
 from setuptools import Extension, setup
@@ -24,7 +24,12 @@ setup(
             "assay._native._pairwise",
             sources=["src/assay/_native/_pairwise.c"],
             optional=True,
-        )
+        ),
+        Extension(
+            "assay._native._calibration",
+            sources=["src/assay/_native/_calibration.c"],
+            optional=True,
+        ),
     ],
     cmdclass={"build_ext": BuildExt},
 )

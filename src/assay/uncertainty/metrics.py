@@ -35,6 +35,8 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from assay import _native
+
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
@@ -243,6 +245,63 @@ def _check_choice(param: str, value: Any, choices: tuple[str, ...], func: str) -
         )
 
 
+# ---------------------------------------------------------------- the compiled one-pass path
+
+
+@dataclass(frozen=True)
+class CalibrationSums:
+    """The sums one pass of the compiled kernel (``assay/_native/_calibration.c``) gives for
+    ``n`` rows of probabilities with equal-width bins: ``top`` ``(3, B)`` (per top-label
+    confidence bin: count, confidence sum, hit sum), ``per_class`` ``(K, 3, B)`` or ``None``
+    (per class and bin of ``p_k``: count, ``p_k`` sum, label sum), and the sums of
+    ``-log max(p_y, NLL_EPS)``, of the Brier terms and of the hits."""
+
+    n: int
+    n_classes: int
+    top: F64
+    per_class: F64 | None
+    nll_sum: float
+    brier_sum: float
+    correct: int
+
+
+def native_sums(probs: Any, labels: Any, n_bins: int, *, classwise: bool = False) -> CalibrationSums | None:
+    """The compiled kernel's sums for ``(n, K)`` float32/float64 probabilities (K >= 2) and
+    integer labels, or ``None`` when the kernel does not apply (not built or switched off,
+    other shapes or dtypes: the NumPy path handles those) or found bad input (the NumPy path
+    then raises the message naming the argument). Entries are clipped to [0, 1] and the
+    checks use :data:`PROB_ATOL`, as the NumPy path."""
+    mod = _native.calibration()
+    if mod is None or n_bins > 1 << 20:
+        return None
+    if hasattr(probs, "detach"):
+        probs = probs.detach().cpu().numpy()
+    if hasattr(labels, "detach"):
+        labels = labels.detach().cpu().numpy()
+    if not isinstance(probs, np.ndarray) or probs.dtype not in (np.float32, np.float64):
+        return None
+    if probs.ndim != 2 or probs.shape[0] == 0 or probs.shape[1] < 2:
+        return None
+    y = np.asarray(labels)
+    if y.ndim != 1 or y.shape[0] != probs.shape[0] or y.dtype.kind not in "iu":
+        return None
+    n, k = probs.shape
+    p = np.ascontiguousarray(probs)
+    yi = np.ascontiguousarray(y, dtype=np.int64)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    top = np.zeros((3, n_bins))
+    per_class = np.zeros((k, 3, n_bins)) if classwise else None
+    scal = np.zeros(3)
+    status, _row = mod.calibration_sums(
+        p.ctypes.data, yi.ctypes.data, n, k, n_bins, edges.ctypes.data, top.ctypes.data,
+        0 if per_class is None else per_class.ctypes.data, scal.ctypes.data, PROB_ATOL, NLL_EPS,
+        p.dtype == np.float64,
+    )  # fmt: skip
+    if status != 0:
+        return None
+    return CalibrationSums(n, k, top, per_class, float(scal[0]), float(scal[1]), round(float(scal[2])))
+
+
 # ---------------------------------------------------------------- binning and formulas
 
 
@@ -323,6 +382,10 @@ def expected_calibration_error(
     nb = _check_bins(n_bins, func)
     _check_choice("strategy", strategy, ("uniform", "quantile"), func)
     _check_choice("norm", norm, ("l1", "l2", "max"), func)
+    if strategy == "uniform" and not from_logits:
+        sums = native_sums(probs, labels, nb)
+        if sums is not None:
+            return float(calibration_error_from_sums(sums.top[0], sums.top[1], sums.top[2], norm))
     p, y = _prepare(probs, labels, from_logits, func)
     conf, pred = top_label(p)
     edges = bin_edges(conf, nb, strategy)
@@ -362,6 +425,12 @@ def classwise_calibration_error(
     _check_choice("strategy", strategy, ("uniform", "quantile"), func)
     _check_choice("norm", norm, ("l1", "l2", "max"), func)
     _check_choice("reduction", reduction, ("mean", "none"), func)
+    if strategy == "uniform" and not from_logits:
+        sums = native_sums(probs, labels, nb, classwise=True)
+        if sums is not None and sums.per_class is not None:
+            pc = sums.per_class
+            res: F64 = calibration_error_from_sums(pc[:, 0], pc[:, 1], pc[:, 2], norm)
+            return float(res.mean()) if reduction == "mean" else res
     p, y = _prepare(probs, labels, from_logits, func)
     out = np.empty(p.shape[1])
     for k in range(p.shape[1]):
@@ -406,10 +475,15 @@ def reliability_diagram(
     func = "reliability_diagram"
     nb = _check_bins(n_bins, func)
     _check_choice("strategy", strategy, ("uniform", "quantile"), func)
-    p, y = _prepare(probs, labels, from_logits, func)
-    conf, pred = top_label(p)
-    edges = bin_edges(conf, nb, strategy)
-    c, s, k = _bin_sums(conf, (pred == y).astype(np.float64), edges)
+    sums = native_sums(probs, labels, nb) if strategy == "uniform" and not from_logits else None
+    if sums is not None:
+        edges = np.linspace(0.0, 1.0, nb + 1)
+        c, s, k = sums.top
+    else:
+        p, y = _prepare(probs, labels, from_logits, func)
+        conf, pred = top_label(p)
+        edges = bin_edges(conf, nb, strategy)
+        c, s, k = _bin_sums(conf, (pred == y).astype(np.float64), edges)
     with np.errstate(divide="ignore", invalid="ignore"):
         return ReliabilityDiagram(edges, c, np.where(c > 0, s / c, np.nan), np.where(c > 0, k / c, np.nan))
 
@@ -428,6 +502,9 @@ def negative_log_likelihood(probs: ArrayLike, labels: ArrayLike, *, from_logits:
         lp = log_probabilities(probs, from_logits=True, func=func)
         y = check_labels(labels, lp.shape[0], lp.shape[1], func=func)
         return float(-lp[np.arange(y.size), y].mean())
+    sums = native_sums(probs, labels, 1)
+    if sums is not None:
+        return sums.nll_sum / sums.n
     p, y = _prepare(probs, labels, False, func)
     return float(-np.log(np.maximum(p[np.arange(y.size), y], NLL_EPS)).mean())
 
@@ -442,6 +519,10 @@ def brier_score(
     ``mean (p - y)^2``)."""
     func = "brier_score"
     _check_choice("normalization", normalization, ("sum", "mean"), func)
+    sums = None if from_logits else native_sums(probs, labels, 1)
+    if sums is not None:
+        b = sums.brier_sum / sums.n
+        return b / sums.n_classes if normalization == "mean" else b
     p, y = _prepare(probs, labels, from_logits, func)
     # sum_k (p_k - 1[y = k])^2 = sum_k p_k^2 - 2 p_y + 1
     per = np.einsum("ij,ij->i", p, p) - 2.0 * p[np.arange(y.size), y] + 1.0
@@ -452,6 +533,9 @@ def brier_score(
 
 def accuracy(probs: ArrayLike, labels: ArrayLike, *, from_logits: bool = False) -> float:
     """Share of rows whose arg-max class (first on ties) is the label."""
+    sums = None if from_logits else native_sums(probs, labels, 1)
+    if sums is not None:
+        return sums.correct / sums.n
     p, y = _prepare(probs, labels, from_logits, "accuracy")
     return float((np.argmax(p, axis=1) == y).mean())
 

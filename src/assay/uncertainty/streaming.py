@@ -29,6 +29,7 @@ from .metrics import (
     calibration_error_from_sums,
     check_labels,
     log_probabilities,
+    native_sums,
     to_probabilities,
     top_label,
 )
@@ -75,6 +76,17 @@ class StreamingCalibration:
         func = "StreamingCalibration.update"
         if np.ndim(probs) in (1, 2) and np.shape(probs)[0] == 0 and np.size(labels) == 0:
             return self
+        if not self.from_logits:
+            sums = native_sums(probs, labels, self.n_bins, classwise=True)
+            if sums is not None and sums.per_class is not None:
+                self._start(sums.n_classes, func)
+                self.top += sums.top
+                self.per_class += sums.per_class
+                self.nll_sum += sums.nll_sum
+                self.brier_sum += sums.brier_sum
+                self.correct += sums.correct
+                self.n += sums.n
+                return self
         if self.from_logits:
             lp = log_probabilities(probs, from_logits=True, func=func)
             p = np.exp(lp)
@@ -82,14 +94,7 @@ class StreamingCalibration:
             p = to_probabilities(probs, func=func)
             lp = None
         k = p.shape[1]
-        if self.num_classes is None:
-            self.num_classes = k
-            self.per_class = np.zeros((k, 3, self.n_bins))
-        elif k != self.num_classes:
-            raise ValueError(
-                f"The 'probs' parameter of {func} must have {self.num_classes} classes, as the "
-                f"earlier batches; got {k}."
-            )
+        self._start(k, func)
         y = check_labels(labels, p.shape[0], k, func=func)
         rows = np.arange(y.size)
         conf, pred = top_label(p)
@@ -105,6 +110,16 @@ class StreamingCalibration:
         self.correct += int(hit.sum())
         self.n += int(y.size)
         return self
+
+    def _start(self, k: int, func: str) -> None:
+        if self.num_classes is None:
+            self.num_classes = k
+            self.per_class = np.zeros((k, 3, self.n_bins))
+        elif k != self.num_classes:
+            raise ValueError(
+                f"The 'probs' parameter of {func} must have {self.num_classes} classes, as the "
+                f"earlier batches; got {k}."
+            )
 
     def merge(self, other: StreamingCalibration) -> StreamingCalibration:
         """Add another accumulator's rows (same ``n_bins``, ``from_logits`` and classes)."""
