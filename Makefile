@@ -14,7 +14,7 @@ $(BIN)/python:
 
 # torch is pinned to the CPU wheel that ships with these machines; install it
 # first so the `torch>=2.2` requirement of the extras is already satisfied.
-$(VENV)/.installed: pyproject.toml setup.py src/assay/_native/_pairwise.c | $(BIN)/python
+$(VENV)/.installed: pyproject.toml setup.py src/assay/_native/_pairwise.c src/assay/_native/_calibration.c | $(BIN)/python
 	$(BIN)/pip install -q "torch==2.13.0"
 	$(BIN)/pip install -q -e ".[dev,torch,lightning,spark,report,privacy,valuation,robustness,card,images]"
 	touch $@
