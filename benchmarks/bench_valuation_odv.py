@@ -86,6 +86,9 @@ def main() -> None:
     ap.add_argument("--subsets", type=int, default=2000, help="Data Banzhaf")
     ap.add_argument("--dvrl-iterations", type=int, default=1000)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--sklearn-path", action="store_true",
+                    help="also run ours with fast_refit=False (scikit-learn's fits): its time "
+                         "and the Spearman correlation / share of equal values of the two")  # fmt: skip
     args = ap.parse_args()
 
     import torch
@@ -115,18 +118,33 @@ def main() -> None:
     def odv_model(est: Any) -> Any:  # the wrapper takes the class and its parameters
         return odv["model_api"].ClassifierSkLearnWrapper(type(est), 2, **est.get_params())
 
+    cpu: dict[str, float] = {}  # CPU seconds of the last run of each side
+
     def run_odv(ev: Any, est: Any | None) -> tuple[np.ndarray, float]:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         ev.input_data(t_xt, t_yt, t_xv, t_yv)
         if est is not None:
             ev.input_model(odv_model(est)).input_metric(odv["metrics"].accuracy)
         ev.train_data_values()
-        return np.asarray(ev.evaluate_data_values(), dtype=np.float64), time.perf_counter() - t0
+        out = np.asarray(ev.evaluate_data_values(), dtype=np.float64)
+        cpu["odv"] = time.process_time() - c0
+        return out, time.perf_counter() - t0
 
     def run_ours(est: Any) -> tuple[np.ndarray, float]:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         est.fit(xt, yt, xv, yv)
+        cpu["ours"] = time.process_time() - c0
         return np.asarray(est.values_, dtype=np.float64), time.perf_counter() - t0
+
+    # torch's one-time initialisation (about a second) would land on whichever DVRL runs
+    # first: both libraries' DVRL run once for two iterations on 50 rows before timing
+    if "dvrl" in args.methods.split(","):
+        DVRL(LogisticRegression(), n_iterations=2, batch_size=50, random_state=0).fit(
+            xt[:50], yt[:50], xv, yv)
+        odv["dvrl"].DVRL(rl_epochs=2, rl_batch_size=50, random_state=np.random.RandomState(0)) \
+            .input_data(t_xt[:50], t_yt[:50], t_xv, t_yv) \
+            .input_model(odv_model(LogisticRegression())) \
+            .input_metric(odv["metrics"].accuracy).train_data_values()  # fmt: skip
 
     rs = np.random.RandomState(args.seed)
     p, s = args.permutations, args.subsets
@@ -154,14 +172,27 @@ def main() -> None:
     for key in args.methods.split(","):
         ours_est, odv_ev, est = pairs[key]
         v_ours, t_ours = run_ours(ours_est)
+        cpu_ours = cpu["ours"]
         v_odv, t_odv = run_odv(odv_ev, est)
+        cpu["ours"] = cpu_ours
         rho = float(spearmanr(v_ours, v_odv).statistic)
         do, dd = detection_scores(v_ours, d["flipped"]), detection_scores(v_odv, d["flipped"])
         row = {"method": key, "budget": budgets[key], "spearman": rho, "f1_assay": do["f1"],
                "f1_odv": dd["f1"], "auroc_assay": do["auroc"], "auroc_odv": dd["auroc"],
-               "time_assay": t_ours, "time_odv": t_odv, "speedup": t_odv / max(t_ours, 1e-9)}  # fmt: skip
+               "time_assay": t_ours, "time_odv": t_odv, "speedup": t_odv / max(t_ours, 1e-9),
+               "cpu_assay": cpu["ours"], "cpu_odv": cpu["odv"],
+               "cpu_speedup": cpu["odv"] / max(cpu["ours"], 1e-9)}  # fmt: skip
         if key == "tmc":
             row["utility_evaluations_assay"] = int(getattr(ours_est, "n_utility_evaluations_", 0))
+        if args.sklearn_path and hasattr(ours_est, "fast_refit"):
+            import copy
+
+            slow_est = copy.copy(ours_est)  # the same configuration, scikit-learn's fits
+            slow_est.fast_refit = False
+            v_slow, t_slow = run_ours(slow_est)
+            row["time_assay_sklearn_path"] = t_slow
+            row["spearman_fast_vs_sklearn_path"] = float(spearmanr(v_ours, v_slow).statistic)
+            row["equal_fast_vs_sklearn_path"] = float(np.mean(v_ours == v_slow))
         rows.append(row)
         print(json.dumps({k: (round(x, 4) if isinstance(x, float) else x) for k, x in row.items()}),
               flush=True)  # fmt: skip
@@ -170,12 +201,14 @@ def main() -> None:
           f"seed {args.seed}")
     print()
     print("| method | budget (both) | Spearman of values | F1 assay | F1 OpenDataVal | AUROC assay "
-          "| AUROC OpenDataVal | time assay (s) | time OpenDataVal (s) | OpenDataVal / assay |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| AUROC OpenDataVal | time assay (s) | time OpenDataVal (s) | OpenDataVal / assay "
+          "| CPU assay (s) | CPU OpenDataVal (s) | CPU ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['method']} | {r['budget']} | {r['spearman']:.3f} | {r['f1_assay']:.3f} | "
               f"{r['f1_odv']:.3f} | {r['auroc_assay']:.3f} | {r['auroc_odv']:.3f} | "
-              f"{r['time_assay']:.2f} | {r['time_odv']:.2f} | {r['speedup']:.1f}x |")  # fmt: skip
+              f"{r['time_assay']:.2f} | {r['time_odv']:.2f} | {r['speedup']:.1f}x | "
+              f"{r['cpu_assay']:.2f} | {r['cpu_odv']:.2f} | {r['cpu_speedup']:.1f}x |")  # fmt: skip
     if args.json:
         Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows}))
 

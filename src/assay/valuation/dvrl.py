@@ -29,6 +29,7 @@ from .._util.optional import require
 from .._util.progress import Progress
 from .._util.validation import check_choice, check_int
 from ._common import F64, check_seed, check_train_val, clone_estimator, encode_labels
+from ._linear import LogisticRefit, check_fast_refit, recognise
 
 torch = require("torch", "torch", purpose="DVRL")
 nn = torch.nn
@@ -165,6 +166,10 @@ class DVRL:
         at the performance of the predictor trained on all training rows.
     time_budget, progress, random_state
         Stop after this many seconds; progress bar; seed (torch generator and NumPy).
+    fast_refit
+        True (default): a binary L2 ``LogisticRegression`` predictor is refitted on the
+        training rows by the exact NumPy minimiser of its objective, warm-started from the
+        previous iteration (``assay.valuation._linear``); False: ``clone(...).fit`` always.
 
     Fitted: ``values_`` (selection probabilities of the training rows), ``rewards_``,
     ``baseline_``, ``convergence_`` (mean value and reward over the last tenth),
@@ -191,8 +196,10 @@ class DVRL:
         time_budget: float | None = None,
         progress: bool = False,
         random_state: int | None = 0,
+        fast_refit: bool = True,
     ) -> None:
         self.predictor = predictor
+        self.fast_refit = fast_refit
         self.hidden_dim = hidden_dim
         self.comb_dim = comb_dim
         self.layer_number = layer_number
@@ -228,6 +235,12 @@ class DVRL:
             _proba(m, x, classes)[np.arange(len(y)), np.searchsorted(classes, y)], 1e-12, None))))
 
     def _fit_on(self, x: F64, y: Any, keep: Any) -> Any:
+        if self._refit is not None and x is self._refit_x:
+            rows = np.arange(x.shape[0])[keep]
+            w = self._refit.solve_accelerated(rows)
+            if callable(self.metric):  # a user's metric gets a scikit-learn estimator
+                return self._refit.as_estimator(self._predictor, w)
+            return self._refit.as_light(w)
         base = require("sklearn.base", "valuation", purpose=_FUNC)
         model = base.clone(self._predictor) if not isinstance(self._predictor, TorchClassifier) \
             else copy.copy(self._predictor)
@@ -236,6 +249,9 @@ class DVRL:
     def fit(self, x_train: Any, y_train: Any, x_val: Any, y_val: Any) -> DVRL:
         t0 = time.perf_counter()
         xt, yt, xv, yv = check_train_val(x_train, y_train, x_val, y_val, func=_FUNC)
+        fast = check_fast_refit(self.fast_refit, func=_FUNC)
+        self._refit: LogisticRefit | None = None
+        self._refit_x: F64 | None = None
         base_mod = require("sklearn.base", "valuation", purpose=_FUNC)
         self.regression_ = (
             self.predictor is not None
@@ -259,6 +275,12 @@ class DVRL:
             self._predictor = self.predictor
         else:
             self._predictor = clone_estimator(self.predictor, func=_FUNC).set_params()
+        spec = recognise(self._predictor, yt) if fast else None
+        if spec is not None:
+            validate = getattr(self._predictor, "_validate_params", None)
+            if validate is not None:
+                validate()
+            self._refit, self._refit_x = LogisticRefit(xt, yt, spec), xt
         rng, seed, gen = self._random()
         metric = self._metric(k)
 
@@ -350,13 +372,18 @@ class DVRL:
         rewards, means = [], []
         eps, thr = float(self.epsilon), float(self.threshold)
         with Progress(iters, desc="DVRL", unit="iterations", enabled=self.progress) as bar:
-            for _ in range(iters):
+            for t in range(iters):
                 idx = torch.as_tensor(rng.permutation(n)[:batch])
                 p = est(xy[idx], sig[idx])
                 s = torch.bernoulli(p.detach(), generator=gen)
                 if float(s.sum()) == 0:
                     s = torch.bernoulli(torch.full_like(s, 0.5), generator=gen)
                 keep = idx[s.bool()].numpy()
+                if self._refit is not None and t % 10 == 0:
+                    # the preconditioner of the exact refits: the expected selection's Hessian
+                    expected = np.full(n, float(p.detach().mean()))
+                    expected[idx.numpy()] = p.detach().double().numpy()
+                    self._refit.set_reference(expected)
                 fixed = constant(keep)
                 perf = metric(self._fit_on(xt, yt, keep), xv, yv) if fixed is None else fixed
                 reward = perf - baseline

@@ -25,14 +25,18 @@ def leave_one_out(
     *,
     scoring: Callable[[Any, Any, Any], float] | None = None,
     progress: bool = False,
+    fast_refit: bool = True,
 ) -> F64:
     """``U(D) - U(D without i)`` for every training row ``i``.
 
     ``U(S)``: ``scoring(model, x_val, y_val)`` (default ``model.score``, the accuracy of a
     classifier) of ``sklearn.base.clone(estimator)`` fitted on the rows ``S``: ``N + 1`` fits.
+    ``fast_refit``: the exact NumPy refit for a binary L2 ``LogisticRegression`` (each fit
+    warm-started from the previous one, see :class:`~assay.valuation.ModelUtility`).
     """
     xt, yt, xv, yv = check_train_val(x_train, y_train, x_val, y_val, func=_FUNC)
-    util = ModelUtility(estimator, xt, yt, xv, yv, scoring=scoring, cache=False, func=_FUNC)
+    util = ModelUtility(estimator, xt, yt, xv, yv, scoring=scoring, cache=False,
+                        fast_refit=fast_refit, func=_FUNC)  # fmt: skip
     n = xt.shape[0]
     everything = np.arange(n, dtype=np.int64)
     full = util(everything)
@@ -56,8 +60,10 @@ class LeaveOneOut:
         scoring: Callable[[Any, Any, Any], float] | None = None,
         progress: bool = False,
         random_state: int | None = None,
+        fast_refit: bool = True,
     ) -> None:
         self.estimator = estimator
+        self.fast_refit = fast_refit
         self.scoring = scoring
         self.progress = progress
         self.random_state = random_state
@@ -66,7 +72,7 @@ class LeaveOneOut:
         t0 = time.perf_counter()
         self.values_ = leave_one_out(
             self.estimator, x_train, y_train, x_val, y_val, scoring=self.scoring,
-            progress=self.progress,
+            progress=self.progress, fast_refit=self.fast_refit,
         )  # fmt: skip
         self.fit_time_ = time.perf_counter() - t0
         return self

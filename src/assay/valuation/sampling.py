@@ -107,8 +107,10 @@ class _Semivalue:
         n_chains: int = 4,
         progress: bool = False,
         random_state: int | None = None,
+        fast_refit: bool = True,
     ) -> None:
         self.estimator = estimator
+        self.fast_refit = fast_refit
         self.n_samples = n_samples
         self.time_budget = time_budget
         self.scoring = scoring
@@ -126,8 +128,9 @@ class _Semivalue:
             )
         xt, yt, xv, yv = check_train_val(x_train, y_train, x_val, y_val, func=self._func)
         util = ModelUtility(
-            self.estimator, xt, yt, xv, yv, scoring=self.scoring, cache=False, func=self._func
-        )
+            self.estimator, xt, yt, xv, yv, scoring=self.scoring, cache=False,
+            fast_refit=self.fast_refit, func=self._func,
+        )  # fmt: skip
         return self.fit_utility(util, xt.shape[0])
 
     def fit_utility(self, utility: Utility, n: int) -> Any:
@@ -272,10 +275,12 @@ class TMCShapley(_PermutationSemivalue):
         n_chains: int = 4,
         progress: bool = False,
         random_state: int | None = None,
+        fast_refit: bool = True,
     ) -> None:
         super().__init__(
             estimator, n_samples=n_samples, time_budget=time_budget, scoring=scoring,
             n_chains=n_chains, progress=progress, random_state=random_state,
+            fast_refit=fast_refit,
         )  # fmt: skip
         self.truncation = truncation
 
@@ -304,10 +309,12 @@ class BetaShapley(_PermutationSemivalue):
         n_chains: int = 4,
         progress: bool = False,
         random_state: int | None = None,
+        fast_refit: bool = True,
     ) -> None:
         super().__init__(
             estimator, n_samples=n_samples, time_budget=time_budget, scoring=scoring,
             n_chains=n_chains, progress=progress, random_state=random_state,
+            fast_refit=fast_refit,
         )  # fmt: skip
         self.alpha = alpha
         self.beta = beta
@@ -340,25 +347,36 @@ class DataBanzhaf(_Semivalue):
         sums, sumsq, counts = np.zeros((chains, n)), np.zeros((chains, n)), np.zeros(chains)
         history: list[F64] = []
         every = max(1, n_samples // 10)
+        # a utility that scores many subsets at once (ModelUtility's exact logistic refit)
+        # gets them in chunks; the draws are the same as one subset at a time
+        many = getattr(utility, "scores", None)
+        chunk = 128 if many is not None else 1
+        t = 0
         with Progress(n_samples, desc=self.name, unit="subsets", enabled=self.progress) as bar:
-            for t in range(n_samples):
-                z = rng.random(n) < 0.5
-                u = float(utility(np.flatnonzero(z).astype(np.int64)))
-                zf = z.astype(np.float64)
-                s_in += u * zf
-                q_in += u * u * zf
-                c_in += zf
-                s_out += u * (1.0 - zf)
-                q_out += u * u * (1.0 - zf)
-                c_out += 1.0 - zf
-                term = 2.0 * u * (2.0 * zf - 1.0)
-                c = t % chains
-                sums[c] += term
-                sumsq[c] += term * term
-                counts[c] += 1
-                bar.update()
-                if (t + 1) % every == 0:
-                    history.append(self._estimate(s_in, c_in, s_out, c_out))
+            while t < n_samples:
+                b = min(chunk, n_samples - t)
+                zs = rng.random((b, n)) < 0.5
+                if many is not None:
+                    us = np.asarray(many(zs), dtype=np.float64)
+                else:
+                    us = np.asarray([float(utility(np.flatnonzero(zs[0]).astype(np.int64)))])
+                for z, u in zip(zs, us.tolist(), strict=True):
+                    zf = z.astype(np.float64)
+                    s_in += u * zf
+                    q_in += u * u * zf
+                    c_in += zf
+                    s_out += u * (1.0 - zf)
+                    q_out += u * u * (1.0 - zf)
+                    c_out += 1.0 - zf
+                    term = 2.0 * u * (2.0 * zf - 1.0)
+                    c = t % chains
+                    sums[c] += term
+                    sumsq[c] += term * term
+                    counts[c] += 1
+                    bar.update()
+                    t += 1
+                    if t % every == 0:
+                        history.append(self._estimate(s_in, c_in, s_out, c_out))
                 if self._out_of_time(t0):
                     break
         values = self._estimate(s_in, c_in, s_out, c_out)
