@@ -9,6 +9,14 @@ ship, truck: a held-out class group) and a corrupted copy of other animal test i
 (Gaussian noise, sigma ``--noise-sigma`` on [0, 1], clipped). The CIFAR CNN is wider
 (conv 32 - conv 64 - linear 128) and trains with random horizontal flips.
 
+``--in-dist cifar10-resnet``: all ten CIFAR-10 classes in, with the ResNet-8 classifiers that
+benchmarks/bench_uncertainty_cifar.py trained and cached (``--resnet-cache DIR``, the
+``--resnet-tag`` of its file names; member ``seed`` is the model, seeds ``seed+1 ..`` the other
+ensemble members; nothing is trained here). OOD sets: corrupted copies of *other* test images
+(not the in-distribution ones): Gaussian noise (sigma ``--noise-sigma``) and the strongest
+severity (5) of assay.uncertainty.shift's contrast, Gaussian blur and shot noise. The
+features are the ResNet's 64 pooled channels, the head its last linear layer.
+
 The CNN: conv 3x3 (16) - ReLU - max-pool - conv 3x3 (32) - ReLU - max-pool - linear (64,
 the *features*) - ReLU - linear (10 logits); Adam, batch 128, inputs scaled to [0, 1]. The
 ensemble is ``--members`` such CNNs with other seeds (the paper used 20). Mahalanobis,
@@ -139,7 +147,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument(
         "--in-dist",
-        choices=["fashion_mnist", "mnist", "cifar10"],
+        choices=["fashion_mnist", "mnist", "cifar10", "cifar10-resnet"],
         default="fashion_mnist",
         help="in-distribution set; OOD: MNIST; or Fashion-MNIST, notMNIST and Omniglot; "
         "or CIFAR-10 vehicles and noisy animals",
@@ -154,6 +162,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--no-pytorch-ood", action="store_true")
+    p.add_argument("--resnet-cache", type=Path, default=None, help="cifar10-resnet: the models' folder")
+    p.add_argument("--resnet-tag", default="cifar10_resnet8w16_steps3000_batch128_lr0.1_dropout0.1",
+                   help="cifar10-resnet: file names <tag>_seed<k>.pt")
     p.add_argument("--out", type=Path, default=Path("/tmp/assay_bench_ood_classifiers"))
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -168,7 +179,36 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     arch: dict[str, int] = {}
     flip = False
     parts, names = [], []
-    if a.in_dist == "cifar10":
+    resnets: list[Any] = []
+    if a.in_dist == "cifar10-resnet":
+        if a.resnet_cache is None:
+            p.error("--in-dist cifar10-resnet needs --resnet-cache (bench_uncertainty_cifar.py --cache)")
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from assay.uncertainty import corrupt
+        from bench_uncertainty_cifar import build as build_resnet
+
+        for k in range(a.members):
+            path = a.resnet_cache / f"{a.resnet_tag}_seed{a.seed + k}.pt"
+            if not path.exists():
+                p.error(f"{path} is missing: train it with bench_uncertainty_cifar.py --cache")
+            r = build_resnet(np.zeros(3), np.ones(3), 0.1)  # mean/std buffers come from the file
+            r.load_state_dict(torch.load(path))
+            resnets.append(r.eval())
+        tr = load_cifar10(split="train")
+        x_tr, y_tr = prep(tr.x), torch.as_tensor(tr.y)
+        te = load_cifar10(split="test")
+        perm = rng.permutation(te.x.shape[0])
+        i_te = perm[: a.n_test]
+        x_in, y_in = prep(te.x[i_te]), te.y[i_te]
+        other = te.x[perm[a.n_test : 2 * a.n_test]]
+        clean = prep(other)
+        noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(a.seed))
+        parts.append((clean + a.noise_sigma * noise).clamp(0.0, 1.0))
+        names += [f"cifar10_noise{a.noise_sigma:g}"] * parts[-1].shape[0]
+        for kind in ("contrast", "gaussian_blur", "shot_noise"):
+            parts.append(prep(corrupt(other, kind, 5, seed=a.seed)))
+            names += [f"cifar10_{kind}5"] * parts[-1].shape[0]
+    elif a.in_dist == "cifar10":
         arch = {"channels": 3, "size": 32, "n_classes": len(CIFAR_IN), "width": 32,
                 "n_features": 128}  # fmt: skip
         flip = True
@@ -209,19 +249,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     fit_idx = torch.as_tensor(rng.permutation(x_tr.shape[0])[: a.n_fit])
     x_fit, y_fit = x_tr[fit_idx], y_tr[fit_idx]
 
-    model = train(x_tr, y_tr, a.seed, a.train_seconds, a.epochs, arch, flip)
-    members = [model] + [
-        train(x_tr, y_tr, a.seed + 1 + k, a.member_seconds, a.epochs, arch, flip)
-        for k in range(a.members - 1)
-    ]
+    if resnets:
+        model, members = resnets[0], resnets
+        feats = model[0]  # the body: 64 pooled channels
+        head = model[1][1]
+    else:
+        model = train(x_tr, y_tr, a.seed, a.train_seconds, a.epochs, arch, flip)
+        members = [model] + [
+            train(x_tr, y_tr, a.seed + 1 + k, a.member_seconds, a.epochs, arch, flip)
+            for k in range(a.members - 1)
+        ]
+        feats = model.features
+        head = model.head
     train_cpu = time.process_time() - t_cpu
     with torch.no_grad():
         acc = float((model(x_in).argmax(1).numpy() == y_in).mean())
-    feats = model.features
     o_fit = ood.collect(model, x_fit, features=feats)
     o_in = ood.collect(model, x_in, features=feats)
     o_out = ood.collect(model, x_out, features=feats)
-    w, b = model.head.weight.detach(), model.head.bias.detach()
+    w, b = head.weight.detach(), head.bias.detach()
 
     # pytorch-ood's ridge (1e-6 on the covariance summed over the rows), per row: the
     # ReLU features have dead units, so the covariance is singular and the ridge matters.
