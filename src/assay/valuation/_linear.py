@@ -18,11 +18,16 @@ is strictly convex, so its minimiser does not depend on the solver or the starti
 Iterations: the gradient at the current point, a step with the inverse Hessian of an earlier
 point (the chord method: one pass over the subset's rows per iteration, no new Hessian)
 accepted while it at least halves the gradient norm; otherwise the exact Hessian at the
-current point and a Newton step with Armijo backtracking (globally convergent). Stopped when
-the step is below ``xtol * (1 + max|w|)`` (``xtol = 1e-10`` by default), far tighter than
-scikit-learn's default ``tol=1e-4``: the fast path returns the minimiser that scikit-learn's
-solvers approximate, so a validation point lying within scikit-learn's solver tolerance of
-the decision boundary can be classified differently by the two (see docs/valuation.md).
+current point and a Newton step with Armijo backtracking (globally convergent). When few rows
+changed since the previous subset (leave-one-out, prefix walks) the inverse Hessian is
+updated for them by Sherman-Morrison and the first gradient is the previous one plus their
+terms. Stopped when the step is below ``xtol * (1 + max|w|)`` (``xtol = 1e-10`` by default),
+far tighter than scikit-learn's default ``tol=1e-4``: the fast path returns the minimiser
+that scikit-learn's solvers approximate, so a validation point lying within scikit-learn's
+solver tolerance of the decision boundary can be classified differently by the two (see
+docs/valuation.md). For accuracy utilities a strong-convexity certificate stops as soon as
+the validation rows' predicted classes are provably those of the minimiser
+(:meth:`LogisticRefit.solve` with ``certify=True``).
 """
 
 from __future__ import annotations
@@ -135,7 +140,15 @@ class LogisticRefit:
     ``x`` (rows x features), binary labels ``y`` (``classes`` sorted, ``classes[1]`` the
     positive class), the :class:`LogisticSpec`. :meth:`solve` minimises the objective on
     rows ``idx`` with optional sample weights, warm-started from (and leaving behind) the
-    previous solution and inverse Hessian. ``n_hessians`` / ``n_gradients`` count the work.
+    previous solution and inverse Hessian; :meth:`solve_many` many subsets at once (Data
+    Banzhaf); :meth:`solve_accelerated` unrelated subsets one after another (DVRL).
+    ``n_hessians`` / ``n_gradients`` / ``n_certified`` count the work.
+
+    Tunables (attributes): ``xtol`` (1e-10, the stopping rule), ``max_rank`` (8: at most this
+    many changed rows get Sherman-Morrison updates), ``chord_rate`` (0.5: a chord step must
+    shrink the gradient norm by this factor), ``refresh_after`` (30 iterations: a slower
+    solve ends with a Hessian at its solution), ``refresh_every`` (50 solves without a
+    Hessian: one at the solution), ``batch_memory`` (5: Anderson memory of the batch solve).
     """
 
     def __init__(
@@ -160,7 +173,6 @@ class LogisticRefit:
         self.max_iter = int(max_iter)
         self.refresh_after = 30
         self.max_rank = 8
-        self.batch_rate = 0.9
         self.batch_memory = 5
         self.refresh_every = 50
         self._since_fresh = 0
@@ -225,11 +237,14 @@ class LogisticRefit:
 
         ``certify=True`` (after :meth:`set_validation`, for a 1-strongly convex objective,
         :attr:`can_certify`): stop as soon as the predicted class of every validation row is
-        provably that of the exact minimiser ``w*``: ``|x_v . w| > ||x_v|| ||grad F(w)||``
-        for every validation row ``x_v`` (``||w - w*|| <= ||grad F(w)||`` by strong
-        convexity). The returned ``w`` then classifies the validation rows exactly as ``w*``
-        does; its coefficients are not converged to ``xtol``. Rows that cannot be certified
-        (on the boundary to rounding) fall back to the ``xtol`` rule."""
+        provably that of the exact minimiser ``w*``: with ``g = grad F(w)``, strong
+        convexity (``g . (w - w*) >= ||w - w*||^2``) puts ``w*`` in the ball of radius
+        ``||g|| / 2`` around ``w - g / 2``, and the check is
+        ``|x_v . (w - g/2)| > ||x_v|| ||g|| / 2`` for every validation row ``x_v``. The
+        returned ``w`` (on that ball's boundary) then classifies the validation rows exactly
+        as ``w*`` does (``last_positive``); its coefficients are not converged to ``xtol``.
+        Rows that cannot be certified (on the boundary to rounding) leave the ``xtol``
+        rule to stop."""
         certify = certify and self.can_certify and self._xv is not None
         idx = np.asarray(idx, dtype=np.int64)
         m, c = idx.size, self.spec.C
@@ -490,7 +505,6 @@ class LogisticRefit:
         h[np.diag_indices_from(h)] += self.pen
         self.n_hessians += 1
         hinv = _spd_inverse(h)
-        self.trace: list[int] = []
         out = np.tile(w0, (m, 1))
         active = np.arange(m)
         best = np.full(m, np.inf)
@@ -512,7 +526,6 @@ class LogisticRefit:
             g = wa * self.pen + (cw[active] * (_sigmoid(za) - y)) @ xa
             self.n_gradients += active.size
             gn = np.sqrt(np.einsum("ij,ij->i", g, g))
-            self.trace.append(int(active.size))
             if certify:
                 assert self._xv is not None and self._xv_norm is not None
                 zv = (wa - 0.5 * g) @ self._xv.T  # the ball of _certified
