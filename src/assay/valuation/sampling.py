@@ -26,7 +26,10 @@ Estimators:
 Each has ``random_state``, ``n_samples`` (permutations or subsets) and ``time_budget``
 (seconds; stops after the sample in progress, except that a permutation still in progress
 when the budget runs out is dropped, checked every 64 utility evaluations, unless it is the
-first), ``progress``, and reports ``std_error_``
+first; Data Banzhaf with a utility that scores many subsets at once, ``ModelUtility``'s exact
+refit path, draws and scores them 128 at a time and checks the budget after each chunk;
+the draws are those of one subset at a time), ``progress``, ``fast_refit`` (see
+:class:`~assay.valuation.ModelUtility`), and reports ``std_error_``
 (per row, from the samples' own variance), and ``convergence_``: the Gelman-Rubin
 ``R-hat`` over ``n_chains`` interleaved chains (max and mean over rows) and the relative
 change of the values over the last tenth of the samples.
