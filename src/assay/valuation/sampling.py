@@ -27,7 +27,8 @@ Each has ``random_state``, ``n_samples`` (permutations or subsets) and ``time_bu
 (seconds; stops after the sample in progress, except that a permutation still in progress
 when the budget runs out is dropped, checked every 64 utility evaluations, unless it is the
 first; Data Banzhaf with a utility that scores many subsets at once, ``ModelUtility``'s exact
-refit path, draws and scores them 128 at a time and checks the budget after each chunk;
+refit path, draws and scores them 128 at a time (fewer above 31,250 rows: about 4 million
+subset x row cells) and checks the budget after each chunk;
 the draws are those of one subset at a time), ``progress``, ``fast_refit`` (see
 :class:`~assay.valuation.ModelUtility`), and reports ``std_error_``
 (per row, from the samples' own variance), and ``convergence_``: the Gelman-Rubin
@@ -353,7 +354,7 @@ class DataBanzhaf(_Semivalue):
         # a utility that scores many subsets at once (ModelUtility's exact logistic refit)
         # gets them in chunks; the draws are the same as one subset at a time
         many = getattr(utility, "scores", None)
-        chunk = 128 if many is not None else 1
+        chunk = max(1, min(128, 4_000_000 // n)) if many is not None else 1  # ~4e6 cells
         t = 0
         with Progress(n_samples, desc=self.name, unit="subsets", enabled=self.progress) as bar:
             while t < n_samples:
