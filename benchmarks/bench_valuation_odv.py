@@ -115,6 +115,18 @@ def main() -> None:
     lr_fast = LogisticRegression(solver="liblinear")
     lr_dvrl = LogisticRegression(max_iter=1000)
 
+    # count OpenDataVal's predictor fits (its samplers truncate at random points, so the
+    # same number of permutations is not the same number of fits)
+    wrapper = odv["model_api"].ClassifierSkLearnWrapper
+    odv_fits = {"n": 0}
+    wrapper_fit = wrapper.fit
+
+    def counting_fit(self: Any, *a: Any, **k: Any) -> Any:
+        odv_fits["n"] += 1
+        return wrapper_fit(self, *a, **k)
+
+    wrapper.fit = counting_fit
+
     def odv_model(est: Any) -> Any:  # the wrapper takes the class and its parameters
         return odv["model_api"].ClassifierSkLearnWrapper(type(est), 2, **est.get_params())
 
@@ -173,6 +185,7 @@ def main() -> None:
         ours_est, odv_ev, est = pairs[key]
         v_ours, t_ours = run_ours(ours_est)
         cpu_ours = cpu["ours"]
+        odv_fits["n"] = 0
         v_odv, t_odv = run_odv(odv_ev, est)
         cpu["ours"] = cpu_ours
         rho = float(spearmanr(v_ours, v_odv).statistic)
@@ -181,7 +194,8 @@ def main() -> None:
                "f1_odv": dd["f1"], "auroc_assay": do["auroc"], "auroc_odv": dd["auroc"],
                "time_assay": t_ours, "time_odv": t_odv, "speedup": t_odv / max(t_ours, 1e-9),
                "cpu_assay": cpu["ours"], "cpu_odv": cpu["odv"],
-               "cpu_speedup": cpu["odv"] / max(cpu["ours"], 1e-9)}  # fmt: skip
+               "cpu_speedup": cpu["odv"] / max(cpu["ours"], 1e-9), "fits_odv": odv_fits["n"],
+               "fits_assay": int(getattr(ours_est, "n_utility_evaluations_", 0))}  # fmt: skip
         if key == "tmc":
             row["utility_evaluations_assay"] = int(getattr(ours_est, "n_utility_evaluations_", 0))
         if args.sklearn_path and hasattr(ours_est, "fast_refit"):
