@@ -26,6 +26,14 @@ Usage::
     ASSAY_DATA_HOME=../shared/data python benchmarks/bench_ood_llr.py            # the docs run
     python benchmarks/bench_ood_llr.py --model-seconds 1800 --background-seconds 900 \\
         --steps 20000 --channels 32 --layers 4                                    # longer
+    python benchmarks/bench_ood_llr.py --gated --n-mix 1 --channels 16 --layers 5 --lr 1e-3 \
+        --n-test 1000 --mu 0.1 0.2 0.3 --l2 0 0.1276 --steps 800 --background-steps 400 \
+        --model-seconds 1200 --background-seconds 400 --out /tmp/ood_runs/gated/ck
+        # the gated PixelCNN with one discretised logistic (docs/ood.md: stage 1 of 3)
+
+``--gated`` selects the gated PixelCNN (no blind spot), ``--n-mix K`` a mixture of K
+discretised logistics per pixel instead of the 256-way softmax. ``--l2`` is per pixel: the
+paper's ``reg_weight`` (on the NLL of a whole image) divided by 784.
 """
 
 from __future__ import annotations
