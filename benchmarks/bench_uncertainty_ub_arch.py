@@ -21,7 +21,8 @@ LeNet-5 of bench_uncertainty_mnist.py in:
 bench_uncertainty_mnist.py's LeNet-5 (dropout 0.1) with *their* data and schedule, which
 separates the model's effect from the schedule's. Test accuracy, NLL, ECE (15 bins) and Brier
 on the 10,000 test images. ``--checkpoint DIR`` saves the model and optimiser after every
-epoch and resumes from there.
+epoch and resumes from there; ``--save-probs FILE.npy`` keeps the test probabilities for
+bench_uncertainty_ub_ensemble.py.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--checkpoint", default=None)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--save-probs", default=None, help="write the test-set probabilities (.npy) here")
     args = ap.parse_args()
 
     import torch
@@ -116,6 +118,11 @@ def main() -> None:
     e = np.exp(z - z.max(1, keepdims=True))
     p = e / e.sum(1, keepdims=True)
     yt = np.asarray(yte)
+    if args.save_probs:
+        os.makedirs(os.path.dirname(os.path.abspath(args.save_probs)), exist_ok=True)
+        tmp_p = args.save_probs + ".tmp.npy"
+        np.save(tmp_p, p.astype(np.float32))
+        os.replace(tmp_p, args.save_probs)
     res = {"dataset": args.dataset, "arch": args.arch, "seed": args.seed, "parameters": n_params,
            "epochs": args.epochs, "train_cpu_s": cpu_done, "accuracy": U.accuracy(p, yt),
            "nll": U.negative_log_likelihood(p, yt), "ece": U.expected_calibration_error(p, yt, 15),

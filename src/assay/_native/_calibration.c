@@ -230,8 +230,8 @@ ALWAYS_INLINE void finish_group(const double *restrict c, const Py_ssize_t K,
         const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);                    \
         __m512d lo = zero, hi = zero, s = zero, q = zero, jd = zero, pr = zero;                  \
         __m512d m = _mm512_set1_pd(-1.0);                                                        \
-        /* the group after next: the hardware prefetcher lags behind the gathers */             \
-        const char *ahead = (const char *)(r + 16 * K);                                          \
+        /* eight groups ahead: the hardware prefetcher lags behind the gathers   */             \
+        const char *ahead = (const char *)(r + 64 * K);                                          \
         for (size_t off = 0; off < 8 * (size_t)K * sizeof(T); off += 64)                         \
             __builtin_prefetch(ahead + off);                                                     \
         for (Py_ssize_t j = 0; j < K; ++j) {                                                     \
