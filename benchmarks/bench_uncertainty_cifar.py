@@ -12,11 +12,11 @@ checkpointed every ``--ckpt-every`` steps so a killed run resumes where it stopp
 one evaluation run reading it:
 
     B="ASSAY_DATA_HOME=/work/shared/data OMP_NUM_THREADS=1 .venv/bin/python \
-       benchmarks/bench_uncertainty_cifar.py --steps 1200 --seed 0 --cache /tmp/unc_cifar"
+       benchmarks/bench_uncertainty_cifar.py --steps 3000 --seed 0 --cache /tmp/unc_cifar"
     $B --members 1 --train-only                 # seed 0 (the deterministic model)
-    $B --members 2 --train-only                 # seed 1
-    $B --members 3 --train-only                 # seed 2
-    $B --members 3 --sngp --train-only          # SNGP, seed 0
+    $B --member-seeds 1 --train-only            # seed 1 (may run beside the others)
+    $B --member-seeds 2 --train-only            # seed 2
+    $B --members 1 --sngp --train-only          # SNGP, seed 0
     $B --members 3 --sngp --shift 1000 --out /tmp/unc_cifar/cifar.json
 
 Data: ``assay.datasets.load_cifar10`` (the JPEG re-encoded copy in ``../shared/data/cifar10``:
@@ -290,6 +290,9 @@ def main() -> None:
     ap.add_argument("--dropout", type=float, default=0.1)
     ap.add_argument("--width", type=int, default=16, help="channels of the first stage (x2, x4 after)")
     ap.add_argument("--members", type=int, default=3)
+    ap.add_argument("--member-seeds", type=int, nargs="+", default=None,
+                    help="train/evaluate exactly these member seeds (default: seed, seed + 1, ...); "
+                         "with --train-only, lets separate processes train members side by side")  # fmt: skip
     ap.add_argument("--mc-samples", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
@@ -348,7 +351,8 @@ def main() -> None:
         return build(mean, std, args.dropout, args.width)
 
     ens = U.DeepEnsemble(factory, lambda m, s: train_cached(m, s, x_fit, y_fit, args, f"{tag}_seed{s}"),
-                         n_members=max(1, args.members), seed=args.seed)  # fmt: skip
+                         n_members=len(args.member_seeds) if args.member_seeds else max(1, args.members),
+                         seed=args.seed, seeds=args.member_seeds)  # fmt: skip
     ens.fit()
     sngp = None
     if args.sngp:
